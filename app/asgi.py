@@ -1,0 +1,121 @@
+"""Composition root: the only module that imports every layer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import asyncpg
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.plugins.htmx import ClientRedirect, HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from app.controllers import ROUTE_HANDLERS
+from app.controllers._htmx import base_context, wants_fragment
+from app.errors import AppError
+from app.i18n import gettext as _
+from app.settings import Settings, get_settings
+from app.tenancy import runtime as tenancy
+from app.tenancy.middleware import TenantMiddleware
+from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware
+from app.web.sessions import RotatingSessionConfig
+from app.web.stores import PostgresStore
+from app.web.templating import build_environment
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+PUBLIC_PREFIXES = ["/hooks/", "/api/v1/", "/f/", "/healthz", "/readyz", "/metrics"]
+
+
+def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Response[Any]:
+    context = {**base_context(request), "status": status, "title": title, "detail": detail}
+    return Template(template_name="errors/error.html", context=context, status_code=status)
+
+
+def _messages(status: int) -> tuple[str, str]:
+    return {
+        403: (_("Access denied"), _("You do not have access to this page.")),
+        404: (_("Page not found"), _("The page does not exist, or you have no access to it.")),
+        405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        503: (_("Temporarily unavailable"), _("This store is temporarily unavailable. Try again in a minute.")),
+    }.get(status, (_("Something went wrong"), _("We could not complete the request. Try again later.")))
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException):
+        target = "/login?" + urlencode({"next": request.url.path})
+        if wants_fragment(request):
+            return ClientRedirect(redirect_to=target)
+        return Redirect(path=target, status_code=303)
+    status = exc.status_code
+    if status == 403 and "csrf" in str(exc.detail).lower():
+        return _error_page(request, 403, _("The form has expired"), _("Reload the page and send the form again."))
+    title, detail = _messages(status)
+    return _error_page(request, status, title, detail)
+
+
+def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
+    title, _detail = _messages(exc.status_code)
+    return _error_page(request, exc.status_code, title, exc.message)
+
+
+def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    title, detail = _messages(503)
+    return _error_page(request, 503, title, detail)
+
+
+def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    request.logger.exception("unhandled error", exc_info=exc)
+    title, detail = _messages(500)
+    return _error_page(request, 500, title, detail)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def tenancy_lifespan(app: Litestar) -> AsyncIterator[None]:
+        await tenancy.start(settings)
+        try:
+            yield
+        finally:
+            await tenancy.stop()
+
+    sessions = RotatingSessionConfig(
+        store="sessions", secure=settings.cookie_secure, samesite="lax", httponly=True, max_age=14 * 24 * 3600
+    )
+    return Litestar(
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+        ],
+        plugins=[HTMXPlugin()],
+        middleware=[SecurityHeadersMiddleware(), TenantMiddleware(), LocaleMiddleware(), sessions.middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.cookie_secure,
+            cookie_samesite="lax",
+            exclude=PUBLIC_PREFIXES,
+        ),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment())),
+        stores={"sessions": PostgresStore("sessions")},
+        exception_handlers={
+            HTTPException: http_error,
+            AppError: app_error,
+            OSError: database_down,
+            asyncpg.PostgresConnectionError: database_down,
+            asyncpg.CannotConnectNowError: database_down,
+            Exception: server_error,
+        },
+        lifespan=[tenancy_lifespan],
+        state=State({"settings": settings}),
+        debug=settings.debug,
+    )

@@ -1,0 +1,196 @@
+"""The ``autooffice`` command: parse → service → print. User mistakes are one line on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import uvicorn
+
+from app.errors import AppError, ValidationFailed
+from app.forms.auth import validate_signup
+from app.services import demo, fleet, stores
+from app.settings import get_settings
+from app.tenancy import migrate
+from app.tenancy import runtime as tenancy
+
+
+def _fail(message: str) -> int:
+    print(f"autooffice: {message}", file=sys.stderr)
+    return 2
+
+
+async def _with_runtime(work: Callable[[], Awaitable[int]]) -> int:
+    await tenancy.start(get_settings())
+    try:
+        return await work()
+    finally:
+        await tenancy.stop()
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
+async def cmd_migrate(args: argparse.Namespace) -> int:
+    results = await migrate.migrate_all(concurrency=args.concurrency)
+    failed = [r for r in results if not r.ok]
+    print(_table([r.__dict__ for r in results], ["slug", "version", "ok", "error"]) if results else "no stores yet")
+    print(f"{len(results) - len(failed)} stores at the latest schema, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+
+    await migrate.migrate_all()
+    slug = await demo.seed(get_settings().demo_password)
+    print(f"demo store ready: /s/{slug}/ (login {demo.DEMO_EMAIL})")
+    return 0
+
+
+async def cmd_tenant_create(args: argparse.Namespace) -> int:
+
+    raw = {
+        "store_name": args.name or args.slug,
+        "slug": args.slug,
+        "email": args.owner_email,
+        "password": args.password,
+        "locale": args.locale,
+        "currency": args.currency,
+        "country": args.country,
+    }
+    data, errors = validate_signup(raw)
+    if data is None:
+        return _fail("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    identity_id = await stores.existing_identity(data.email)
+    tenant, _ = await stores.create_store(data, identity_id=identity_id, server=args.server)
+    print(f"created store {tenant.slug}: database {tenant.database} on server {tenant.server}")
+    return 0
+
+
+async def cmd_tenant_list(args: argparse.Namespace) -> int:
+
+    rows = [r.as_dict() for r in await fleet.list_tenants()]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print(_table(rows, ["slug", "database", "role", "server", "schema_version", "status", "size_bytes"]))
+    return 0
+
+
+async def cmd_server_add(args: argparse.Namespace) -> int:
+
+    row = await fleet.add_server(args.name, args.dsn)
+    print(f"server {row.name} added ({row.dsn})")
+    return 0
+
+
+async def cmd_server_list(args: argparse.Namespace) -> int:
+
+    rows = [r.as_dict() for r in await fleet.list_servers()]
+    print(json.dumps(rows, indent=2) if args.json else _table(rows, ["name", "dsn", "status", "accepts_new", "stores"]))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if not settings.db.url:
+        # Worker processes find the embedded server through the environment.
+        os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
+    uvicorn.run(
+        "app.asgi:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """`make run`: migrate, seed the demo store, print the login, serve."""
+    settings = get_settings()
+    if not settings.db.url:
+        os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
+        get_settings.cache_clear()
+    code = asyncio.run(_with_runtime(lambda: cmd_demo(args)))
+    if code:
+        return code
+    print(
+        f"\n  AutoOffice is running at http://{args.host}:{args.port}/\n"
+        f"  demo login: demo@autooffice.local / {get_settings().demo_password}\n",
+        flush=True,
+    )
+    return cmd_serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autooffice", description="AutoOffice: CRM and order desk for online stores")
+    sub = parser.add_subparsers(dest="command", required=True)
+    port = int(os.environ.get("PORT", "8000"))
+    for name in ("serve", "dev"):
+        p = sub.add_parser(name, help="run the web app" if name == "serve" else "migrate, seed the demo store, serve")
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=port)
+        p.add_argument("--workers", type=int, default=1)
+        p.add_argument("--access-log", action="store_true")
+        p.set_defaults(sync=cmd_serve if name == "serve" else cmd_dev)
+    p = sub.add_parser("migrate", help="control plane, templates, then every store database")
+    p.add_argument("--concurrency", type=int, default=8)
+    p.set_defaults(run=cmd_migrate)
+    sub.add_parser("demo", help="(re)seed the demo store").set_defaults(run=cmd_demo)
+    tenant = sub.add_parser("tenant", help="stores").add_subparsers(dest="verb", required=True)
+    p = tenant.add_parser("create", help="provision a store")
+    p.add_argument("slug")
+    p.add_argument("--name")
+    p.add_argument("--owner-email", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--locale", default="ru")
+    p.add_argument("--currency", default="RUB")
+    p.add_argument("--country", default="RU")
+    p.add_argument("--server")
+    p.set_defaults(run=cmd_tenant_create)
+    p = tenant.add_parser("list", help="stores with database, role, server, schema version, size")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_tenant_list)
+    server_parser = sub.add_parser("server", help="PostgreSQL servers that host stores")
+    server = server_parser.add_subparsers(dest="verb", required=True)
+    p = server.add_parser("add", help="register a server")
+    p.add_argument("name")
+    p.add_argument("dsn")
+    p.set_defaults(run=cmd_server_add)
+    p = server.add_parser("list", help="servers (DSNs printed without passwords)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_server_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if hasattr(args, "sync"):
+            return args.sync(args)
+        return asyncio.run(_with_runtime(lambda: args.run(args)))
+    except ValidationFailed as exc:
+        return _fail("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+    except (AppError, LookupError) as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot reach the database: {exc}")
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""HTTP controllers, one module per area; ``ROUTE_HANDLERS`` is what ``asgi`` mounts."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from app.controllers._auth import staff_guard
+from app.controllers.auth import AuthController
+from app.controllers.dashboard import DashboardController
+from app.controllers.health import HealthController
+from app.controllers.settings import SettingsController
+
+STAFF_ROUTER = Router(
+    path="/s/{slug:str}",
+    route_handlers=[DashboardController, SettingsController],
+    guards=[staff_guard],
+    include_in_schema=False,
+)
+
+ROUTE_HANDLERS = [AuthController, HealthController, STAFF_ROUTER]

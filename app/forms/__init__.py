@@ -1,0 +1,1 @@
+"""Input schemas and validation per area: ``validate_*(raw) -> (data | None, errors)``."""

@@ -1,0 +1,161 @@
+"""Locale context, gettext callables and Babel formatting for ru, en and uk.
+
+The active locale lives in a ContextVar that the tenant/locale middleware sets per request;
+every helper here reads it, so services and templates never pass a locale around.
+Catalogs are read from the ``.po`` files at first use and compiled in memory, so the
+repository holds no build artefacts and a fresh clone translates without a compile step.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import LazyProxy, Translations
+
+LOCALES: tuple[str, ...] = ("ru", "en", "uk")
+DEFAULT_LOCALE = "en"
+LOCALE_NAMES = {"ru": "Русский", "en": "English", "uk": "Українська"}
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+_current: ContextVar[str] = ContextVar("autooffice_locale", default=DEFAULT_LOCALE)
+
+
+def get_locale() -> str:
+    """The locale bound to the current request or job."""
+    return _current.get()
+
+
+def set_locale(locale: str) -> None:
+    """Bind ``locale`` for the rest of the current context (middleware use)."""
+    _current.set(normalize(locale) or DEFAULT_LOCALE)
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[str]:
+    """Temporarily switch the locale (e-mails to a shopper, tests)."""
+    token = _current.set(normalize(locale) or DEFAULT_LOCALE)
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+def normalize(value: str | None) -> str | None:
+    """``'uk-UA'`` → ``'uk'``; anything we do not ship → None."""
+    if not value:
+        return None
+    code = value.strip().replace("_", "-").split("-")[0].lower()
+    return code if code in LOCALES else None
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """Pick our best locale for an ``Accept-Language`` header, or None."""
+    if not accept_language:
+        return None
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            weighted.append((-quality, index, tag.strip()))
+    preferred = [tag for _, _, tag in sorted(weighted)]
+    best = Locale.negotiate(preferred, list(LOCALES), sep="-")
+    return str(best) if best else None
+
+
+@cache
+def translations(locale: str) -> Translations:
+    """Compile ``locale``'s catalog in memory once per process."""
+    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return Translations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(message: str, **variables: object) -> str:
+    """Translate ``message`` into the current locale; ``%(name)s`` placeholders are filled."""
+    text = translations(get_locale()).ugettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    """Plural-aware translation (ru and uk have three forms); ``%(num)s`` is ``n``."""
+    text = translations(get_locale()).ungettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+def lazy_gettext(message: str, **variables: object) -> LazyProxy:
+    """A string translated when rendered, for module-level labels and error messages."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+_ = gettext
+_l = lazy_gettext
+
+
+def babel_locale(locale: str | None = None) -> Locale:
+    try:
+        return Locale.parse(locale or get_locale())
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
+def format_money(minor: int, currency: str, locale: str | None = None) -> str:
+    """Integer minor units + ISO code → CLDR-formatted amount (``1 234,50 ₽``)."""
+    digits = babel_numbers.get_currency_precision(currency)
+    amount = Decimal(minor).scaleb(-digits)
+    return babel_numbers.format_currency(amount, currency, locale=babel_locale(locale))
+
+
+def format_number(value: int | float | Decimal, locale: str | None = None) -> str:
+    return babel_numbers.format_decimal(value, locale=babel_locale(locale))
+
+
+def format_percent(value: float | Decimal, locale: str | None = None) -> str:
+    return babel_numbers.format_percent(value, locale=babel_locale(locale))
+
+
+def format_date(value: date | datetime, fmt: str = "medium", locale: str | None = None) -> str:
+    return babel_dates.format_date(value, format=fmt, locale=babel_locale(locale))
+
+
+def format_datetime(value: datetime, fmt: str = "medium", locale: str | None = None) -> str:
+    return babel_dates.format_datetime(value, format=fmt, locale=babel_locale(locale))
+
+
+def currency_name(code: str, locale: str | None = None) -> str:
+    return babel_numbers.get_currency_name(code, locale=babel_locale(locale))
+
+
+def currency_choices(codes: Sequence[str], locale: str | None = None) -> list[tuple[str, str]]:
+    return [(code, f"{code} — {currency_name(code, locale)}") for code in codes]
+
+
+def country_name(code: str, locale: str | None = None) -> str:
+    return babel_locale(locale).territories.get(code, code)
+
+
+def country_choices(codes: Sequence[str], locale: str | None = None) -> list[tuple[str, str]]:
+    return sorted(((code, country_name(code, locale)) for code in codes), key=lambda item: item[1])

@@ -1,0 +1,1 @@
+"""Services: plain async functions per area; they know nothing of HTTP."""

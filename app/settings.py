@@ -1,0 +1,109 @@
+"""Settings read from the environment once per process (litestar-fullstack style)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = PROJECT_DIR / "migrations"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the control plane lives and how tenant pools behave."""
+
+    # Admin DSN of the primary PostgreSQL server; None means "start the embedded one".
+    url: str | None = None
+    # Prefix of every database and role we create: lets dev, tests and benches share a server.
+    prefix: str = "ao"
+    pool_max_size: int = 3
+    # Hard ceiling on tenant connections this process may hold to one server.
+    max_connections_per_server: int = 60
+    pool_idle_seconds: float = 60.0
+    acquire_timeout: float = 10.0
+    # 0 disables asyncpg's statement cache, needed behind PgBouncer < 1.21 in transaction mode.
+    statement_cache_size: int = 100
+
+    @property
+    def control_database(self) -> str:
+        return f"{self.prefix}_control"
+
+    @property
+    def template_database(self) -> str:
+        return f"{self.prefix}_template"
+
+    @property
+    def template_role(self) -> str:
+        return f"{self.prefix}_template_owner"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: DatabaseSettings = field(default_factory=DatabaseSettings)
+    data_dir: Path = PROJECT_DIR / ".autooffice"
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    cookie_secure: bool = False
+    demo_password: str = "demo-demo-demo"  # noqa: S105 - the documented demo login
+    login_attempts: int = 5
+    login_window_seconds: int = 300
+    debug: bool = False
+
+    def with_db(self, **changes: object) -> Settings:
+        return replace(self, db=replace(self.db, **changes))  # type: ignore[arg-type]
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The key that signs cookies and encrypts secrets; lives outside the database."""
+    from_env = os.environ.get("AUTOOFFICE_SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = data_dir / "secret.key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("AUTOOFFICE_DATA_DIR", PROJECT_DIR / ".autooffice"))
+    port = _env_int("PORT", 8000)
+    db = DatabaseSettings(
+        url=os.environ.get("AUTOOFFICE_DATABASE_URL") or None,
+        prefix=os.environ.get("AUTOOFFICE_DB_PREFIX", "ao"),
+        pool_max_size=_env_int("AUTOOFFICE_POOL_MAX_SIZE", 3),
+        max_connections_per_server=_env_int("AUTOOFFICE_MAX_CONNECTIONS_PER_SERVER", 60),
+        pool_idle_seconds=float(_env_int("AUTOOFFICE_POOL_IDLE_SECONDS", 60)),
+        statement_cache_size=_env_int("AUTOOFFICE_STATEMENT_CACHE_SIZE", 100),
+    )
+    return Settings(
+        db=db,
+        data_dir=data_dir,
+        secret_key=_secret_key(data_dir),
+        public_url=os.environ.get("AUTOOFFICE_PUBLIC_URL", f"http://127.0.0.1:{port}"),
+        cookie_secure=_env_bool("AUTOOFFICE_COOKIE_SECURE", False),
+        demo_password=os.environ.get("AUTOOFFICE_DEMO_PASSWORD", "demo-demo-demo"),
+        debug=_env_bool("AUTOOFFICE_DEBUG", False),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,17 @@
+"""Piccolo app for every store database; migrations live in ``migrations/tenant``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig, table_finder
+
+TENANT_TABLE_MODULES = ["app.tables.stores"]
+
+APP_CONFIG = AppConfig(
+    app_name="tenant",
+    migrations_folder_path=str(Path(__file__).resolve().parents[2] / "migrations" / "tenant"),
+    table_classes=table_finder(modules=TENANT_TABLE_MODULES, exclude_imported=True),
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,178 @@
+"""Creating and dropping store databases: a role per store, a database cloned from the template."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+from app.tables.control import DbServer, Tenant
+from app.tenancy import runtime as rt
+from app.tenancy.engine import DatabaseHandle, bound
+
+
+class SlugTaken(Exception):
+    """Another store already uses this slug (or its database name)."""
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    slug: str
+    name: str
+    locale: str
+    currency: str
+    country: str
+    server: str | None = None
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def names_for(slug: str) -> str:
+    """Database and role share one name (``sameuser`` in pg_hba works for defence in depth)."""
+    return f"{rt.get_runtime().settings.db.prefix}_s_{slug.replace('-', '_')}"
+
+
+@asynccontextmanager
+async def admin_connection(server: str, database: str | None = None) -> AsyncIterator[asyncpg.Connection]:
+    dsn = await rt.server_dsn(server)
+    conn = await asyncpg.connect(dsn, **({"database": database} if database else {}))
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def bound_admin(server: str, database: str, role: str | None = None) -> AsyncIterator[None]:
+    """Bind the routed engine to ``database`` as the admin (optionally acting as ``role``)."""
+    dsn = await rt.server_dsn(server)
+    config: dict = {"dsn": dsn, "database": database}
+    if role:
+        config["server_settings"] = {"role": role}
+    pool = await asyncpg.create_pool(min_size=0, max_size=2, **config)
+    try:
+        async with bound(DatabaseHandle(key=f"admin:{database}", server=server, config=config, pool=pool)):
+            yield
+    finally:
+        await pool.close()
+
+
+async def choose_server(requested: str | None) -> tuple[int, str]:
+    """The named server, or the accepting server with the fewest stores."""
+    servers = await DbServer.select(DbServer.id, DbServer.name).where(
+        (DbServer.accepts_new == True) & (DbServer.status == "active")  # noqa: E712
+    )
+    if requested:
+        servers = [s for s in await DbServer.select(DbServer.id, DbServer.name) if s["name"] == requested]
+        if not servers:
+            raise LookupError(f"unknown database server {requested!r}")
+    if not servers:
+        raise LookupError("no database server accepts new stores")
+    counts = {s["id"]: 0 for s in servers}
+    for row in await Tenant.select(Tenant.server).where(Tenant.server.is_in(list(counts))):
+        counts[row["server"]] += 1
+    best = min(servers, key=lambda s: (counts[s["id"]], s["id"]))
+    return best["id"], best["name"]
+
+
+async def provision(spec: StoreSpec, *, schema_version: str) -> rt.TenantInfo:
+    """Create the store's role, database and catalog row; on any failure nothing is left behind."""
+    runtime = rt.get_runtime()
+    name = names_for(spec.slug)
+    server_id, server_name = await choose_server(spec.server)
+    password = secrets.token_urlsafe(24)
+    try:
+        row = await Tenant.insert(
+            Tenant(
+                slug=spec.slug,
+                name=spec.name,
+                database=name,
+                role=name,
+                server=server_id,
+                role_password_encrypted=runtime.seal("tenant-role", password),
+                status="provisioning",
+                locale=spec.locale,
+                currency=spec.currency,
+                country=spec.country,
+                schema_version=schema_version,
+            )
+        ).returning(Tenant.id)
+    except asyncpg.UniqueViolationError as exc:
+        raise SlugTaken(spec.slug) from exc
+    created: list[str] = []
+    try:
+        await create_database(server_name, name, password, created)
+    except BaseException:
+        await _undo(server_name, name, created)
+        await Tenant.delete().where(Tenant.id == row[0]["id"])
+        raise
+    rt.forget_tenant(spec.slug)
+    info = await rt.lookup_tenant(spec.slug, fresh=True)
+    assert info is not None
+    return info
+
+
+async def create_database(server: str, name: str, password: str, created: list[str]) -> None:
+    """Create role and database; ``created`` records what exists so a failure undoes only that."""
+    settings = rt.get_runtime().settings.db
+    async with admin_connection(server) as conn:
+        await conn.execute(
+            f"CREATE ROLE {quote_ident(name)} LOGIN PASSWORD {quote_literal(password)} CONNECTION LIMIT 20"
+        )
+        created.append("role")
+        await conn.execute(
+            f"CREATE DATABASE {quote_ident(name)} OWNER {quote_ident(name)} "
+            f"TEMPLATE {quote_ident(settings.template_database)}"
+        )
+        created.append("database")
+        await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(name)} FROM PUBLIC")
+        await conn.execute(
+            f"ALTER ROLE {quote_ident(name)} SET statement_timeout = '60s';"
+            f"ALTER ROLE {quote_ident(name)} SET idle_in_transaction_session_timeout = '120s'"
+        )
+    async with admin_connection(server, name) as conn:
+        # Template objects belong to a NOLOGIN template role; hand them to the store's own role.
+        await conn.execute(
+            f"REASSIGN OWNED BY {quote_ident(settings.template_role)} TO {quote_ident(name)};"
+            f"REVOKE ALL ON SCHEMA public FROM {quote_ident(settings.template_role)}"
+        )
+
+
+async def _undo(server: str, name: str, created: list[str]) -> None:
+    async with admin_connection(server) as conn:
+        if "database" in created:
+            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        if "role" in created:
+            await conn.execute(f"DROP ROLE IF EXISTS {quote_ident(name)}")
+
+
+async def activate(slug: str) -> None:
+    await Tenant.update({Tenant.status: "active"}).where(Tenant.slug == slug)
+    rt.forget_tenant(slug)
+
+
+async def drop_database(server: str, name: str) -> None:
+    """Drop a store's database and role if they exist (rollback and test clean-up)."""
+    async with admin_connection(server) as conn:
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        await conn.execute(f"DROP ROLE IF EXISTS {quote_ident(name)}")
+
+
+async def deprovision(slug: str) -> None:
+    """Remove a store entirely: database, role, memberships and catalog row."""
+    info = await rt.lookup_tenant(slug, fresh=True)
+    if info is None:
+        return
+    await rt.get_runtime().registry.evict(f"{info.server}/{info.database}")
+    await drop_database(info.server, info.database)
+    await Tenant.delete().where(Tenant.id == info.id)
+    rt.forget_tenant(slug)

@@ -1,0 +1,202 @@
+"""The per-process tenancy runtime: control-plane pool, store pool registry, store lookup and binding."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from app import crypto
+from app.settings import Settings
+from app.tables.control import DbServer, Tenant
+from app.tenancy.embedded import start_embedded
+from app.tenancy.engine import CONTROL_DB, ROUTED_DB, bound
+from app.tenancy.pools import PoolRegistry
+
+PRIMARY_SERVER = "primary"
+TENANT_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """What a request needs to know about its store; safe to cache for a few seconds."""
+
+    id: int
+    slug: str
+    name: str
+    database: str
+    role: str
+    password: str = field(repr=False)
+    server: str
+    status: str
+    locale: str
+    currency: str
+    country: str
+    schema_version: str
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    primary_dsn: str
+    control_pool: asyncpg.Pool
+    registry: PoolRegistry
+    servers: dict[str, str] = field(default_factory=dict)  # name -> admin DSN
+    tenants: dict[str, tuple[float, TenantInfo | None]] = field(default_factory=dict)
+    users: int = 0
+
+    def secret(self, purpose: str, value: str) -> str:
+        return crypto.decrypt(self.settings.secret_key, purpose, value)
+
+    def seal(self, purpose: str, value: str) -> str:
+        return crypto.encrypt(self.settings.secret_key, purpose, value)
+
+
+_runtime: Runtime | None = None
+_start_lock = asyncio.Lock()
+_tenant: ContextVar[TenantInfo | None] = ContextVar("autooffice_tenant", default=None)
+
+
+def get_runtime() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("tenancy runtime is not started")
+    return _runtime
+
+
+def resolve_primary_dsn(settings: Settings) -> str:
+    return settings.db.url or start_embedded(settings.data_dir)
+
+
+async def ensure_database(dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def start(settings: Settings) -> Runtime:
+    """Start (or share) the runtime; every ``start`` is paired with a ``stop``."""
+    global _runtime
+    async with _start_lock:
+        if _runtime is None:
+            dsn = resolve_primary_dsn(settings)
+            await ensure_database(dsn, settings.db.control_database)
+            config = {"dsn": dsn, "database": settings.db.control_database}
+            pool = await asyncpg.create_pool(min_size=1, max_size=8, **config)
+            CONTROL_DB.attach(pool, config)
+            registry = PoolRegistry(
+                max_size=settings.db.pool_max_size,
+                cap_per_server=settings.db.max_connections_per_server,
+                idle_seconds=settings.db.pool_idle_seconds,
+                acquire_timeout=settings.db.acquire_timeout,
+                statement_cache_size=settings.db.statement_cache_size,
+            )
+            registry.start_janitor()
+            _runtime = Runtime(settings=settings, primary_dsn=dsn, control_pool=pool, registry=registry)
+            _runtime.servers[PRIMARY_SERVER] = dsn
+        _runtime.users += 1
+        return _runtime
+
+
+async def stop() -> None:
+    global _runtime
+    async with _start_lock:
+        if _runtime is None:
+            return
+        _runtime.users -= 1
+        if _runtime.users > 0:
+            return
+        runtime, _runtime = _runtime, None
+        await runtime.registry.close()
+        await runtime.control_pool.close()
+        CONTROL_DB.attach(None, {})
+
+
+async def server_dsn(name: str) -> str:
+    runtime = get_runtime()
+    if name not in runtime.servers:
+        row = await DbServer.select(DbServer.dsn_encrypted).where(DbServer.name == name).first()
+        if row is None:
+            raise LookupError(f"unknown database server {name!r}")
+        runtime.servers[name] = runtime.secret("server-dsn", row["dsn_encrypted"])
+    return runtime.servers[name]
+
+
+def forget_tenant(slug: str) -> None:
+    if _runtime is not None:
+        _runtime.tenants.pop(slug, None)
+
+
+async def lookup_tenant(slug: str, *, fresh: bool = False) -> TenantInfo | None:
+    """The store called ``slug`` (any status), cached per process for a few seconds."""
+    runtime = get_runtime()
+    cached = runtime.tenants.get(slug)
+    now = time.monotonic()
+    if cached is not None and not fresh and now - cached[0] < TENANT_CACHE_SECONDS:
+        return cached[1]
+    row = (
+        await Tenant.select(*Tenant.all_columns(), Tenant.server.name.as_alias("server_name"))
+        .where(Tenant.slug == slug)
+        .first()
+    )
+    info = _tenant_info(runtime, row) if row else None
+    runtime.tenants[slug] = (now, info)
+    return info
+
+
+def _tenant_info(runtime: Runtime, row: dict[str, Any]) -> TenantInfo:
+    return TenantInfo(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        database=row["database"],
+        role=row["role"],
+        password=runtime.secret("tenant-role", row["role_password_encrypted"]),
+        server=row["server_name"],
+        status=row["status"],
+        locale=row["locale"],
+        currency=row["currency"],
+        country=row["country"],
+        schema_version=row["schema_version"],
+    )
+
+
+def tenant_config(dsn: str, tenant: TenantInfo) -> dict[str, Any]:
+    return {"dsn": dsn, "user": tenant.role, "password": tenant.password, "database": tenant.database}
+
+
+def current_tenant() -> TenantInfo:
+    tenant = _tenant.get()
+    if tenant is None:
+        raise LookupError("no store is bound to this context")
+    return tenant
+
+
+@asynccontextmanager
+async def bind_tenant(tenant: TenantInfo) -> AsyncIterator[TenantInfo]:
+    """Route every tenant-table query in the enclosed code to ``tenant``'s database."""
+    runtime = get_runtime()
+    dsn = await server_dsn(tenant.server)
+    key = f"{tenant.server}/{tenant.database}"
+    handle = await runtime.registry.acquire(key, tenant.server, tenant_config(dsn, tenant))
+    token = _tenant.set(tenant)
+    try:
+        async with bound(handle):
+            yield tenant
+    finally:
+        _tenant.reset(token)
+        await runtime.registry.release(handle)
+
+
+def store_transaction():
+    """A transaction on the bound store's database (nested calls join the outer one)."""
+    return ROUTED_DB.transaction()

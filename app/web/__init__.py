@@ -1,0 +1,1 @@
+"""Web plumbing shared by controllers: session store, session rotation, security headers, locale."""

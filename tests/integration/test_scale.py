@@ -1,0 +1,71 @@
+"""200 stores hit at once: every request succeeds and the app's connections stay under the cap."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+import pytest
+
+from app.asgi import create_app
+from app.tenancy import provision
+from tests.conftest import login, make_settings, make_store
+
+pytestmark = pytest.mark.integration
+
+STORES = 200
+CAP = 24
+
+
+async def sample_connections(dsn: str, prefix: str, stop: asyncio.Event, seen: list[int]) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        while not stop.is_set():
+            seen.append(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE $1", f"{prefix}\\_s\\_load%"
+                )
+            )
+            await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
+
+
+async def test_two_hundred_stores_at_once_stay_under_the_connection_cap(runtime, settings) -> None:
+    first = await make_store("load-000")
+    gate = asyncio.Semaphore(6)
+
+    async def create(i: int) -> str:
+        async with gate:
+            return (await make_store(f"load-{i:03d}", identity_id=first.identity_id)).slug
+
+    slugs = [first.slug, *await asyncio.gather(*(create(i) for i in range(1, STORES)))]
+    capped = make_settings(settings.db.url or "", settings.db.prefix, max_connections_per_server=CAP)
+    registry = runtime.registry
+    old_cap, registry.cap = registry.cap, CAP
+    app = create_app(capped)
+    stop, seen = asyncio.Event(), []
+    sampler = asyncio.create_task(sample_connections(runtime.primary_dsn, settings.db.prefix, stop, seen))
+    try:
+        await registry.close_idle(older_than=0)
+        registry.reset_peaks()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            await login(client, first.email)
+            responses = await asyncio.gather(*(client.get(f"/s/{slug}/") for slug in slugs))
+        assert [r.status_code for r in responses] == [200] * STORES
+        assert all(
+            f'data-testid="store-name">Store {slug}<' in r.text for slug, r in zip(slugs, responses, strict=True)
+        )
+        stats = registry.stats()
+        assert stats.peak_slots_by_server["primary"] <= CAP
+        assert 0 < max(seen) <= CAP, f"peak tenant connections {max(seen)} > cap {CAP}"
+        assert stats.evictions > 0
+    finally:
+        stop.set()
+        await sampler
+        registry.cap = old_cap
+        await registry.close_idle(older_than=0)
+        for slug in slugs:
+            await provision.deprovision(slug)
