@@ -1,0 +1,27 @@
+"""``make bench``: run every benchmark and print one table of figures and ratios."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import sys
+
+from bench import provision
+from bench._common import Row, print_table
+
+BENCHES = [provision]
+
+
+async def main() -> int:
+    rows: list[Row] = []
+    for module in BENCHES:
+        print(f"running {module.__name__} …", file=sys.stderr, flush=True)
+        with contextlib.redirect_stdout(io.StringIO()):
+            rows += await module.run()
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
