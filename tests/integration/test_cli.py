@@ -1,0 +1,69 @@
+"""The ``autooffice`` command as an operator runs it: real process, real database, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app.services.fleet import redact_dsn
+from app.settings import PROJECT_DIR
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cli(settings, runtime):  # noqa: ANN001, ANN201
+    env = {**os.environ, "AUTOOFFICE_DATABASE_URL": settings.db.url or "", "AUTOOFFICE_DB_PREFIX": settings.db.prefix,
+           "AUTOOFFICE_SECRET_KEY": settings.secret_key}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env,
+                              cwd=PROJECT_DIR, timeout=120)
+
+    return run
+
+
+def test_tenant_create_then_list_shows_database_role_and_version(cli, settings) -> None:
+    created = cli("tenant", "create", "cli-shop", "--name", "CLI Shop", "--owner-email", "cli@example.com",
+                  "--password", "cli-password-123", "--currency", "UAH", "--country", "UA", "--locale", "uk")
+    assert created.returncode == 0, created.stderr
+    assert "cli-shop" in created.stdout
+    listed = cli("tenant", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    row = next(r for r in json.loads(listed.stdout) if r["slug"] == "cli-shop")
+    assert row["database"] == row["role"] == f"{settings.db.prefix}_s_cli_shop"
+    assert row["server"] == "primary" and row["status"] == "active"
+    assert row["schema_version"] and row["size_bytes"] > 0
+
+
+def test_user_mistakes_are_one_line_without_traceback(cli) -> None:
+    bad = cli("tenant", "create", "x", "--owner-email", "nope", "--password", "short")
+    assert bad.returncode != 0
+    assert bad.stderr.startswith("autooffice: ")
+    assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    taken = cli("tenant", "create", "store-a", "--owner-email", "z@example.com", "--password", "long-enough-99")
+    assert taken.returncode != 0 and "Traceback" not in taken.stderr
+
+
+def test_migrate_prints_every_store_version_and_is_idempotent(cli, store_a) -> None:
+    first = cli("migrate")
+    assert first.returncode == 0, first.stderr
+    assert store_a.slug in first.stdout and "0 failed" in first.stdout
+    assert cli("migrate").returncode == 0
+
+
+def test_server_list_hides_passwords(cli) -> None:
+    listed = cli("server", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    servers = json.loads(listed.stdout)
+    assert servers[0]["name"] == "primary"
+    assert all(redact_dsn(s["dsn"]) == s["dsn"] for s in servers)
+
+
+def test_dsn_passwords_are_redacted() -> None:
+    assert redact_dsn("postgresql://admin:s3cret@db1:5432/postgres") == "postgresql://admin:***@db1:5432/postgres"
+    assert redact_dsn("postgresql://postgres@/postgres?host=/tmp/x") == "postgresql://postgres@/postgres?host=/tmp/x"
