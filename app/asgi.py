@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +21,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from app import jobs
 from app.controllers import ROUTE_HANDLERS
 from app.controllers._htmx import base_context, wants_fragment
 from app.errors import AppError
@@ -45,6 +48,10 @@ def _messages(status: int) -> tuple[str, str]:
         403: (_("Access denied"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("The page does not exist, or you have no access to it.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        413: (
+            _("The file is too large"),
+            _("Upload at most 100 MB at a time, or import the file from the command line."),
+        ),
         503: (_("Temporarily unavailable"), _("This store is temporarily unavailable. Try again in a minute.")),
     }.get(status, (_("Something went wrong"), _("We could not complete the request. Try again later.")))
 
@@ -83,9 +90,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def tenancy_lifespan(app: Litestar) -> AsyncIterator[None]:
-        await tenancy.start(settings)
+        runtime = await tenancy.start(settings)
         try:
-            yield
+            async with jobs.opened(runtime.primary_dsn, settings):
+                worker = asyncio.create_task(jobs.run_worker()) if settings.inprocess_worker else None
+                try:
+                    yield
+                finally:
+                    if worker is not None:
+                        worker.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await worker
         finally:
             await tenancy.stop()
 

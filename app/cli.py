@@ -8,13 +8,17 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from app import jobs
 from app.errors import AppError, ValidationFailed
 from app.forms.auth import validate_signup
+from app.i18n import use_locale
 from app.services import demo, fleet, stores
+from app.services.imports import jobs as import_jobs
 from app.settings import get_settings
 from app.tenancy import migrate
 from app.tenancy import runtime as tenancy
@@ -40,8 +44,14 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+async def _migrate(concurrency: int = 8) -> list[migrate.TenantResult]:
+    results = await migrate.migrate_all(concurrency=concurrency)
+    await jobs.ensure_schema(tenancy.get_runtime().primary_dsn, get_settings())
+    return results
+
+
 async def cmd_migrate(args: argparse.Namespace) -> int:
-    results = await migrate.migrate_all(concurrency=args.concurrency)
+    results = await _migrate(args.concurrency)
     failed = [r for r in results if not r.ok]
     print(_table([r.__dict__ for r in results], ["slug", "version", "ok", "error"]) if results else "no stores yet")
     print(f"{len(results) - len(failed)} stores at the latest schema, {len(failed)} failed")
@@ -50,7 +60,7 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
 
 async def cmd_demo(args: argparse.Namespace) -> int:
 
-    await migrate.migrate_all()
+    await _migrate()
     slug = await demo.seed(get_settings().demo_password)
     print(f"demo store ready: /s/{slug}/ (login {demo.DEMO_EMAIL})")
     return 0
@@ -100,6 +110,51 @@ async def cmd_server_list(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_import(args: argparse.Namespace) -> int:
+    """Same engine as the web import: preview, then apply unless --dry-run; prints the summary."""
+    tenant = await tenancy.lookup_tenant(args.slug, fresh=True)
+    if tenant is None:
+        return _fail(f"no store called {args.slug!r}")
+    paths = [Path(name) for name in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        return _fail(f"no such file: {', '.join(missing)}")
+    storage = get_settings().data_dir / "uploads"
+    async with tenancy.bind_tenant(tenant):
+        with use_locale(tenant.locale):
+            job_id = await import_jobs.create_job(paths, storage, fmt=args.format)
+            job = await import_jobs.run_job(job_id)
+            if job["status"] == "previewed" and not args.dry_run:
+                await import_jobs.request_apply(job_id)
+                job = await import_jobs.run_job(job_id)
+            issues = await import_jobs.issues(job_id, limit=20)
+    if job["status"] == "failed":
+        return _fail(job["fatal"])
+    counts = job["counts"]
+    print(f"import #{job_id}: {job['status']} ({job['format']}, {'full' if job['is_full'] else 'partial'} feed)")
+    for key in (
+        "offers_new",
+        "offers_changed",
+        "offers_unchanged",
+        "offers_updated",
+        "marked_unavailable",
+        "products_new",
+        "categories_new",
+    ):
+        print(f"  {key.replace('_', ' ')}: {counts.get(key, 0)}")
+    print(f"  rows skipped: {job['errors']}, warnings: {job['warnings']}")
+    for issue in issues:
+        print(f"  line {issue['line'] or '-'} {issue['field'] or ''}: {issue['message']}")
+    return 0
+
+
+async def cmd_worker(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    async with jobs.opened(tenancy.get_runtime().primary_dsn, settings):
+        await jobs.run_worker(concurrency=args.concurrency)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     if not settings.db.url:
@@ -121,9 +176,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     """`make run`: migrate, seed the demo store, print the login, serve."""
     settings = get_settings()
+    os.environ.setdefault("AUTOOFFICE_INPROCESS_WORKER", "1")
     if not settings.db.url:
         os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
-        get_settings.cache_clear()
+    get_settings.cache_clear()
     code = asyncio.run(_with_runtime(lambda: cmd_demo(args)))
     if code:
         return code
@@ -150,6 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=8)
     p.set_defaults(run=cmd_migrate)
     sub.add_parser("demo", help="(re)seed the demo store").set_defaults(run=cmd_demo)
+    p = sub.add_parser("worker", help="a background job worker (run any number, on any machines)")
+    p.add_argument("--concurrency", type=int, default=2)
+    p.set_defaults(run=cmd_worker)
+    p = sub.add_parser("import", help="import goods from YML, CommerceML or CSV files")
+    p.add_argument("slug")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=["yml", "commerceml", "csv"])
+    p.add_argument("--dry-run", action="store_true", help="preview only; change nothing")
+    p.set_defaults(run=cmd_import)
     tenant = sub.add_parser("tenant", help="stores").add_subparsers(dest="verb", required=True)
     p = tenant.add_parser("create", help="provision a store")
     p.add_argument("slug")

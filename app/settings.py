@@ -62,6 +62,8 @@ class Settings:
     login_attempts: int = 5
     login_window_seconds: int = 300
     debug: bool = False
+    # Run a job worker inside the web process (``make run``); production runs ``autooffice worker``.
+    inprocess_worker: bool = False
 
     def with_db(self, **changes: object) -> Settings:
         return replace(self, db=replace(self.db, **changes))  # type: ignore[arg-type]
@@ -101,6 +103,7 @@ def load_settings() -> Settings:
         cookie_secure=_env_bool("AUTOOFFICE_COOKIE_SECURE", False),
         demo_password=os.environ.get("AUTOOFFICE_DEMO_PASSWORD", "demo-demo-demo"),
         debug=_env_bool("AUTOOFFICE_DEBUG", False),
+        inprocess_worker=_env_bool("AUTOOFFICE_INPROCESS_WORKER", False),
     )
 
 

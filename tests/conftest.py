@@ -15,6 +15,7 @@ import pytest
 
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
 
+from app import jobs
 from app.asgi import create_app
 from app.forms.auth import SignupData
 from app.services import stores
@@ -84,8 +85,10 @@ def settings(test_dsn: str, db_prefix: str) -> Settings:
 async def runtime(settings: Settings) -> AsyncIterator[tenancy.Runtime]:
     rt = await tenancy.start(settings)
     await migrate.migrate_all()
+    await jobs.ensure_schema(rt.primary_dsn, settings)
     try:
-        yield rt
+        async with jobs.opened(rt.primary_dsn, settings):
+            yield rt
     finally:
         await tenancy.stop()
         await drop_prefixed(settings.db.url or "", settings.db.prefix)

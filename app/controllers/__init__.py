@@ -8,11 +8,13 @@ from app.controllers._auth import staff_guard
 from app.controllers.auth import AuthController
 from app.controllers.dashboard import DashboardController
 from app.controllers.health import HealthController
+from app.controllers.imports import ImportController
+from app.controllers.products import ProductController
 from app.controllers.settings import SettingsController
 
 STAFF_ROUTER = Router(
     path="/s/{slug:str}",
-    route_handlers=[DashboardController, SettingsController],
+    route_handlers=[DashboardController, ProductController, ImportController, SettingsController],
     guards=[staff_guard],
     include_in_schema=False,
 )

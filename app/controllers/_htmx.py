@@ -42,14 +42,22 @@ def render(
     *,
     fragment: str | None = None,
     status_code: int = 200,
+    toast: str | None = None,
 ) -> Template:
-    """The full ``page`` on a normal request, ``fragment`` on an htmx (non-boosted) request."""
+    """The full ``page`` on a normal request, ``fragment`` on an htmx (non-boosted) request.
+
+    ``toast`` shows a short confirmation through the ``toast`` event (htmx requests only).
+    """
     template = fragment if fragment and wants_fragment(request) else page
+    extra: dict[str, Any] = {}
+    if toast and wants_fragment(request):
+        extra = {"trigger_event": "toast", "params": {"message": toast}, "after": "receive"}
     return HTMXTemplate(
         template_name=template,
         context={**base_context(request), **(context or {})},
         status_code=status_code,
         headers=VARY,
+        **extra,
     )
 
 

@@ -129,6 +129,12 @@ def format_money(minor: int, currency: str, locale: str | None = None) -> str:
     return babel_numbers.format_currency(amount, currency, locale=babel_locale(locale))
 
 
+def minor_to_plain(minor: int, currency: str) -> str:
+    """Minor units as a plain decimal for an input field (``129050`` RUB → ``1290.50``)."""
+    digits = babel_numbers.get_currency_precision(currency)
+    return f"{Decimal(minor).scaleb(-digits):.{digits}f}"
+
+
 def format_number(value: int | float | Decimal, locale: str | None = None) -> str:
     return babel_numbers.format_decimal(value, locale=babel_locale(locale))
 

@@ -66,22 +66,32 @@ async def clear_counter(key: str) -> None:
     await KvEntry.delete().where(KvEntry.key == f"ratelimit:{key}")
 
 
+async def current_hits(key: str) -> int:
+    row = await KvEntry.select(KvEntry.value).where(
+        (KvEntry.key == f"ratelimit:{key}") & (KvEntry.expires_at > datetime.now(UTC))
+    ).first()
+    return int(bytes(row["value"]).decode()) if row else 0
+
+
 async def login(data: LoginData, client_ip: str, *, attempts: int, window_seconds: int) -> int:
-    """Return the identity id for valid credentials.
+    """Return the identity id for valid credentials; only failures count towards the limits.
 
     Raises:
-        ValidationFailed: wrong credentials, or too many attempts for this e-mail or address.
+        ValidationFailed: wrong credentials, or too many failed attempts for this e-mail or address.
     """
-    per_account = await hit_counter(f"login:{data.email}", window_seconds)
-    per_address = await hit_counter(f"login-ip:{client_ip}", window_seconds)
-    if per_account > attempts or per_address > attempts * 4:
+    account, address = f"login:{data.email}", f"login-ip:{client_ip}"
+    if await current_hits(account) >= attempts or await current_hits(address) >= attempts * 4:
         minutes = max(1, window_seconds // 60)
-        raise ValidationFailed({"__all__": _("Too many attempts. Try again in %(minutes)s minutes.", minutes=minutes)})
+        raise ValidationFailed(
+            {"__all__": _("Too many attempts. Try again in %(minutes)s minutes.", minutes=minutes)}
+        )
     row = await Identity.select(Identity.id, Identity.password_hash).where(Identity.email == data.email).first()
     ok = await verify_password(row["password_hash"] if row else _DUMMY_HASH, data.password)
     if not row or not ok:
+        await hit_counter(account, window_seconds)
+        await hit_counter(address, window_seconds)
         raise ValidationFailed({"__all__": _("Wrong e-mail or password.")})
-    await clear_counter(f"login:{data.email}")
+    await clear_counter(account)
     await Identity.update({Identity.last_login_at: datetime.now(UTC)}).where(Identity.id == row["id"])
     return int(row["id"])
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig, table_finder
 
-TENANT_TABLE_MODULES = ["app.tables.stores"]
+TENANT_TABLE_MODULES = ["app.tables.stores", "app.tables.catalog", "app.tables.imports"]
 
 APP_CONFIG = AppConfig(
     app_name="tenant",

@@ -200,3 +200,11 @@ async def bind_tenant(tenant: TenantInfo) -> AsyncIterator[TenantInfo]:
 def store_transaction():
     """A transaction on the bound store's database (nested calls join the outer one)."""
     return ROUTED_DB.transaction()
+
+
+def transaction_connection() -> asyncpg.Connection:
+    """The asyncpg connection of the open store transaction, for COPY and other bulk work."""
+    transaction = ROUTED_DB.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("bulk work needs an open store transaction")
+    return transaction.connection

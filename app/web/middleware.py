@@ -16,7 +16,7 @@ LANG_COOKIE = "lang"
 # Public order forms are framed by store sites and set their own frame-ancestors.
 FRAMEABLE_PREFIXES = ("/f/", "/embed.js")
 CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 )
 

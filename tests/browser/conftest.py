@@ -42,7 +42,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+# Package scope: the server (and its in-process job worker) is gone before other test packages run,
+# so it never takes their queued jobs.
+@pytest.fixture(scope="package")
 def live_server(settings: Settings, runtime) -> Iterator[str]:
     port = free_port()
     env = {
@@ -51,6 +53,8 @@ def live_server(settings: Settings, runtime) -> Iterator[str]:
         "AUTOOFFICE_DB_PREFIX": settings.db.prefix,
         "AUTOOFFICE_SECRET_KEY": settings.secret_key,
         "PORT": str(port),
+        "AUTOOFFICE_INPROCESS_WORKER": "1",
+        "AUTOOFFICE_DATA_DIR": str(settings.data_dir),
     }
     log = ARTIFACTS / "live-server.log"
     ARTIFACTS.mkdir(exist_ok=True)

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from app.tables.control import Identity, Tenant
-from tests.conftest import PASSWORD, csrf, login
+from tests.conftest import PASSWORD, csrf, login, make_store
 
 pytestmark = pytest.mark.http
 
@@ -94,7 +94,8 @@ async def test_htmx_signup_returns_fragment_with_errors(client) -> None:
     assert "HX-Request" in response.headers.get("vary", "")
 
 
-async def test_login_wrong_password_then_rate_limited(client, store_b) -> None:
+async def test_login_wrong_password_then_rate_limited(client, runtime) -> None:
+    store_b = await make_store("rate-limited")  # its own account: the lock-out must not leak into other tests
     await client.get("/login")
     for _ in range(5):
         response = await client.post(

@@ -16,20 +16,45 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def cli(settings, runtime):  # noqa: ANN001, ANN201
-    env = {**os.environ, "AUTOOFFICE_DATABASE_URL": settings.db.url or "", "AUTOOFFICE_DB_PREFIX": settings.db.prefix,
-           "AUTOOFFICE_SECRET_KEY": settings.secret_key}
+def cli(settings, runtime):
+    env = {
+        **os.environ,
+        "AUTOOFFICE_DATABASE_URL": settings.db.url or "",
+        "AUTOOFFICE_DB_PREFIX": settings.db.prefix,
+        "AUTOOFFICE_SECRET_KEY": settings.secret_key,
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env,
-                              cwd=PROJECT_DIR, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=PROJECT_DIR,
+            timeout=120,
+        )
 
     return run
 
 
 def test_tenant_create_then_list_shows_database_role_and_version(cli, settings) -> None:
-    created = cli("tenant", "create", "cli-shop", "--name", "CLI Shop", "--owner-email", "cli@example.com",
-                  "--password", "cli-password-123", "--currency", "UAH", "--country", "UA", "--locale", "uk")
+    created = cli(
+        "tenant",
+        "create",
+        "cli-shop",
+        "--name",
+        "CLI Shop",
+        "--owner-email",
+        "cli@example.com",
+        "--password",
+        "cli-password-123",
+        "--currency",
+        "UAH",
+        "--country",
+        "UA",
+        "--locale",
+        "uk",
+    )
     assert created.returncode == 0, created.stderr
     assert "cli-shop" in created.stdout
     listed = cli("tenant", "list", "--json")
@@ -40,7 +65,7 @@ def test_tenant_create_then_list_shows_database_role_and_version(cli, settings) 
     assert row["schema_version"] and row["size_bytes"] > 0
 
 
-def test_user_mistakes_are_one_line_without_traceback(cli) -> None:
+def test_user_mistakes_are_one_line_without_traceback(cli, store_a) -> None:
     bad = cli("tenant", "create", "x", "--owner-email", "nope", "--password", "short")
     assert bad.returncode != 0
     assert bad.stderr.startswith("autooffice: ")

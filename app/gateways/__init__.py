@@ -1,0 +1,1 @@
+"""Payment gateways: pure adapters (stdlib, httpx, cryptography only), reached via the registry."""

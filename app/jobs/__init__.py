@@ -1,0 +1,84 @@
+"""Background jobs on procrastinate: a PostgreSQL queue in the control database.
+
+Any number of ``autooffice worker`` processes on any machines take jobs; ``make run`` runs one inside
+the web process. A job names its store by slug and binds it exactly as a request would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+from procrastinate import App, PsycopgConnector, RetryStrategy
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+from app.i18n import use_locale
+from app.services.imports import jobs as import_jobs
+from app.settings import Settings
+from app.tenancy.runtime import bind_tenant, lookup_tenant
+
+jobs_app = App(connector=PsycopgConnector())
+_pool: AsyncConnectionPool | None = None
+_users = 0
+_lock = asyncio.Lock()
+
+
+def conninfo(dsn: str, settings: Settings) -> str:
+    return make_conninfo(dsn, dbname=settings.db.control_database)
+
+
+async def ensure_schema(dsn: str, settings: Settings) -> None:
+    """Create procrastinate's tables in the control database once."""
+    conn = await asyncpg.connect(dsn, database=settings.db.control_database)
+    try:
+        exists = await conn.fetchval("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+    finally:
+        await conn.close()
+    if not exists:
+        async with opened(dsn, settings):
+            await jobs_app.schema_manager.apply_schema_async()
+
+
+@contextlib.asynccontextmanager
+async def opened(dsn: str, settings: Settings) -> AsyncIterator[App]:
+    """Open the job app's connection pool for the enclosed code (shared, reference counted)."""
+    global _pool, _users
+    async with _lock:
+        if _pool is None:
+            _pool = AsyncConnectionPool(conninfo(dsn, settings), min_size=1, max_size=4, open=False)
+            await _pool.open(wait=True)
+            await jobs_app.open_async(_pool)
+        _users += 1
+    try:
+        yield jobs_app
+    finally:
+        async with _lock:
+            _users -= 1
+            if _users == 0 and _pool is not None:
+                await jobs_app.close_async()
+                _pool = None
+
+
+async def run_worker(*, concurrency: int = 2, wait: bool = True) -> None:
+    """Work through the queue; with ``wait=False`` return once it is empty (tests, one-shot runs)."""
+    await jobs_app.run_worker_async(concurrency=concurrency, wait=wait, install_signal_handlers=False)
+
+
+@jobs_app.task(
+    name="imports.run", queue="imports", retry=RetryStrategy(max_attempts=3, wait=5, retry_exceptions={OSError})
+)
+async def run_import(slug: str, job_id: int) -> None:
+    tenant = await lookup_tenant(slug, fresh=True)
+    if tenant is None:
+        return
+    async with bind_tenant(tenant):
+        with use_locale(tenant.locale):
+            await import_jobs.run_job(job_id)
+
+
+async def defer_import(slug: str, job_id: int) -> None:
+    """Queue a store's import; one import per store runs at a time."""
+    await jobs_app.configure_task("imports.run", lock=f"imports:{slug}").defer_async(slug=slug, job_id=job_id)

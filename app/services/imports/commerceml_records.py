@@ -1,0 +1,146 @@
+"""CommerceML Товар and Предложение into records, with the state one exchange package accumulates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from app.i18n import gettext
+from app.services.imports.commerceml_items import (
+    PriceType,
+    Property,
+    RawPrice,
+    characteristics,
+    offer_prices,
+    offer_stock,
+    read_product,
+)
+from app.services.imports.records import Category, Offer, PriceStockUpdate, Record, RowIssue, Severity
+from app.services.imports.values import ValueProblem, clean_line, normalize_currency, parse_money
+from app.services.imports.xmlsafe import text
+
+
+@dataclass(slots=True)
+class Package:
+    """What one exchange has taught us so far; lives across the whole list of files."""
+
+    categories: list[Category] = field(default_factory=list)
+    properties: dict[str, Property] = field(default_factory=dict)
+    price_types: list[PriceType] = field(default_factory=list)
+    price_type: PriceType | None = None
+    # Only ids are kept (not products), so memory grows by a few dozen bytes per product.
+    product_ids: set[str] = field(default_factory=set)
+    catalog_seen: bool = False
+    changes_only: bool = False
+    orphans: int = 0
+
+
+def _issue(
+    elem: etree._Element,
+    fld: str,
+    code: str,
+    message: str,
+    severity: Severity,
+    external_id: str | None,
+    name: str,
+) -> RowIssue:
+    return RowIssue(elem.sourceline, fld, code, message, severity, external_id, name)
+
+
+def product_records(elem: etree._Element, name: str, package: Package) -> Iterator[Record]:
+    product = read_product(elem, package.properties)
+    if product is None:
+        external_id = text(elem, "Ид")
+        if external_id:
+            message = gettext("Product %(id)s has no name; it is skipped.", id=external_id)
+            yield _issue(elem, "name", "missing_name", message, "error", external_id, name)
+        else:
+            message = gettext("A product has no Ид; it is skipped.")
+            yield _issue(elem, "id", "missing_id", message, "error", None, name)
+        return
+    if product.external_id in package.product_ids:
+        message = gettext("Product %(id)s appears twice; the second one is skipped.", id=product.external_id)
+        yield _issue(elem, "id", "duplicate_id", message, "error", product.external_id, name)
+        return
+    package.product_ids.add(product.external_id)
+    yield product
+
+
+def offer_records(elem: etree._Element, name: str, package: Package) -> Iterator[Record]:
+    """An offer of a known product is an Offer; anything else is a price/stock update keyed by Ид."""
+    offer_id = text(elem, "Ид")
+    if not offer_id:
+        message = gettext("An offer has no Ид; it is skipped.")
+        yield _issue(elem, "id", "missing_id", message, "error", None, name)
+        return
+    issues: list[RowIssue] = []
+    priced = _price(elem, offer_id, package, issues, name)
+    yield from issues
+    if priced is None:
+        return
+    price, currency = priced
+    stock, title, params = offer_stock(elem), clean_line(text(elem, "Наименование")), characteristics(elem)
+    product_id = _product_of(offer_id, package.product_ids)
+    describes = bool(title or params)
+    if product_id and describes:
+        yield Offer(
+            offer_id,
+            product_id,
+            sku=clean_line(text(elem, "Артикул")),
+            name=title,
+            price_minor=price,
+            currency=currency,
+            stock=stock,
+            params=params,
+            barcode=clean_line(text(elem, "Штрихкод")),
+            line=elem.sourceline,
+        )
+        return
+    if product_id is None and describes:
+        package.orphans += 1
+        if package.product_ids:
+            message = gettext(
+                "Offer %(id)s belongs to a product that is not in the import files; only its price and "
+                "stock are updated.",
+                id=offer_id,
+            )
+            yield _issue(elem, "product", "product_missing", message, "warning", offer_id, name)
+    yield PriceStockUpdate(offer_id, price, None, currency, stock, None, title, elem.sourceline)
+
+
+def _product_of(offer_id: str, product_ids: set[str]) -> str | None:
+    """Offer "p#v" belongs to product "p#v" (old-style variant Товар) or else to product "p"."""
+    if offer_id in product_ids:
+        return offer_id
+    head = offer_id.split("#", 1)[0]
+    return head if head in product_ids else None
+
+
+def _price(
+    elem: etree._Element, offer_id: str, package: Package, issues: list[RowIssue], name: str
+) -> tuple[int | None, str | None] | None:
+    """The chosen price type's amount and currency; None when the amount is unreadable (row skipped)."""
+    prices = offer_prices(elem)
+    if not prices:
+        return None, None
+    chosen: RawPrice | None = prices[0]
+    price_type = package.price_type
+    if price_type is not None:
+        chosen = next((p for p in prices if p.type_id == price_type.external_id), None)
+        if chosen is None:
+            message = gettext("Offer %(id)s has no price of type %(type)s.", id=offer_id, type=price_type.name)
+            issues.append(_issue(elem, "price", "missing_price", message, "warning", offer_id, name))
+            return None, None
+    currency = normalize_currency(chosen.currency) or (price_type.currency if price_type else None)
+    try:
+        return parse_money(chosen.amount, currency), currency
+    except ValueProblem:
+        message = gettext(
+            "Price %(value)s of offer %(id)s is not a number; the offer is skipped.",
+            value=chosen.amount,
+            id=offer_id,
+        )
+        issues.append(_issue(elem, "price", "bad_price", message, "error", offer_id, name))
+        return None

@@ -1,0 +1,283 @@
+"""Import jobs: files kept until the job ends, preview then apply, progress, cancel, the row report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from app.errors import Conflict, NotFound
+from app.i18n import gettext as _
+from app.services.imports.apply import ApplyResult, ImportCancelled, apply_stream
+from app.services.imports.csvfeed import inspect_csv, stream_csv
+from app.services.imports.detect import detect_format, stream_files
+from app.services.imports.records import ImportFileError, ImportStream
+from app.tables.imports import ImportIssue, ImportJob
+from app.tables.stores import StoreSetting
+from app.tenancy.runtime import current_tenant
+
+ACTIVE = ("queued", "previewing", "applying")
+PROGRESS_EVERY = 0.5
+_SAFE = re.compile(r"[^\w.\-]+")
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    stream: BinaryIO
+
+
+class CountingFile(io.FileIO):
+    """A file that tells the progress bar how many bytes the parser has read."""
+
+    def __init__(self, path: Path, progress: list[int]) -> None:
+        super().__init__(path, "rb")
+        self.progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        self.progress[0] += len(data or b"")
+        return data
+
+    def readinto(self, buffer) -> int:
+        count = super().readinto(buffer) or 0
+        self.progress[0] += count
+        return count
+
+
+def _safe_name(name: str, index: int) -> str:
+    cleaned = _SAFE.sub("_", Path(name or "").name).strip("._")[:120]
+    return cleaned or f"file-{index}"
+
+
+async def create_job(
+    uploads: Sequence[Upload | Path],
+    storage_root: Path,
+    *,
+    created_by: int | None = None,
+    options: dict | None = None,
+    fmt: str | None = None,
+) -> int:
+    """Keep the files and queue a preview. A file refused outright still gets a job, marked failed."""
+    tenant = current_tenant()
+    rows = await ImportJob.insert(ImportJob(created_by=created_by, options=options or {})).returning(ImportJob.id)
+    job_id = int(rows[0]["id"])
+    folder = storage_root / tenant.slug / str(job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    names: list[str] = []
+    for index, upload in enumerate(uploads):
+        if isinstance(upload, Path):
+            name = _safe_name(upload.name, index)
+            shutil.copyfile(upload, folder / name)
+        else:
+            name = _safe_name(upload.filename, index)
+            with (folder / name).open("wb") as out:
+                shutil.copyfileobj(upload.stream, out, 1024 * 1024)
+        names.append(name)
+    total = sum((folder / name).stat().st_size for name in names)
+    values = {ImportJob.filenames: names, ImportJob.storage: str(folder), ImportJob.bytes_total: total}
+    try:
+        fmt = fmt or (detect_format(folder / names[0]) if names else None)
+        if fmt is None:
+            raise ImportFileError("no_file", _("Choose a file to import."))
+        values[ImportJob.format] = fmt
+        values[ImportJob.source] = fmt
+        if fmt == "csv" and not (options or {}).get("mapping"):
+            _header, preset = inspect_csv(folder / names[0])
+            if preset is None:
+                values[ImportJob.status] = "mapping"
+    except ImportFileError as exc:
+        values.update({ImportJob.status: "failed", ImportJob.fatal: str(exc), ImportJob.finished_at: _now()})
+        shutil.rmtree(folder, ignore_errors=True)
+    await ImportJob.update(values).where(ImportJob.id == job_id)
+    return job_id
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _open_stream(job: dict, progress: list[int]) -> tuple[ImportStream, list[CountingFile]]:
+    folder = Path(job["storage"])
+    handles = [CountingFile(folder / name, progress) for name in job["filenames"]]
+    options = job["options"] or {}
+    if job["format"] == "csv":
+        stream = stream_csv(
+            handles[0],
+            options.get("mapping"),
+            delimiter=options.get("delimiter"),
+            currency=options.get("currency"),
+            name=job["filenames"][0],
+        )
+    else:
+        stream = stream_files(handles, job["filenames"])
+    return stream, handles
+
+
+async def run_job(job_id: int) -> dict:
+    """Run a queued job (preview or apply, by its ``mode``); never raises for a bad file."""
+    job = await get_job(job_id)
+    if job["status"] != "queued":
+        return job
+    apply = job["mode"] == "apply"
+    await ImportJob.update(
+        {ImportJob.status: "applying" if apply else "previewing", ImportJob.started_at: _now(), ImportJob.bytes_done: 0}
+    ).where(ImportJob.id == job_id)
+    progress, cancelled, done = [0], [False], asyncio.Event()
+    reporter = asyncio.create_task(_report(job_id, progress, cancelled, done))
+    handles: list[CountingFile] = []
+    values: dict = {}
+    try:
+        settings = await StoreSetting.select(StoreSetting.currency).first()
+        stream, handles = _open_stream(job, progress)
+        result = await apply_stream(
+            stream,
+            source=job["source"],
+            currency=(settings or {}).get("currency", "RUB"),
+            apply=apply,
+            should_stop=lambda: cancelled[0],
+        )
+        values = _finished(result, apply)
+    except ImportFileError as exc:
+        values = {ImportJob.status: "failed", ImportJob.fatal: str(exc)}
+        result = None
+    except ImportCancelled:
+        values = {ImportJob.status: "cancelled"}
+        result = None
+    finally:
+        done.set()
+        await reporter
+        for handle in handles:
+            handle.close()
+    await _save_issues(job_id, result)
+    values[ImportJob.finished_at] = _now()
+    await ImportJob.update(values).where(ImportJob.id == job_id)
+    if values[ImportJob.status] in {"done", "failed", "cancelled"}:
+        shutil.rmtree(job["storage"], ignore_errors=True)
+    return await get_job(job_id)
+
+
+def _finished(result: ApplyResult, apply: bool) -> dict:
+    errors = sum(1 for issue in result.issues if issue.severity == "error")
+    return {
+        ImportJob.status: "done" if apply else "previewed",
+        ImportJob.counts: {**result.counts, "issues": result.issue_total},
+        ImportJob.is_full: result.is_full,
+        ImportJob.errors: errors,
+        ImportJob.warnings: len(result.issues) - errors,
+    }
+
+
+async def _report(job_id: int, progress: list[int], cancelled: list[bool], done: asyncio.Event) -> None:
+    """Publish progress and pick up a cancel request on a connection of its own (outside the transaction)."""
+    while not done.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), PROGRESS_EVERY)
+        rows = (
+            await ImportJob.update({ImportJob.bytes_done: progress[0]})
+            .where(ImportJob.id == job_id)
+            .returning(ImportJob.cancel_requested)
+        )
+        cancelled[0] = bool(rows and rows[0]["cancel_requested"])
+
+
+async def _save_issues(job_id: int, result: ApplyResult | None) -> None:
+    await ImportIssue.delete().where(ImportIssue.job == job_id)
+    if result is None or not result.issues:
+        return
+    rows = [
+        ImportIssue(
+            job=job_id,
+            line=i.line,
+            field=i.field and i.field[:64],
+            code=i.code[:64],
+            message=i.message,
+            severity=i.severity,
+            external_id=i.external_id and i.external_id[:255],
+            source_file=i.source and i.source[:255],
+        )
+        for i in result.issues
+    ]
+    for start in range(0, len(rows), 1000):
+        await ImportIssue.insert(*rows[start : start + 1000])
+
+
+async def get_job(job_id: int) -> dict:
+    job = await ImportJob.select().where(ImportJob.id == job_id).output(load_json=True).first()
+    if job is None:
+        raise NotFound(_("This import does not exist."))
+    return job
+
+
+async def list_jobs(limit: int = 20) -> list[dict]:
+    return await ImportJob.select().order_by(ImportJob.id, ascending=False).limit(limit).output(load_json=True)
+
+
+async def request_apply(job_id: int) -> dict:
+    """Queue the apply step of a previewed job.
+
+    Raises:
+        Conflict: the job is not waiting for approval.
+    """
+    rows = (
+        await ImportJob.update({ImportJob.mode: "apply", ImportJob.status: "queued"})
+        .where((ImportJob.id == job_id) & (ImportJob.status == "previewed"))
+        .returning(ImportJob.id)
+    )
+    if not rows:
+        raise Conflict(_("This import cannot be applied now."))
+    return await get_job(job_id)
+
+
+async def set_mapping(job_id: int, mapping: dict[str, str]) -> dict:
+    await ImportJob.update({ImportJob.options: {"mapping": mapping}, ImportJob.status: "queued"}).where(
+        (ImportJob.id == job_id) & (ImportJob.status == "mapping")
+    )
+    return await get_job(job_id)
+
+
+async def cancel(job_id: int) -> dict:
+    """Stop a running job, or drop one that waits; nothing it staged is kept."""
+    job = await get_job(job_id)
+    if job["status"] in {"queued", "previewed", "mapping"}:
+        await ImportJob.update({ImportJob.status: "cancelled", ImportJob.finished_at: _now()}).where(
+            ImportJob.id == job_id
+        )
+        shutil.rmtree(job["storage"], ignore_errors=True)
+    elif job["status"] in ACTIVE:
+        await ImportJob.update({ImportJob.cancel_requested: True}).where(ImportJob.id == job_id)
+    return await get_job(job_id)
+
+
+async def issues(job_id: int, limit: int = 200) -> list[dict]:
+    return await ImportIssue.select().where(ImportIssue.job == job_id).order_by(ImportIssue.id).limit(limit)
+
+
+async def report_csv(job_id: int) -> Iterator[str]:
+    """The row report as CSV lines (file, line, field, severity, code, message, id)."""
+    await get_job(job_id)
+    rows = await ImportIssue.select().where(ImportIssue.job == job_id).order_by(ImportIssue.id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_("File"), _("Line"), _("Field"), _("Severity"), _("Code"), _("Message"), _("Id")])
+    for row in rows:
+        writer.writerow(
+            [
+                row["source_file"] or "",
+                row["line"] or "",
+                row["field"] or "",
+                row["severity"],
+                row["code"],
+                row["message"],
+                row["external_id"] or "",
+            ]
+        )
+    return iter([buffer.getvalue()])

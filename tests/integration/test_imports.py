@@ -1,0 +1,153 @@
+"""Imports against a real store database: preview, apply, re-import, full feeds, broken files, cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.services.imports import jobs
+from app.tables.catalog import Category, Offer, Product
+from app.tenancy import runtime as tenancy
+from tests.conftest import SHARED, make_store
+
+pytestmark = pytest.mark.integration
+
+REAL = SHARED / "fixtures" / "real"
+
+
+@pytest.fixture(scope="module")
+async def shop(runtime):
+    return await make_store("import-shop")
+
+
+async def run(paths: list[Path], storage: Path, *, apply: bool = True, options: dict | None = None) -> dict:
+    job_id = await jobs.create_job(paths, storage, options=options)
+    job = await jobs.run_job(job_id)
+    if apply and job["status"] == "previewed":
+        await jobs.request_apply(job_id)
+        job = await jobs.run_job(job_id)
+    return job
+
+
+async def catalog_counts() -> tuple[int, int, int]:
+    return await Category.count(), await Product.count(), await Offer.count()
+
+
+async def test_yml_feed_previews_then_applies_then_reimport_changes_nothing(shop, tmp_path) -> None:
+    feed = REAL / "yml" / "eva_ua_name_ua_price_old.xml"
+    async with tenancy.bind_tenant(shop.tenant):
+        before = await catalog_counts()
+        preview = await run([feed], tmp_path, apply=False)
+        assert preview["status"] == "previewed"
+        assert preview["counts"]["offers_new"] == 150 and preview["counts"]["products_new"] == 150
+        assert await catalog_counts() == before  # a preview changes nothing
+        done = await run([feed], tmp_path)
+        assert done["status"] == "done", done["fatal"]
+        assert await Offer.count() == before[2] + 150
+        unavailable = await Offer.count().where((Offer.source == "yml") & (Offer.available == False))  # noqa: E712
+        assert unavailable == 9
+        stamp = await Offer.select(Offer.updated_at).order_by(Offer.updated_at, ascending=False).first()
+        again = await run([feed], tmp_path)
+        assert again["counts"]["offers_new"] == 0 and again["counts"]["offers_changed"] == 0
+        assert again["counts"]["offers_unchanged"] == 150 and again["counts"]["products_changed"] == 0
+        assert await Offer.select(Offer.updated_at).order_by(Offer.updated_at, ascending=False).first() == stamp
+
+
+async def test_cp1251_feed_keeps_cyrillic_and_minor_units(shop, tmp_path) -> None:
+    async with tenancy.bind_tenant(shop.tenant):
+        job = await run([REAL / "yml" / "frezermsk_cp1251_vendor_model.xml"], tmp_path)
+        assert job["status"] == "done" and job["counts"]["offers_new"] == 106
+        currencies = {r["currency"] for r in await Offer.select(Offer.currency).where(Offer.source == "yml")}
+        assert {"EUR", "RUB", "USD"} <= currencies
+        names = [r["name"] for r in await Offer.select(Offer.name).where(Offer.source == "yml").limit(200)]
+        assert any(any("а" <= ch <= "я" for ch in name.lower()) for name in names)
+
+
+async def test_full_feed_marks_missing_offers_unavailable_not_deleted(shop, tmp_path) -> None:
+    def feed(ids: list[int]) -> Path:
+        offers = "".join(f'<offer id="f{i}"><name>Item {i}</name><price>{i}0</price></offer>' for i in ids)
+        path = tmp_path / f"feed{len(ids)}.xml"
+        path.write_text(
+            f'<?xml version="1.0" encoding="UTF-8"?><yml_catalog><shop><name>S</name>'
+            f"<offers>{offers}</offers></shop></yml_catalog>",
+            encoding="utf-8",
+        )
+        return path
+
+    async with tenancy.bind_tenant(shop.tenant):
+        await run([feed([1, 2, 3])], tmp_path)
+        job = await run([feed([1, 2])], tmp_path)
+        assert job["counts"]["marked_unavailable"] >= 1
+        gone = await Offer.select(Offer.available, Offer.price_minor).where(Offer.external_id == "f3").first()
+        assert gone == {"available": False, "price_minor": 3000}
+
+
+async def test_price_and_stock_only_feed_updates_known_offers(shop, tmp_path) -> None:
+    full = tmp_path / "full.xml"
+    full.write_text(
+        '<yml_catalog><shop><offers><offer id="p1"><name>A</name><price>10</price></offer>'
+        "</offers></shop></yml_catalog>",
+        encoding="utf-8",
+    )
+    partial = tmp_path / "partial.xml"
+    partial.write_text(
+        '<yml_catalog><shop><offers><offer id="p1"><price>12.50</price><quantity>4</quantity>'
+        '</offer><offer id="nope"><price>1</price></offer></offers></shop></yml_catalog>',
+        encoding="utf-8",
+    )
+    async with tenancy.bind_tenant(shop.tenant):
+        await run([full], tmp_path)
+        job = await run([partial], tmp_path)
+        assert job["status"] == "done", job["fatal"]
+        row = await Offer.select(Offer.price_minor, Offer.stock, Offer.name).where(Offer.external_id == "p1").first()
+        assert row == {"price_minor": 1250, "stock": 4, "name": "A"}
+
+
+async def test_commerceml_exchange_of_several_files(shop, tmp_path) -> None:
+    folder = REAL / "commerceml" / "ut11_v207"
+    async with tenancy.bind_tenant(shop.tenant):
+        job = await run(sorted(folder.iterdir()), tmp_path)
+        assert job["status"] == "done", job["fatal"]
+        assert job["counts"]["offers_new"] == 36
+        assert await Offer.count().where(Offer.source == "commerceml") == 36
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (
+            '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><yml_catalog>&x;</yml_catalog>',
+            "XXE",
+        ),
+        ("", "empty"),
+        ('<?xml version="1.0"?><yml_catalog><shop><offers><offer id="1"><name>A', "truncated"),
+    ],
+)
+async def test_broken_files_change_nothing(shop, tmp_path, content: str, code: str) -> None:
+    path = tmp_path / f"{code}.xml"
+    path.write_text(content, encoding="utf-8")
+    async with tenancy.bind_tenant(shop.tenant):
+        before = await catalog_counts()
+        job = await run([path], tmp_path)
+        assert job["status"] == "failed" and job["fatal"]
+        assert await catalog_counts() == before
+
+
+async def test_cancelled_import_changes_nothing(shop, tmp_path) -> None:
+    async with tenancy.bind_tenant(shop.tenant):
+        before = await catalog_counts()
+        job_id = await jobs.create_job([REAL / "yml" / "epicentr_no_shop_multilang.xml"], tmp_path)
+        cancelled = await jobs.cancel(job_id)
+        assert cancelled["status"] == "cancelled"
+        assert (await jobs.run_job(job_id))["status"] == "cancelled"
+        assert await catalog_counts() == before
+
+
+async def test_row_report_lists_line_field_and_reason(shop, tmp_path) -> None:
+    async with tenancy.bind_tenant(shop.tenant):
+        job = await run([REAL / "yml" / "vendor_model_unavailable.xml"], tmp_path, apply=False)
+        assert job["warnings"] > 0
+        report = "".join(await jobs.report_csv(job["id"]))
+        assert report.splitlines()[0].startswith("File,Line,Field")
+        assert len(report.splitlines()) == 1 + job["warnings"] + job["errors"]
