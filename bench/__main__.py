@@ -7,10 +7,10 @@ import contextlib
 import io
 import sys
 
-from bench import provision
+from bench import imports, provision
 from bench._common import Row, print_table
 
-BENCHES = [provision]
+BENCHES = [provision, imports]
 
 
 async def main() -> int:

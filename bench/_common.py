@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.forms.auth import SignupData
+from app.services import stores
 from app.settings import PROJECT_DIR, DatabaseSettings, Settings
 from app.tenancy import migrate
 from app.tenancy import runtime as tenancy
@@ -76,3 +78,9 @@ def print_table(rows: list[Row]) -> None:
         baseline = f"{row.baseline:.1f}" if row.baseline is not None else "—"
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "—"
         print(f"{row.name:<52} {row.value:>9.1f} {row.unit:<2} {baseline:>12} {ratio:>7}  {row.goal}")
+
+
+async def make_store(slug: str) -> tenancy.TenantInfo:
+    data = SignupData(f"Bench {slug}", slug, f"owner@{slug}.example.com", "bench-password-1", "ru", "RUB", "RU")
+    tenant, _identity = await stores.create_store(data)
+    return tenant

@@ -67,9 +67,11 @@ async def clear_counter(key: str) -> None:
 
 
 async def current_hits(key: str) -> int:
-    row = await KvEntry.select(KvEntry.value).where(
-        (KvEntry.key == f"ratelimit:{key}") & (KvEntry.expires_at > datetime.now(UTC))
-    ).first()
+    row = (
+        await KvEntry.select(KvEntry.value)
+        .where((KvEntry.key == f"ratelimit:{key}") & (KvEntry.expires_at > datetime.now(UTC)))
+        .first()
+    )
     return int(bytes(row["value"]).decode()) if row else 0
 
 
@@ -82,9 +84,7 @@ async def login(data: LoginData, client_ip: str, *, attempts: int, window_second
     account, address = f"login:{data.email}", f"login-ip:{client_ip}"
     if await current_hits(account) >= attempts or await current_hits(address) >= attempts * 4:
         minutes = max(1, window_seconds // 60)
-        raise ValidationFailed(
-            {"__all__": _("Too many attempts. Try again in %(minutes)s minutes.", minutes=minutes)}
-        )
+        raise ValidationFailed({"__all__": _("Too many attempts. Try again in %(minutes)s minutes.", minutes=minutes)})
     row = await Identity.select(Identity.id, Identity.password_hash).where(Identity.email == data.email).first()
     ok = await verify_password(row["password_hash"] if row else _DUMMY_HASH, data.password)
     if not row or not ok:

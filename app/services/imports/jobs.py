@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.errors import Conflict, NotFound
+from app.i18n import get_locale
 from app.i18n import gettext as _
 from app.services.imports.apply import ApplyResult, ImportCancelled, apply_stream
-from app.services.imports.csvfeed import inspect_csv, stream_csv
-from app.services.imports.detect import detect_format, stream_files
-from app.services.imports.records import ImportFileError, ImportStream
+from app.services.imports.csvfeed import inspect_csv
+from app.services.imports.detect import detect_format
+from app.services.imports.pipeline import StreamSpec
+from app.services.imports.records import ImportFileError
 from app.tables.imports import ImportIssue, ImportJob
 from app.tables.stores import StoreSetting
 from app.tenancy.runtime import current_tenant
@@ -33,24 +35,6 @@ _SAFE = re.compile(r"[^\w.\-]+")
 class Upload:
     filename: str
     stream: BinaryIO
-
-
-class CountingFile(io.FileIO):
-    """A file that tells the progress bar how many bytes the parser has read."""
-
-    def __init__(self, path: Path, progress: list[int]) -> None:
-        super().__init__(path, "rb")
-        self.progress = progress
-
-    def read(self, size: int = -1) -> bytes:
-        data = super().read(size)
-        self.progress[0] += len(data or b"")
-        return data
-
-    def readinto(self, buffer) -> int:
-        count = super().readinto(buffer) or 0
-        self.progress[0] += count
-        return count
 
 
 def _safe_name(name: str, index: int) -> str:
@@ -105,21 +89,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _open_stream(job: dict, progress: list[int]) -> tuple[ImportStream, list[CountingFile]]:
-    folder = Path(job["storage"])
-    handles = [CountingFile(folder / name, progress) for name in job["filenames"]]
-    options = job["options"] or {}
-    if job["format"] == "csv":
-        stream = stream_csv(
-            handles[0],
-            options.get("mapping"),
-            delimiter=options.get("delimiter"),
-            currency=options.get("currency"),
-            name=job["filenames"][0],
-        )
-    else:
-        stream = stream_files(handles, job["filenames"])
-    return stream, handles
+def _spec(job: dict) -> StreamSpec:
+    return StreamSpec(job["storage"], tuple(job["filenames"]), job["format"], job["options"] or {}, get_locale())
 
 
 async def run_job(job_id: int) -> dict:
@@ -133,30 +104,26 @@ async def run_job(job_id: int) -> dict:
     ).where(ImportJob.id == job_id)
     progress, cancelled, done = [0], [False], asyncio.Event()
     reporter = asyncio.create_task(_report(job_id, progress, cancelled, done))
-    handles: list[CountingFile] = []
     values: dict = {}
+    result: ApplyResult | None = None
     try:
         settings = await StoreSetting.select(StoreSetting.currency).first()
-        stream, handles = _open_stream(job, progress)
         result = await apply_stream(
-            stream,
+            _spec(job),
             source=job["source"],
             currency=(settings or {}).get("currency", "RUB"),
             apply=apply,
+            progress=progress,
             should_stop=lambda: cancelled[0],
         )
         values = _finished(result, apply)
     except ImportFileError as exc:
         values = {ImportJob.status: "failed", ImportJob.fatal: str(exc)}
-        result = None
     except ImportCancelled:
         values = {ImportJob.status: "cancelled"}
-        result = None
     finally:
         done.set()
         await reporter
-        for handle in handles:
-            handle.close()
     await _save_issues(job_id, result)
     values[ImportJob.finished_at] = _now()
     await ImportJob.update(values).where(ImportJob.id == job_id)
@@ -235,6 +202,11 @@ async def request_apply(job_id: int) -> dict:
     if not rows:
         raise Conflict(_("This import cannot be applied now."))
     return await get_job(job_id)
+
+
+async def request_apply_now(job_id: int) -> None:
+    """Skip the preview: the command line's non-interactive import, and benchmarks."""
+    await ImportJob.update({ImportJob.mode: "apply"}).where((ImportJob.id == job_id) & (ImportJob.status == "queued"))
 
 
 async def set_mapping(job_id: int, mapping: dict[str, str]) -> dict:
