@@ -64,6 +64,8 @@ class Settings:
     debug: bool = False
     # Run a job worker inside the web process (``make run``); production runs ``autooffice worker``.
     inprocess_worker: bool = False
+    # Feed URLs on private networks are refused (SSRF guard); tests and closed installations may allow them.
+    feed_allow_private: bool = False
 
     def with_db(self, **changes: object) -> Settings:
         return replace(self, db=replace(self.db, **changes))  # type: ignore[arg-type]
@@ -104,6 +106,7 @@ def load_settings() -> Settings:
         demo_password=os.environ.get("AUTOOFFICE_DEMO_PASSWORD", "demo-demo-demo"),
         debug=_env_bool("AUTOOFFICE_DEBUG", False),
         inprocess_worker=_env_bool("AUTOOFFICE_INPROCESS_WORKER", False),
+        feed_allow_private=_env_bool("AUTOOFFICE_FEED_ALLOW_PRIVATE", False),
     )
 
 

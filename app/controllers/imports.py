@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response, Stream, Template
 from app import jobs
 from app.controllers._htmx import redirect, render, wants_fragment
 from app.i18n import gettext as _
-from app.services.imports import SYNONYMS, guess_mapping
+from app.services.imports import SYNONYMS, feeds, guess_mapping
 from app.services.imports import jobs as import_jobs
 from app.services.imports.csvfeed import inspect_csv
 
@@ -62,13 +62,24 @@ class ImportController(Controller):
 
     @get("/", name="imports:list")
     async def list_imports(self, request: Request[Any, Any, Any]) -> Template:
-        return render(request, "imports/index.html", {"jobs": await import_jobs.list_jobs(), "errors": {}})
+        return render(request, "imports/index.html", await _index_context())
+
+    @post("/feed", name="imports:save_feed")
+    async def save_feed(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+        form, errors = feeds.validate(data)
+        if form is None:
+            context = await _index_context(feed_values=data, feed_errors=errors)
+            return render(request, "imports/index.html", context, status_code=422)
+        await feeds.save_feed(form)
+        if data.get("action") == "run":
+            await jobs.defer_feed(_slug(request))
+        return redirect(request, f"/s/{_slug(request)}/imports/")
 
     @post("/", name="imports:create", request_max_body_size=MAX_UPLOAD_BYTES)
     async def create_import(self, request: Request[Any, Any, Any], data: Multipart) -> Template | Redirect:
         files = _files(data)
         if not files:
-            context = {"jobs": await import_jobs.list_jobs(), "errors": {"files": _("Choose a file to import.")}}
+            context = await _index_context(errors={"files": _("Choose a file to import.")})
             return render(request, "imports/index.html", context, status_code=422)
         uploads = [import_jobs.Upload(f.filename, f.file) for f in files]
         currency = str(data.get("currency") or "")[:3] or None
@@ -136,6 +147,23 @@ class ImportController(Controller):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="import-{job_id}-report.csv"'},
         )
+
+
+async def _index_context(
+    errors: dict[str, str] | None = None,
+    feed_values: dict[str, str] | None = None,
+    feed_errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    feed = await feeds.get_feed()
+    values = feed_values or ({"url": feed["url"], "schedule": feed["schedule"]} if feed else {"schedule": "off"})
+    return {
+        "jobs": await import_jobs.list_jobs(),
+        "errors": errors or {},
+        "feed": feed,
+        "feed_values": values,
+        "feed_errors": feed_errors or {},
+        "schedules": list(feeds.SCHEDULES),
+    }
 
 
 async def _job_context(job: dict, mapping_errors: dict[str, str] | None = None) -> dict[str, Any]:

@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from procrastinate import App, PsycopgConnector, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
+from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
-from app.settings import Settings
+from app.settings import Settings, get_settings
 from app.tenancy.runtime import bind_tenant, lookup_tenant
 
 jobs_app = App(connector=PsycopgConnector())
@@ -77,6 +79,32 @@ async def run_import(slug: str, job_id: int) -> None:
     async with bind_tenant(tenant):
         with use_locale(tenant.locale):
             await import_jobs.run_job(job_id)
+
+
+@jobs_app.task(name="imports.fetch_feed", queue="imports")
+async def fetch_feed(slug: str) -> None:
+    tenant = await lookup_tenant(slug, fresh=True)
+    if tenant is None:
+        return
+    settings = get_settings()
+    async with bind_tenant(tenant):
+        with use_locale(tenant.locale):
+            await feeds.run_feed(settings.data_dir / "uploads", allow_private=settings.feed_allow_private)
+
+
+@jobs_app.periodic(cron="*/5 * * * *")
+@jobs_app.task(name="imports.dispatch_feeds", queue="imports", queueing_lock="dispatch_feeds")
+async def dispatch_feeds(timestamp: int) -> None:
+    """Every five minutes: queue the stores whose scheduled feed is due (one queued fetch per store)."""
+    for slug in await feeds.due_stores():
+        await defer_feed(slug)
+
+
+async def defer_feed(slug: str) -> None:
+    with contextlib.suppress(AlreadyEnqueued):
+        await jobs_app.configure_task(
+            "imports.fetch_feed", lock=f"imports:{slug}", queueing_lock=f"feed:{slug}"
+        ).defer_async(slug=slug)
 
 
 async def defer_import(slug: str, job_id: int) -> None:

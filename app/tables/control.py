@@ -44,6 +44,8 @@ class Tenant(Table, db=CONTROL_DB, tablename="tenant"):
     country = Varchar(length=2, default="RU")
     last_error = Text(default="")
     created_at = Timestamptz()
+    # When the store's scheduled feed import is next due (None: no schedule); read by the dispatcher.
+    feed_due_at = Timestamptz(null=True, default=None, index=True)
 
 
 class Identity(Table, db=CONTROL_DB, tablename="identity"):

@@ -40,3 +40,14 @@ class ImportIssue(Table, tablename="import_issue"):
     severity = Varchar(length=8, default="error")
     external_id = Varchar(length=255, null=True, default=None)
     source_file = Varchar(length=255, null=True, default=None)
+
+
+class FeedSource(Table, tablename="feed_source"):
+    """The store's feed URL, fetched on a schedule and applied without a preview."""
+
+    url = Text()
+    schedule = Varchar(length=8, default="off")  # off | hourly | daily
+    last_run_at = Timestamptz(null=True, default=None)
+    last_job = Integer(null=True, default=None)
+    last_error = Text(default="")
+    updated_at = Timestamptz()

@@ -35,6 +35,7 @@ def build_environment() -> Environment:
         number=i18n.format_number,
         date=i18n.format_date,
         datetime=i18n.format_datetime,
+        zip_labels=lambda keys, labels: [(key, labels.get(key, key)) for key in keys],
     )
     env.globals.update(htmx_src=assets.htmx_src, htmx_integrity=assets.HTMX_SHA384)
     return env

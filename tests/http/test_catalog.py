@@ -97,3 +97,63 @@ async def test_store_b_sees_nothing_of_store_a_catalog(client, shop, store_b) ->
     own = await client.get(f"/s/{store_b.slug}/products/")
     assert 'data-testid="products-empty"' in own.text
     assert (await client.get(f"/s/{store_b.slug}/imports/1")).status_code == 404
+
+
+async def test_generic_csv_asks_for_columns_then_previews(client, shop, tmp_path) -> None:
+    await login(client, shop.email)
+    path = tmp_path / "price-list.csv"
+    path.write_text(
+        "Артикул,Наименование товара,Цена розничная,Остаток\nA-1,Чайник,1290.50,3\nA-2,Кружка,350,0\n", encoding="utf-8"
+    )
+    job_url = await upload(client, shop.slug, path)
+    page = await client.get(job_url)
+    assert 'data-status="mapping"' in page.text and 'data-testid="mapping-form"' in page.text
+    incomplete = await client.post(f"{job_url}/mapping", data={"sku": "Артикул", "_csrf_token": csrf(client)})
+    assert incomplete.status_code == 422
+    mapped = await client.post(
+        f"{job_url}/mapping",
+        data={
+            "sku": "Артикул",
+            "name": "Наименование товара",
+            "price": "Цена розничная",
+            "stock": "Остаток",
+            "_csrf_token": csrf(client),
+        },
+    )
+    assert mapped.status_code == 303
+    await jobs.run_worker(wait=False)
+    preview = await client.get(job_url)
+    assert 'data-status="previewed"' in preview.text and 'data-testid="count-new">2<' in preview.text
+
+
+async def test_upload_over_the_size_limit_gets_a_clear_error(client, shop) -> None:
+    await login(client, shop.email)
+    big = b"<yml_catalog>" + b" " * (101 * 1024 * 1024)
+    response = await client.post(
+        f"/s/{shop.slug}/imports/", files={"files": ("big.xml", big, "text/xml")}, data={"_csrf_token": csrf(client)}
+    )
+    assert response.status_code == 413
+    assert "too large" in response.text
+    assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_feed_link_form_validates_and_saves(client, shop) -> None:
+    await login(client, shop.email)
+    bad = await client.post(
+        f"/s/{shop.slug}/imports/feed",
+        data={"url": "ftp://x/feed", "schedule": "daily", "action": "save", "_csrf_token": csrf(client)},
+    )
+    assert bad.status_code == 422 and 'data-testid="error-url"' in bad.text
+    good = await client.post(
+        f"/s/{shop.slug}/imports/feed",
+        data={
+            "url": "https://shop.example.com/yml.xml",
+            "schedule": "daily",
+            "action": "save",
+            "_csrf_token": csrf(client),
+        },
+    )
+    assert good.status_code == 303
+    page = await client.get(f"/s/{shop.slug}/imports/")
+    assert 'value="https://shop.example.com/yml.xml"' in page.text
+    assert '<option value="daily" selected>' in page.text

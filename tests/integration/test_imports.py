@@ -151,3 +151,47 @@ async def test_row_report_lists_line_field_and_reason(shop, tmp_path) -> None:
         report = "".join(await jobs.report_csv(job["id"]))
         assert report.splitlines()[0].startswith("File,Line,Field")
         assert len(report.splitlines()) == 1 + job["warnings"] + job["errors"]
+
+
+def fixture_sets() -> list[tuple[str, list[Path]]]:
+    sets = [(f"yml/{p.name}", [p]) for p in sorted((REAL / "yml").glob("*.xml"))]
+    sets += [(f"csv/{p.name}", [p]) for p in sorted((REAL / "csv").glob("*.csv")) if "orders" not in p.name]
+    for folder in sorted((REAL / "commerceml").iterdir()):
+        files = [p for p in sorted(folder.iterdir()) if not p.name.startswith("orders")]
+        sets.append((f"commerceml/{folder.name}", files))
+    return sets
+
+
+@pytest.mark.parametrize(("label", "paths"), fixture_sets(), ids=[label for label, _ in fixture_sets()])
+async def test_every_real_fixture_imports_and_a_second_import_changes_nothing(runtime, tmp_path, label, paths) -> None:
+    store = await make_store("fx-" + str(abs(hash(label)) % 10**8))
+    async with tenancy.bind_tenant(store.tenant):
+        first = await run(paths, tmp_path, options={"currency": "USD"} if label.startswith("csv") else None)
+        assert first["status"] == "done", f"{label}: {first['fatal']}"
+        counts = first["counts"]
+        assert counts["offers_new"] + counts.get("offers_updated", 0) + counts["categories_new"] > 0 or (
+            counts["updates_in_file"] > 0
+        ), label
+        second = await run(paths, tmp_path, options={"currency": "USD"} if label.startswith("csv") else None)
+        assert second["status"] == "done"
+        again = second["counts"]
+        changed = {
+            k: v for k, v in again.items() if k.endswith(("_new", "_changed", "offers_updated", "unavailable")) and v
+        }
+        assert not changed, f"{label}: second import changed {changed}"
+
+
+async def test_shopify_orders_export_is_refused_with_a_reason(shop, tmp_path) -> None:
+    async with tenancy.bind_tenant(shop.tenant):
+        job = await run([REAL / "csv" / "shopify_orders_export_devstore.csv"], tmp_path)
+        assert job["status"] == "failed" and "orders" in job["fatal"].lower()
+
+
+async def test_csv_with_the_wrong_delimiter_is_refused(shop, tmp_path) -> None:
+    path = tmp_path / "semicolons.csv"
+    path.write_text("name;price;sku\nA;10;X1\nB;20;X2\n", encoding="utf-8")
+    async with tenancy.bind_tenant(shop.tenant):
+        before = await catalog_counts()
+        job = await run([path], tmp_path, options={"delimiter": ",", "mapping": {"name": "name", "price": "price"}})
+        assert job["status"] == "failed" and job["fatal"]
+        assert await catalog_counts() == before
