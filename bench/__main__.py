@@ -11,6 +11,8 @@ from bench import imports, provision
 from bench._common import Row, print_table
 
 BENCHES = [provision, imports]
+if len(sys.argv) > 1:
+    BENCHES = [b for b in BENCHES if b.__name__.rsplit(".", 1)[-1] in sys.argv[1:]]
 
 
 async def main() -> int:

@@ -43,8 +43,14 @@ def names_for(slug: str) -> str:
 
 @asynccontextmanager
 async def admin_connection(server: str, database: str | None = None) -> AsyncIterator[asyncpg.Connection]:
+    """An admin connection: pooled for the server's maintenance database, a fresh one for any other."""
+    if database is None:
+        pool = await rt.admin_pool(server)
+        async with pool.acquire() as conn:
+            yield conn
+        return
     dsn = await rt.server_dsn(server)
-    conn = await asyncpg.connect(dsn, **({"database": database} if database else {}))
+    conn = await asyncpg.connect(dsn, database=database)
     try:
         yield conn
     finally:
@@ -68,20 +74,18 @@ async def bound_admin(server: str, database: str, role: str | None = None) -> As
 
 async def choose_server(requested: str | None) -> tuple[int, str]:
     """The named server, or the accepting server with the fewest stores."""
-    servers = await DbServer.select(DbServer.id, DbServer.name).where(
-        (DbServer.accepts_new == True) & (DbServer.status == "active")  # noqa: E712
+    rows = await DbServer.raw(
+        "SELECT s.id, s.name, (SELECT count(*) FROM tenant t WHERE t.server = s.id) AS stores FROM db_server s "
+        "WHERE ({} <> '' AND s.name = {}) OR ({} = '' AND s.accepts_new AND s.status = 'active') "
+        "ORDER BY stores, s.id LIMIT 1",
+        requested or "",
+        requested or "",
+        requested or "",
     )
-    if requested:
-        servers = [s for s in await DbServer.select(DbServer.id, DbServer.name) if s["name"] == requested]
-        if not servers:
-            raise LookupError(f"unknown database server {requested!r}")
-    if not servers:
-        raise LookupError("no database server accepts new stores")
-    counts = {s["id"]: 0 for s in servers}
-    for row in await Tenant.select(Tenant.server).where(Tenant.server.is_in(list(counts))):
-        counts[row["server"]] += 1
-    best = min(servers, key=lambda s: (counts[s["id"]], s["id"]))
-    return best["id"], best["name"]
+    if not rows:
+        problem = f"unknown database server {requested!r}" if requested else "no database server accepts new stores"
+        raise LookupError(problem)
+    return rows[0]["id"], rows[0]["name"]
 
 
 async def provision(spec: StoreSpec, *, schema_version: str) -> rt.TenantInfo:
@@ -116,17 +120,31 @@ async def provision(spec: StoreSpec, *, schema_version: str) -> rt.TenantInfo:
         await Tenant.delete().where(Tenant.id == row[0]["id"])
         raise
     rt.forget_tenant(spec.slug)
-    info = await rt.lookup_tenant(spec.slug, fresh=True)
-    assert info is not None
-    return info
+    return rt.TenantInfo(
+        id=row[0]["id"],
+        slug=spec.slug,
+        name=spec.name,
+        database=name,
+        role=name,
+        password=password,
+        server=server_name,
+        status="provisioning",
+        locale=spec.locale,
+        currency=spec.currency,
+        country=spec.country,
+        schema_version=schema_version,
+    )
 
 
 async def create_database(server: str, name: str, password: str, created: list[str]) -> None:
     """Create role and database; ``created`` records what exists so a failure undoes only that."""
     settings = rt.get_runtime().settings.db
     async with admin_connection(server) as conn:
+        role = quote_ident(name)
         await conn.execute(
-            f"CREATE ROLE {quote_ident(name)} LOGIN PASSWORD {quote_literal(password)} CONNECTION LIMIT 20"
+            f"CREATE ROLE {role} LOGIN PASSWORD {quote_literal(password)} CONNECTION LIMIT 20;"
+            f"ALTER ROLE {role} SET statement_timeout = '60s';"
+            f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = '120s'"
         )
         created.append("role")
         await conn.execute(
@@ -135,10 +153,6 @@ async def create_database(server: str, name: str, password: str, created: list[s
         )
         created.append("database")
         await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(name)} FROM PUBLIC")
-        await conn.execute(
-            f"ALTER ROLE {quote_ident(name)} SET statement_timeout = '60s';"
-            f"ALTER ROLE {quote_ident(name)} SET idle_in_transaction_session_timeout = '120s'"
-        )
     async with admin_connection(server, name) as conn:
         # Template objects belong to a NOLOGIN template role; hand them to the store's own role.
         await conn.execute(

@@ -49,6 +49,7 @@ class Runtime:
     registry: PoolRegistry
     servers: dict[str, str] = field(default_factory=dict)  # name -> admin DSN
     tenants: dict[str, tuple[float, TenantInfo | None]] = field(default_factory=dict)
+    admin_pools: dict[str, asyncpg.Pool] = field(default_factory=dict)
     users: int = 0
 
     def secret(self, purpose: str, value: str) -> str:
@@ -116,6 +117,8 @@ async def stop() -> None:
         if _runtime.users > 0:
             return
         runtime, _runtime = _runtime, None
+        for pool in runtime.admin_pools.values():
+            await pool.close()
         await runtime.registry.close()
         await runtime.control_pool.close()
         CONTROL_DB.attach(None, {})
@@ -129,6 +132,18 @@ async def server_dsn(name: str) -> str:
             raise LookupError(f"unknown database server {name!r}")
         runtime.servers[name] = runtime.secret("server-dsn", row["dsn_encrypted"])
     return runtime.servers[name]
+
+
+async def admin_pool(server: str) -> asyncpg.Pool:
+    """A small pool of admin connections to ``server``'s maintenance database (provisioning, sizes)."""
+    runtime = get_runtime()
+    if server not in runtime.admin_pools:
+        pool = await asyncpg.create_pool(await server_dsn(server), min_size=0, max_size=2)
+        if server in runtime.admin_pools:  # another task won the race
+            await pool.close()
+        else:
+            runtime.admin_pools[server] = pool
+    return runtime.admin_pools[server]
 
 
 def forget_tenant(slug: str) -> None:

@@ -52,10 +52,21 @@ def clean_text(value: str | None) -> str | None:
     return value or None
 
 
+# Two whitespace characters in a row, or any whitespace other than a plain space.
+_NEEDS_COLLAPSE = re.compile(r"\s\s|[^\S ]")
+
+
 def clean_line(value: str | None) -> str | None:
     """A single-line value (name, model, id): inner runs of whitespace and line breaks collapse."""
-    text = clean_text(value)
-    return " ".join(text.split()) if text else None
+    if not value:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    # Most values are already clean; skip the split/join (a hot path on 100k-offer feeds).
+    if _NEEDS_COLLAPSE.search(text) is None:
+        return text
+    return " ".join(text.split())
 
 
 def parse_decimal(raw: str) -> Decimal:

@@ -224,7 +224,9 @@ def release(elem: etree._Element) -> None:
 
 def local(elem: etree._Element) -> str:
     tag = elem.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1] if tag[:1] == "{" else tag
 
 
 def child(elem: etree._Element, name: str) -> etree._Element | None:

@@ -119,8 +119,8 @@ def collect_offer(elem: etree._Element) -> RawOffer:
         tag = local(node)
         value = text(node)
         raw.tags.add(tag)
-        lang = normalize_lang(node.get("lang"))
-        if tag in ("name", "description") and lang:
+        lang = normalize_lang(node.get("lang")) if tag in ("name", "description") else None
+        if lang:
             if value:
                 (raw.names if tag == "name" else raw.descriptions).setdefault(lang, value)
         elif tag.startswith(("name_", "description_")):
