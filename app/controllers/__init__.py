@@ -9,14 +9,16 @@ from app.controllers.auth import AuthController
 from app.controllers.dashboard import DashboardController
 from app.controllers.health import HealthController
 from app.controllers.imports import ImportController
+from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
 from app.controllers.settings import SettingsController
+from app.controllers.shop import EmbedController, ShopController
 
 STAFF_ROUTER = Router(
     path="/s/{slug:str}",
-    route_handlers=[DashboardController, ProductController, ImportController, SettingsController],
+    route_handlers=[DashboardController, OrderController, ProductController, ImportController, SettingsController],
     guards=[staff_guard],
     include_in_schema=False,
 )
 
-ROUTE_HANDLERS = [AuthController, HealthController, STAFF_ROUTER]
+ROUTE_HANDLERS = [AuthController, HealthController, STAFF_ROUTER, ShopController, EmbedController]

@@ -25,6 +25,7 @@ def nav_for(slug: str) -> list[dict[str, str]]:
     """Areas that exist; the rest of DESIGN.md's areas join as they are built."""
     return [
         {"name": "dashboard:show", "label": _("Dashboard"), "icon": "home", "href": f"/s/{slug}/"},
+        {"name": "orders:list", "label": _("Orders"), "icon": "orders", "href": f"/s/{slug}/orders/"},
         {"name": "products:list", "label": _("Products"), "icon": "box", "href": f"/s/{slug}/products/"},
         {"name": "imports:list", "label": _("Imports"), "icon": "upload", "href": f"/s/{slug}/imports/"},
         {"name": "settings:index", "label": _("Settings"), "icon": "settings", "href": f"/s/{slug}/settings"},

@@ -17,8 +17,10 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
+from app.services import notifications
 from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
+from app.services.mail import mail_settings_from_env
 from app.settings import Settings, get_settings
 from app.tenancy.runtime import bind_tenant, lookup_tenant
 
@@ -105,6 +107,19 @@ async def defer_feed(slug: str) -> None:
         await jobs_app.configure_task(
             "imports.fetch_feed", lock=f"imports:{slug}", queueing_lock=f"feed:{slug}"
         ).defer_async(slug=slug)
+
+
+@jobs_app.task(name="mail.order_placed", queue="mail", retry=RetryStrategy(max_attempts=5, wait=30))
+async def order_mail(slug: str, order_id: int) -> None:
+    tenant = await lookup_tenant(slug, fresh=True)
+    if tenant is None:
+        return
+    async with bind_tenant(tenant):
+        await notifications.order_placed(order_id, get_settings().public_url, mail_settings_from_env())
+
+
+async def defer_order_mail(slug: str, order_id: int) -> None:
+    await jobs_app.configure_task("mail.order_placed").defer_async(slug=slug, order_id=order_id)
 
 
 async def defer_import(slug: str, job_id: int) -> None:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig, table_finder
 
-TENANT_TABLE_MODULES = ["app.tables.stores", "app.tables.catalog", "app.tables.imports"]
+TENANT_TABLE_MODULES = [
+    "app.tables.stores",
+    "app.tables.catalog",
+    "app.tables.imports",
+    "app.tables.customers",
+    "app.tables.orders",
+    "app.tables.forms",
+]
 
 APP_CONFIG = AppConfig(
     app_name="tenant",

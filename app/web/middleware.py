@@ -34,6 +34,11 @@ def resolve_locale(scope: Scope) -> str:
     chosen = normalize((query.get("lang") or [""])[0])
     if chosen:
         return chosen
+    tenant = scope.get("state", {}).get("tenant")
+    if scope["path"].startswith("/f/"):
+        # Shoppers: their browser's language, then the store's; a staff language cookie is not theirs.
+        browser = negotiate(_header(scope, b"accept-language"))
+        return browser or normalize(tenant.locale if tenant else None) or DEFAULT_LOCALE
     cookie = SimpleCookie()
     try:
         cookie.load(_header(scope, b"cookie"))
@@ -41,7 +46,6 @@ def resolve_locale(scope: Scope) -> str:
         cookie = SimpleCookie()
     if LANG_COOKIE in cookie and (chosen := normalize(cookie[LANG_COOKIE].value)):
         return chosen
-    tenant = scope.get("state", {}).get("tenant")
     if tenant is not None and (chosen := normalize(tenant.locale)):
         return chosen
     return negotiate(_header(scope, b"accept-language")) or DEFAULT_LOCALE

@@ -1,0 +1,74 @@
+"""Staff order screens: the list (search, status groups), the board by status group, the order card."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+
+from app.controllers._htmx import redirect, render
+from app.errors import Conflict
+from app.i18n import gettext as _
+from app.services import customers, orders
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+class OrderController(Controller):
+    path = "/orders"
+    include_in_schema = False
+
+    @get("/", name="orders:list")
+    async def list_orders(self, request: Request[Any, Any, Any]) -> Template:
+        view = "board" if request.query_params.get("view") == "board" else "list"
+        filters = orders.parse_filters(dict(request.query_params))
+        context: dict[str, Any] = {
+            "view": view,
+            "groups": orders.GROUPS,
+            "group_label": orders.group_label,
+            "filters": filters,
+        }
+        if view == "board":
+            context["board"] = await orders.board()
+        else:
+            context["page"] = await orders.list_page(filters)
+        return render(request, "orders/index.html", context, fragment="orders/_table.html" if view == "list" else None)
+
+    @get("/{order_id:int}", name="orders:show")
+    async def show_order(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:
+        return render(request, "orders/show.html", await _card(order_id), fragment="orders/_status.html")
+
+    @post("/{order_id:int}/status", name="orders:status")
+    async def change_status(
+        self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        member = request.scope["state"]["member"]
+        try:
+            await orders.change_status(
+                order_id, data.get("status", ""), actor_id=member.identity_id, actor=member.email
+            )
+        except Conflict as exc:
+            context = {**await _card(order_id), "status_error": exc.message}
+            return render(request, "orders/show.html", context, fragment="orders/_status.html", status_code=422)
+        if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
+            return render(
+                request,
+                "orders/show.html",
+                await _card(order_id),
+                fragment="orders/_status.html",
+                toast=_("Status changed."),
+            )
+        return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
+
+
+async def _card(order_id: int) -> dict[str, Any]:
+    order = await orders.get(order_id)
+    return {
+        "order": order,
+        "statuses": await orders.statuses(),
+        "status_error": None,
+        "phone": customers.format_phone(order["phone"]),
+    }

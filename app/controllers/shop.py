@@ -1,0 +1,176 @@
+"""The shopper's side: the hosted order form, its embed script, and the order status page.
+
+No cookies are needed here (browsers drop them in cross-site iframes): the form carries a signed,
+expiring token whose nonce is also the order's idempotency key, so a double click or a replay places
+one order, and the order page is found by its unguessable token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Response, Template
+
+from app import jobs
+from app.i18n import LOCALE_NAMES
+from app.i18n import gettext as _
+from app.services import forms, orders
+from app.tenancy.runtime import TenantInfo
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "embed.js"
+BASE_CSP = (
+    "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def _tenant(request: Request[Any, Any, Any]) -> TenantInfo:
+    return request.scope["state"]["tenant"]
+
+
+def _origin(value: str | None) -> str | None:
+    parts = urlsplit(value or "")
+    if parts.scheme in ("http", "https") and parts.netloc and not parts.path.strip("/"):
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def frame_headers(allowed: list[str]) -> dict[str, str]:
+    """Only the store's own allowed origins may frame its forms."""
+    origins = " ".join(o for o in (_origin(a) for a in allowed) if o)
+    return {
+        "Content-Security-Policy": f"{BASE_CSP}; frame-ancestors 'self' {origins}".strip(),
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Vary": "HX-Request",
+    }
+
+
+def _page(
+    request: Request[Any, Any, Any], template: str, context: dict[str, Any], form: dict, status_code: int = 200
+) -> Template:
+    tenant = _tenant(request)
+    locale = request.scope["state"]["locale"]
+    embed = request.query_params.get("embed") == "1"
+    parent = _origin(request.query_params.get("parent")) if embed else None
+    if parent and parent not in {_origin(a) for a in form["allowed_origins"]}:
+        parent = None  # never tell an origin we do not trust how tall the form is
+    here = request.url.path
+    languages = [
+        (
+            code,
+            LOCALE_NAMES[code],
+            f"{here}?lang={code}{'&embed=1' if embed else ''}{'&parent=' + parent if parent else ''}",
+        )
+        for code in form["languages"]
+        if code in LOCALE_NAMES
+    ]
+    base = {
+        "tenant": tenant,
+        "locale": locale,
+        "form": form,
+        "embed": embed,
+        "parent": parent,
+        "languages": languages,
+        "title": forms.localized(form["titles"], locale) or form["title"],
+        "localized": forms.localized,
+    }
+    return Template(
+        template_name=template,
+        context={**base, **context},
+        status_code=status_code,
+        headers=frame_headers(form["allowed_origins"]),
+    )
+
+
+class ShopController(Controller):
+    path = "/f/{slug:str}"
+    include_in_schema = False
+
+    @get("/{code:str}", name="shop:form")
+    async def show_form(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
+        form = await forms.get_form(code)
+        query = request.query_params
+        secret = request.app.state.settings.secret_key
+        values = {key: str(query.get(key) or "")[:200] for key in ("name", "phone", "email", *forms.UTM_KEYS)}
+        context = {
+            "token": forms.sign_token(secret, _tenant(request).slug, code),
+            "values": values,
+            "errors": {},
+            "offers": await forms.offers_for(form, str(query.get("q") or "")),
+            "q": query.get("q") or "",
+            "quantities": {},
+        }
+        return _page(request, "shop/form.html", context, form)
+
+    @post("/{code:str}", name="shop:submit")
+    async def submit_form(
+        self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
+    ) -> Template | Redirect:
+        tenant = _tenant(request)
+        form = await forms.get_form(code)
+        secret = request.app.state.settings.secret_key
+        token = forms.verify_token(secret, tenant.slug, code, data.get("t", ""))
+        locale = request.scope["state"]["locale"]
+        errors: dict[str, str]
+        if token is None:
+            errors = {"__all__": _("This form has expired. Please check your order and send it again.")}
+            draft = None
+        else:
+            draft, errors = await forms.validate_submission(
+                data, form, country=tenant.country, currency=tenant.currency, locale=locale, nonce=token.nonce
+            )
+        if draft is not None:
+            order, created = await orders.create_order(draft)
+            if created:
+                await jobs.defer_order_mail(tenant.slug, order["id"])
+            return Redirect(path=_status_url(request, tenant, order), status_code=303)
+        quantities = {k[4:]: v for k, v in data.items() if k.startswith("qty_")}
+        context = {
+            "token": forms.sign_token(secret, tenant.slug, code),
+            "values": {k: v[:500] for k, v in data.items()},
+            "errors": errors,
+            "offers": await forms.offers_for(form, ""),
+            "q": "",
+            "quantities": quantities,
+        }
+        return _page(request, "shop/form.html", context, form, status_code=422)
+
+    @post("/{code:str}/draft", name="shop:draft", status_code=204)
+    async def save_draft(self, request: Request[Any, Any, Any], code: FromPath[str], data: Form) -> None:
+        tenant = _tenant(request)
+        token = forms.verify_token(request.app.state.settings.secret_key, tenant.slug, code, data.get("t", ""))
+        if token is not None:
+            await forms.save_draft(token.nonce, code, data, tenant.country)
+
+    @get("/o/{token:str}", name="shop:order")
+    async def show_order(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        order = await orders.by_token(token)
+        form = await forms.get_form(order["form_code"] or "order")
+        context = {"order": order, "thanks": forms.localized(form["thanks"], request.scope["state"]["locale"])}
+        return _page(request, "shop/order.html", context, form)
+
+
+def _status_url(request: Request[Any, Any, Any], tenant: TenantInfo, order: dict) -> str:
+    suffix = "?embed=1" if request.query_params.get("embed") == "1" else ""
+    parent = request.query_params.get("parent")
+    if suffix and parent and _origin(parent):
+        suffix += f"&parent={_origin(parent)}"
+    return f"/f/{tenant.slug}/o/{order['token']}{suffix}"
+
+
+class EmbedController(Controller):
+    include_in_schema = False
+
+    @get("/embed.js", name="shop:embed", media_type="text/javascript")
+    async def embed_script(self) -> Response[bytes]:
+        return Response(
+            EMBED_JS.read_bytes(),
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        )

@@ -1,0 +1,116 @@
+"""Customers: found or created by normalised phone (E.164) or e-mail, never twice; their timeline."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import phonenumbers
+
+from app.tables.customers import Customer, CustomerEvent
+
+# Timeline event kinds (DESIGN.md "Data rules").
+FORM_OPENED = "form_opened"
+FORM_UNFINISHED = "form_unfinished"
+ORDER_PLACED = "order_placed"
+STATUS_CHANGED = "status_changed"
+
+
+_INSERT = (
+    "INSERT INTO customer (name, phone, email, city, source, utm, tags, note, orders_count, total_spent_minor,"
+    " created_at, updated_at) VALUES ({}, {}, {}, '', {}, {}::jsonb, '[]'::jsonb, '', 0, 0, {}, {})"
+)
+_UPSERT_BY_PHONE = (
+    _INSERT + " ON CONFLICT (phone) WHERE phone IS NOT NULL AND merged_into IS NULL"
+    " DO UPDATE SET updated_at = excluded.updated_at RETURNING id, name, email, phone"
+)
+_UPSERT_BY_EMAIL = (
+    _INSERT + " ON CONFLICT (email) WHERE email IS NOT NULL AND merged_into IS NULL"
+    " DO UPDATE SET updated_at = excluded.updated_at RETURNING id, name, email, phone"
+)
+
+
+def normalize_phone(raw: str, region: str) -> str | None:
+    """``8 (912) 345-67-89`` with region RU → ``+79123456789``; None when it is not a possible number."""
+    text = (raw or "").strip()
+    if not text or len(text) > 40:
+        return None
+    try:
+        number = phonenumbers.parse(text, region.upper() or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str | None) -> str:
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+async def find_or_create(
+    *, name: str, phone: str | None, email: str | None, source: str, utm: dict | None = None
+) -> int | None:
+    """The customer with this phone (else e-mail), created if new; concurrent calls agree on one row."""
+    if not phone and not email:
+        return None
+    key = "phone" if phone else "email"
+    now = datetime.now(UTC)
+    rows = await Customer.raw(
+        _UPSERT_BY_PHONE if phone else _UPSERT_BY_EMAIL,
+        name,
+        phone,
+        email,
+        source,
+        json.dumps(utm or {}),
+        now,
+        now,
+    )
+    row = rows[0]
+    changes = {}
+    if name and not row["name"]:
+        changes[Customer.name] = name
+    if email and not row["email"] and key == "phone":
+        taken = await Customer.exists().where((Customer.email == email) & Customer.merged_into.is_null())
+        if not taken:
+            changes[Customer.email] = email
+    if changes:
+        await Customer.update(changes).where(Customer.id == row["id"])
+    return int(row["id"])
+
+
+async def add_event(
+    customer_id: int | None,
+    kind: str,
+    *,
+    order_id: int | None = None,
+    actor_id: int | None = None,
+    data: dict | None = None,
+) -> None:
+    if customer_id is None:
+        return
+    await CustomerEvent.insert(
+        CustomerEvent(
+            customer=customer_id, kind=kind, at=datetime.now(UTC), order_id=order_id, actor_id=actor_id, data=data or {}
+        )
+    )
+
+
+async def record_order(customer_id: int | None, total_minor: int, at: datetime) -> None:
+    """Keep the customer's running totals current as orders arrive (the base list reads them)."""
+    if customer_id is None:
+        return
+    await Customer.raw(
+        "UPDATE customer SET orders_count = orders_count + 1, total_spent_minor = total_spent_minor + {},"
+        " first_order_at = coalesce(first_order_at, {}), last_order_at = {}, updated_at = {} WHERE id = {}",
+        total_minor,
+        at,
+        at,
+        at,
+        customer_id,
+    )

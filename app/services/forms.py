@@ -1,0 +1,238 @@
+"""Hosted order forms: signed form tokens, the goods a form offers, and validating a shopper's submission."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.errors import NotFound
+from app.forms import _fields
+from app.i18n import gettext as _
+from app.services import customers
+from app.services.orders import LineDraft, OrderDraft
+from app.tables.catalog import Category, Offer
+from app.tables.forms import FormDraft, OrderForm
+
+TOKEN_TTL = 24 * 3600
+MAX_COMMENT = 2000
+MAX_LINES = 50
+OFFER_LIMIT = 60
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+
+
+@dataclass(frozen=True)
+class FormToken:
+    issued: int
+    nonce: str
+
+
+def sign_token(secret: str, slug: str, code: str, *, issued: int | None = None, nonce: str | None = None) -> str:
+    issued = int(time.time()) if issued is None else issued
+    nonce = nonce or secrets.token_urlsafe(16)
+    message = f"{slug}:{code}:{issued}:{nonce}".encode()
+    signature = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return f"{issued}.{nonce}.{signature}"
+
+
+def verify_token(secret: str, slug: str, code: str, token: str, *, now: float | None = None) -> FormToken | None:
+    """The token's issue time and nonce if it was signed by us for this form and has not expired."""
+    parts = (token or "").split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or len(token) > 200:
+        return None
+    issued, nonce, _signature = int(parts[0]), parts[1], parts[2]
+    expected = sign_token(secret, slug, code, issued=issued, nonce=nonce)
+    if not hmac.compare_digest(expected, token):
+        return None
+    if not 0 <= (now or time.time()) - issued <= TOKEN_TTL:
+        return None
+    return FormToken(issued, nonce)
+
+
+async def get_form(code: str) -> dict:
+    """Raises NotFound for an unknown or switched-off form."""
+    form = (
+        await OrderForm.select()
+        .where((OrderForm.code == code[:40]) & (OrderForm.active.eq(True)))
+        .output(load_json=True)
+        .first()
+    )
+    if form is None:
+        raise NotFound(_("This order form does not exist."))
+    return form
+
+
+def field_spec(form: Mapping, key: str) -> dict | None:
+    return next((f for f in form["fields"] if f.get("key") == key and f.get("enabled", True)), None)
+
+
+async def offers_for(form: Mapping, q: str = "", ids: list[int] | None = None) -> list[dict]:
+    """Available offers this form sells (``ids`` narrows to those; ``q`` searches by name or SKU)."""
+    query = (
+        Offer.select(
+            Offer.id,
+            Offer.name,
+            Offer.sku,
+            Offer.price_minor,
+            Offer.old_price_minor,
+            Offer.currency,
+            Offer.pictures,
+            Offer.stock,
+        )
+        .where(Offer.available.eq(True))
+        .output(load_json=True)
+    )
+    mode, goods = form["goods_mode"], form["goods"] or []
+    if mode in ("fixed", "single"):
+        query = query.where(Offer.id.is_in([int(g) for g in goods] or [0]))
+    elif mode == "category" and goods:
+        category = await Category.select(Category.path).where(Category.id == int(goods[0])).first()
+        prefix = (category or {}).get("path", "")
+        query = query.where(Offer.product.category.path.like(f"{prefix.replace('%', '')}%"))
+    if ids is not None:
+        query = query.where(Offer.id.is_in(ids or [0]))
+    if q:
+        query = query.where(Offer.name.ilike(f"%{q.replace('%', '')[:60]}%") | (Offer.sku == q[:60]))
+    return await query.order_by(Offer.name).limit(OFFER_LIMIT if ids is None else MAX_LINES)
+
+
+def _quantities(raw: Mapping[str, str], max_quantity: int, errors: dict[str, str]) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for key, value in raw.items():
+        if not key.startswith("qty_") or not (value or "").strip():
+            continue
+        offer, text = key[4:], value.strip()
+        if not offer.isdigit() or len(offer) > 12:
+            errors["lines"] = _("One of the goods is not available in this form.")
+            continue
+        if not text.lstrip("-").isdigit() or int(text) < 0 or int(text) > max_quantity:
+            errors["lines"] = _("Choose a quantity from 1 to %(max)s.", max=max_quantity)
+            continue
+        if int(text) > 0:
+            wanted[int(offer)] = int(text)
+    if not wanted and "lines" not in errors:
+        errors["lines"] = _("Choose at least one item.")
+    if len(wanted) > MAX_LINES:
+        errors["lines"] = _("Too many different items in one order.")
+    return wanted
+
+
+def _contact(raw: Mapping[str, str], form: Mapping, country: str, errors: dict[str, str]) -> dict[str, object]:
+    def required(key: str) -> bool:
+        spec = field_spec(form, key)
+        return bool(spec and spec.get("required"))
+
+    name = (
+        _fields.text(raw, "name", errors, required=required("name"), max_length=200) if field_spec(form, "name") else ""
+    )
+    phone_text = _fields.text(raw, "phone", errors, required=required("phone"), max_length=40)
+    phone = None
+    if phone_text and "phone" not in errors:
+        phone = customers.normalize_phone(phone_text, country)
+        if phone is None:
+            errors["phone"] = _("Enter a phone number we can call, e.g. +7 912 345-67-89.")
+    email = None
+    if field_spec(form, "email") and (raw.get("email") or "").strip():
+        email = _fields.email(raw, "email", errors) or None
+    elif required("email"):
+        errors["email"] = _("This field is required.")
+    if not phone and not email and "phone" not in errors and "email" not in errors:
+        errors["phone"] = _("Leave a phone number or an e-mail so we can reach you.")
+    comment = _fields.text(raw, "comment", errors, required=required("comment"), max_length=MAX_COMMENT)
+    return {"name": name, "phone": phone, "email": email, "comment": comment}
+
+
+def _delivery(raw: Mapping[str, str], form: Mapping, errors: dict[str, str]) -> tuple[dict | None, str]:
+    options = form["delivery"] or []
+    if not options:
+        return None, ""
+    code = raw.get("delivery") or ""
+    option = next((o for o in options if o.get("code") == code), None)
+    if option is None:
+        errors["delivery"] = _("Choose how to get your order.")
+        return None, ""
+    address = ""
+    if option.get("address"):
+        address = _fields.text(raw, "address", errors, max_length=500)
+    return option, address
+
+
+def _custom(raw: Mapping[str, str], form: Mapping, errors: dict[str, str]) -> dict[str, str]:
+    values = {}
+    for spec in form["fields"]:
+        key = spec.get("key", "")
+        if not key.startswith("custom_") or not spec.get("enabled", True):
+            continue
+        values[key] = _fields.text(raw, key, errors, required=bool(spec.get("required")), max_length=500)
+    return values
+
+
+async def validate_submission(
+    raw: Mapping[str, str], form: Mapping, *, country: str, currency: str, locale: str, nonce: str
+) -> tuple[OrderDraft | None, dict[str, str]]:
+    """Turn a posted form into an order draft, or translated errors keyed by field."""
+    errors: dict[str, str] = {}
+    wanted = _quantities(raw, int(form["max_quantity"]), errors)
+    contact = _contact(raw, form, country, errors)
+    option, address = _delivery(raw, form, errors)
+    custom = _custom(raw, form, errors)
+    offers = {o["id"]: o for o in await offers_for(form, ids=list(wanted))} if wanted else {}
+    if wanted and set(wanted) - set(offers):
+        errors["lines"] = _("One of the goods is not available in this form.")
+    if errors:
+        return None, errors
+    lines = tuple(LineDraft(o["id"], o["name"], o["sku"], o["price_minor"], wanted[o["id"]]) for o in offers.values())
+    utm = {key: str(raw.get(key) or "")[:200] for key in UTM_KEYS if raw.get(key)}
+    return OrderDraft(
+        lines=lines,
+        currency=currency,
+        customer_name=str(contact["name"]),
+        phone=contact["phone"],  # type: ignore[arg-type]
+        email=contact["email"],
+        delivery_method=(option or {}).get("code", ""),  # type: ignore[arg-type]
+        delivery_name=localized((option or {}).get("name"), locale),
+        delivery_minor=int((option or {}).get("price_minor", 0)),
+        delivery_address=address,
+        comment=str(contact["comment"]),
+        source="form",
+        form_code=form["code"],
+        utm=utm,
+        fields=custom,
+        locale=locale,
+        idempotency_key=f"form:{nonce}",
+    ), errors
+
+
+def localized(names: Mapping | None, locale: str) -> str:
+    if not names:
+        return ""
+    return names.get(locale) or names.get("en") or next(iter(names.values()), "")
+
+
+async def save_draft(nonce: str, form_code: str, raw: Mapping[str, str], country: str) -> None:
+    """Remember a contact typed into a form that has not been sent yet (a possible lead)."""
+    phone = customers.normalize_phone(raw.get("phone") or "", country)
+    email = (raw.get("email") or "").strip().lower()[:254] or None
+    if not phone and not email:
+        return
+    now = datetime.now(UTC)
+    utm = {key: str(raw.get(key) or "")[:200] for key in UTM_KEYS if raw.get(key)}
+    await FormDraft.raw(
+        "INSERT INTO form_draft (nonce, form_code, name, phone, email, utm, converted, reported, created_at,"
+        " updated_at, note) VALUES ({}, {}, {}, {}, {}, {}::jsonb, false, false, {}, {}, '')"
+        " ON CONFLICT (nonce) DO UPDATE SET name = excluded.name, phone = excluded.phone,"
+        " email = excluded.email, updated_at = excluded.updated_at",
+        nonce[:64],
+        form_code[:40],
+        (raw.get("name") or "")[:200],
+        phone,
+        email,
+        json.dumps(utm),
+        now,
+        now,
+    )

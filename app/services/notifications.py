@@ -1,0 +1,41 @@
+"""What the store and the shopper are told when an order arrives (e-mail, sent by a background job)."""
+
+from __future__ import annotations
+
+from app.services import orders
+from app.services.mail import MailSettings, OrderMail, OrderMailLine, send_order_emails
+from app.tables.stores import StaffProfile, StoreSetting
+from app.tenancy.runtime import current_tenant
+
+
+async def order_placed(order_id: int, public_url: str, settings: MailSettings) -> list[str]:
+    """E-mail the shopper (in the language they ordered in) and the store's owner; returns the recipients."""
+    tenant = current_tenant()
+    order = await orders.get(order_id)
+    store = await StoreSetting.select(StoreSetting.name, StoreSetting.locale).first() or {}
+    owner = await StaffProfile.select(StaffProfile.email).where(StaffProfile.role == "owner").first() or {}
+    base = public_url.rstrip("/")
+    mail = OrderMail(
+        store_name=store.get("name", tenant.name),
+        store_email=owner.get("email"),
+        store_locale=store.get("locale", tenant.locale),
+        currency=order["currency"],
+        order_number=order["number"],
+        status_url=f"{base}/f/{tenant.slug}/o/{order['token']}",
+        staff_url=f"{base}/s/{tenant.slug}/orders/{order['id']}",
+        customer_name=order["customer_name"],
+        customer_email=order["email"],
+        customer_phone=order["phone"],
+        lines=tuple(
+            OrderMailLine(line["name"], line["quantity"], line["price_minor"], line["total_minor"])
+            for line in order["lines"]
+        ),
+        subtotal_minor=order["subtotal_minor"],
+        delivery_name=order["delivery_name"] or None,
+        delivery_minor=order["delivery_minor"],
+        discount_minor=order["discount_minor"],
+        total_minor=order["total_minor"],
+        shopper_locale=order["locale"],
+        comment=order["comment"] or None,
+    )
+    return await send_order_emails(mail, settings)

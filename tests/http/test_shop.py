@@ -1,0 +1,155 @@
+"""The hosted order form over HTTP: languages, framing rules, validation, replays, and store isolation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.services.imports import jobs as import_jobs
+from app.tables.forms import OrderForm
+from app.tables.orders import Order
+from app.tenancy import runtime as tenancy
+from tests.conftest import login, make_store
+
+pytestmark = pytest.mark.http
+
+FEED = (
+    "<yml_catalog><shop><offers>"
+    '<offer id="kettle"><name>Чайник</name><price>1290.50</price><vendorCode>K-1</vendorCode></offer>'
+    '<offer id="mug"><name>Кружка</name><price>350</price><vendorCode>M-1</vendorCode></offer>'
+    "</offers></shop></yml_catalog>"
+)
+
+
+async def seeded_store(slug: str, tmp: Path):
+    store = await make_store(slug)
+    feed = tmp / f"{slug}.xml"
+    feed.write_text(FEED, encoding="utf-8")
+    async with tenancy.bind_tenant(store.tenant):
+        job_id = await import_jobs.create_job([feed], tmp)
+        await import_jobs.request_apply_now(job_id)
+        assert (await import_jobs.run_job(job_id))["status"] == "done"
+        await OrderForm.update({OrderForm.allowed_origins: ["http://localhost:8766"]}).where(OrderForm.code == "order")
+    return store
+
+
+@pytest.fixture(scope="module")
+async def shop(runtime, tmp_path_factory):
+    return await seeded_store("form-shop", tmp_path_factory.mktemp("shop"))
+
+
+@pytest.fixture(scope="module")
+async def other_shop(runtime, tmp_path_factory):
+    return await seeded_store("form-other", tmp_path_factory.mktemp("other"))
+
+
+def ids(page: str) -> dict[str, str]:
+    return dict(re.findall(r'name="qty_(\d+)"[^>]*data-testid="qty-([^"]+)"', page))
+
+
+async def open_form(client, slug: str, query: str = "") -> tuple[str, dict[str, str], str]:
+    page = await client.get(f"/f/{slug}/order{query}")
+    assert page.status_code == 200
+    token = re.search(r'name="t" value="([^"]+)"', page.text).group(1)
+    offers = {sku: offer_id for offer_id, sku in ids(page.text).items()}
+    return token, offers, page.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "phrase"), [("ru", "Оформить заказ"), ("en", "Place the order"), ("uk", "Оформити замовлення")]
+)
+async def test_form_speaks_the_shoppers_language(client, shop, lang: str, phrase: str) -> None:
+    _token, offers, page = await open_form(client, shop.slug, f"?lang={lang}")
+    assert f'<html lang="{lang}">' in page and phrase in page
+    assert set(offers) == {"K-1", "M-1"}
+    accept = await client.get(f"/f/{shop.slug}/order", headers={"Accept-Language": "uk-UA,uk;q=0.9"})
+    assert '<html lang="uk">' in accept.text
+
+
+async def test_only_allowed_origins_may_frame_the_form_and_staff_pages_never(client, shop) -> None:
+    page = await client.get(f"/f/{shop.slug}/order")
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'self' http://localhost:8766" in csp
+    assert "x-frame-options" not in page.headers
+    staff = await client.get("/login")
+    assert staff.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_valid_order_lands_and_a_replay_places_nothing_new(client, shop) -> None:
+    token, offers, _ = await open_form(client, shop.slug, "?utm_source=vk&name=Анна")
+    form = {
+        "t": token,
+        f"qty_{offers['K-1']}": "2",
+        "name": "Анна",
+        "phone": "8 (912) 345-67-89",
+        "delivery": "courier",
+        "address": "Москва, Тверская 1",
+        "utm_source": "vk",
+    }
+    first = await client.post(f"/f/{shop.slug}/order?lang=ru", data=form)
+    assert first.status_code == 303 and first.headers["location"].startswith(f"/f/{shop.slug}/o/")
+    second = await client.post(f"/f/{shop.slug}/order?lang=ru", data=form)
+    assert second.headers["location"] == first.headers["location"]
+    page = await client.get(first.headers["location"])
+    assert 'data-testid="order-number"' in page.text
+    assert "2 881,00" in page.text.replace("\xa0", " ").replace("\u202f", " ")  # 2 × 1290.50 + 300 delivery
+    async with tenancy.bind_tenant(shop.tenant):
+        rows = await Order.select(Order.phone, Order.utm, Order.total_minor).output(load_json=True)
+        assert rows == [{"phone": "+79123456789", "utm": {"utm_source": "vk"}, "total_minor": 288100}]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"phone": ""}, "phone", "обязательно"),
+        ({"phone": "12345"}, "phone", "номер телефона"),
+        ({"comment": "x" * 1_000_000}, "comment", "Слишком длинно"),
+        ({"qty": "-1"}, "lines", "количество"),
+        ({"qty": "0"}, "lines", "хотя бы один"),
+        ({"foreign": True}, "lines", "недоступен"),
+        ({"t": "1700000000.forged.deadbeef"}, "__all__", "устарела"),
+    ],
+)
+async def test_bad_input_gets_a_clear_error_and_creates_nothing(
+    client, shop, other_shop, change, field, message
+) -> None:
+    token, offers, _ = await open_form(client, shop.slug)
+    form = {"t": token, f"qty_{offers['K-1']}": "1", "name": "Иван", "phone": "+7 912 111 22 33", "delivery": "pickup"}
+    if "qty" in change:
+        form[f"qty_{offers['K-1']}"] = change["qty"]
+    elif change.get("foreign"):
+        _t, foreign, _ = await open_form(client, other_shop.slug)
+        form = {**form, f"qty_{offers['K-1']}": "", f"qty_{int(foreign['K-1']) + 10_000}": "1"}
+    else:
+        form.update(change)
+    async with tenancy.bind_tenant(shop.tenant):
+        before = await Order.count()
+    response = await client.post(f"/f/{shop.slug}/order?lang=ru", data=form)
+    assert response.status_code == 422
+    testid = "form-error" if field == "__all__" else f"error-{field}"
+    assert f'data-testid="{testid}"' in response.text
+    assert message.lower() in response.text.lower()
+    async with tenancy.bind_tenant(shop.tenant):
+        assert await Order.count() == before
+
+
+async def test_staff_see_their_orders_and_store_b_sees_none(client, shop, store_b) -> None:
+    await login(client, shop.email)
+    listing = await client.get(f"/s/{shop.slug}/orders/")
+    assert 'data-testid="order-row"' in listing.text
+    order_id = re.search(rf'href="/s/{shop.slug}/orders/(\d+)"', listing.text).group(1)
+    card = await client.get(f"/s/{shop.slug}/orders/{order_id}")
+    assert 'data-testid="order-lines"' in card.text and "Анна" in card.text
+    board = await client.get(f"/s/{shop.slug}/orders/?view=board")
+    assert 'data-testid="board-order"' in board.text
+    await login(client, store_b.email)
+    assert (await client.get(f"/s/{shop.slug}/orders/{order_id}")).status_code == 404
+    assert 'data-testid="orders-empty"' in (await client.get(f"/s/{store_b.slug}/orders/")).text
+
+
+async def test_embed_script_is_served(client) -> None:
+    script = await client.get("/embed.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "autooffice:height" in script.text

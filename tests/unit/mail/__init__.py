@@ -1,0 +1,1 @@
+"""Unit tests of transactional e-mail against a local aiosmtpd sink."""
