@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app import jobs
 from app.forms.auth import SignupData
 from app.services import stores
 from app.settings import PROJECT_DIR, DatabaseSettings, Settings
@@ -52,6 +53,7 @@ async def bench_runtime(**db: object) -> AsyncIterator[tenancy.Runtime]:
     runtime = await tenancy.start(settings)
     try:
         await migrate.migrate_all()
+        await jobs.ensure_schema(dsn, settings)
         yield runtime
     finally:
         await tenancy.stop()

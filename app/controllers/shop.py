@@ -128,7 +128,7 @@ class ShopController(Controller):
         if draft is not None:
             order, created = await orders.create_order(draft)
             if created:
-                await jobs.defer_order_mail(tenant.slug, order["id"])
+                await _notify(request, tenant.slug, order["id"])
             return Redirect(path=_status_url(request, tenant, order), status_code=303)
         quantities = {k[4:]: v for k, v in data.items() if k.startswith("qty_")}
         context = {
@@ -154,6 +154,14 @@ class ShopController(Controller):
         form = await forms.get_form(order["form_code"] or "order")
         context = {"order": order, "thanks": forms.localized(form["thanks"], request.scope["state"]["locale"])}
         return _page(request, "shop/order.html", context, form)
+
+
+async def _notify(request: Request[Any, Any, Any], slug: str, order_id: int) -> None:
+    """Queue the order e-mails; the order is already placed, so a queue problem must not fail the request."""
+    try:
+        await jobs.defer_order_mail(slug, order_id)
+    except Exception:
+        request.logger.exception("could not queue the e-mails for order %s of %s", order_id, slug)
 
 
 def _status_url(request: Request[Any, Any, Any], tenant: TenantInfo, order: dict) -> str:

@@ -1,18 +1,66 @@
-"""The demo store ``demo``: created on first run, its owner's password reset on every run."""
+"""The demo store ``demo``: goods, customers and orders over several months, and an embeddable form.
+
+Created on first run; later runs reset the owner's password and keep the data (re-seeding is idempotent).
+"""
 
 from __future__ import annotations
 
+import random
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from app.forms.auth import SignupData
-from app.services import stores
+from app.services import orders, stores
 from app.services.auth import hash_password
+from app.services.imports import jobs as import_jobs
+from app.tables.catalog import Offer
 from app.tables.control import Identity, Tenant
+from app.tables.customers import Customer, CustomerEvent
+from app.tables.forms import OrderForm
+from app.tables.orders import Order, OrderChange, OrderStatus
+from app.tenancy.runtime import bind_tenant, lookup_tenant
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@autooffice.local"
+DEMO_ORIGINS = ["http://localhost:8766", "http://127.0.0.1:8766"]
+CATEGORIES = {1: "Кухня", 2: "Посуда", 3: "Текстиль", 4: "Хранение"}
+GOODS = [
+    ("Чайник эмалированный 2 л", 2, 189000),
+    ("Сковорода чугунная 26 см", 2, 249000),
+    ("Кастрюля 3 л со стеклянной крышкой", 2, 215000),
+    ("Набор ножей, 5 шт.", 1, 329000),
+    ("Разделочная доска из бука", 1, 89000),
+    ("Кружка керамическая 350 мл", 2, 45000),
+    ("Полотенце кухонное, 2 шт.", 3, 59000),
+    ("Скатерть льняная 140×180", 3, 279000),
+    ("Фартук хлопковый", 3, 99000),
+    ("Контейнеры для круп, 3 шт.", 4, 129000),
+    ("Банка для специй с крышкой", 4, 35000),
+    ("Хлебница бамбуковая", 4, 159000),
+    ("Френч-пресс 600 мл", 1, 149000),
+    ("Термос 1 л", 1, 219000),
+    ("Форма для выпечки 24 см", 2, 119000),
+]
+NAMES = [
+    "Анна Смирнова",
+    "Иван Петров",
+    "Ольга Кузнецова",
+    "Дмитрий Соколов",
+    "Мария Попова",
+    "Сергей Лебедев",
+    "Елена Козлова",
+    "Алексей Новиков",
+    "Наталья Морозова",
+    "Павел Волков",
+    "Ирина Соловьёва",
+    "Юрий Васильев",
+]
+SOURCES = ["vk", "yandex", "instagram", "", "", "newsletter"]
 
 
 async def seed(password: str) -> str:
-    """Make sure the demo store and its owner exist; returns the store's slug."""
+    """Make sure the demo store, its owner and its data exist; returns the store's slug."""
     identity = await Identity.select(Identity.id).where(Identity.email == DEMO_EMAIL).first()
     if identity is not None:
         await Identity.update({Identity.password_hash: await hash_password(password)}).where(
@@ -21,4 +69,88 @@ async def seed(password: str) -> str:
     if not await Tenant.exists().where(Tenant.slug == DEMO_SLUG):
         data = SignupData("Demo Store", DEMO_SLUG, DEMO_EMAIL, password, "ru", "RUB", "RU")
         await stores.create_store(data, identity_id=identity["id"] if identity else None)
+    tenant = await lookup_tenant(DEMO_SLUG, fresh=True)
+    assert tenant is not None
+    async with bind_tenant(tenant):
+        await OrderForm.update({OrderForm.allowed_origins: DEMO_ORIGINS}).where(OrderForm.code == "order")
+        if not await Offer.exists():
+            await _goods()
+        if not await Order.exists():
+            await _orders(random.Random(2026))
     return DEMO_SLUG
+
+
+async def _goods() -> None:
+    categories = "".join(f'<category id="{i}">{name}</category>' for i, name in CATEGORIES.items())
+    offers = "".join(
+        f'<offer id="d{i}" available="true"><name>{name}</name><price>{price / 100:.2f}</price>'
+        f"<currencyId>RUB</currencyId><categoryId>{category}</categoryId><vendorCode>DM-{i:03d}</vendorCode>"
+        f"<count>{5 + i * 3 % 17}</count></offer>"
+        for i, (name, category, price) in enumerate(GOODS, 1)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        feed = Path(tmp) / "demo.xml"
+        feed.write_text(
+            f'<?xml version="1.0" encoding="UTF-8"?><yml_catalog><shop><name>Demo</name>'
+            f"<categories>{categories}</categories><offers>{offers}</offers></shop></yml_catalog>",
+            encoding="utf-8",
+        )
+        job_id = await import_jobs.create_job([feed], Path(tmp) / "uploads")
+        await import_jobs.request_apply_now(job_id)
+        await import_jobs.run_job(job_id)
+
+
+async def _orders(rng: random.Random, count: int = 120) -> None:
+    offers = await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor)
+    groups = {row["code"]: row["group"] for row in await OrderStatus.select(OrderStatus.code, OrderStatus.group)}
+    now = datetime.now(UTC)
+    for index in range(count):
+        picked = rng.sample(offers, rng.randint(1, 3))
+        name = rng.choice(NAMES)
+        phone = f"+7912{NAMES.index(name):03d}{rng.randint(1000, 1003)}"
+        source = rng.choice(SOURCES)
+        draft = orders.OrderDraft(
+            lines=tuple(
+                orders.LineDraft(o["id"], o["name"], o["sku"], o["price_minor"], rng.randint(1, 3)) for o in picked
+            ),
+            currency="RUB",
+            customer_name=name,
+            phone=phone,
+            delivery_method="courier",
+            delivery_name="Курьер",
+            delivery_minor=30000 if rng.random() < 0.6 else 0,
+            source="form",
+            form_code="order",
+            utm={"utm_source": source} if source else {},
+            idempotency_key=f"demo:{index}",
+        )
+        order, _created = await orders.create_order(draft)
+        placed = now - timedelta(days=rng.uniform(0, 180), minutes=rng.randint(0, 600))
+        await Order.update({Order.created_at: placed, Order.updated_at: placed}).where(Order.id == order["id"])
+        await CustomerEvent.update({CustomerEvent.at: placed}).where(CustomerEvent.order_id == order["id"])
+        age = (now - placed).days
+        target = "new" if age < 2 else rng.choice(["complete"] * 6 + ["cancelled", "delivery", "assembling"])
+        await _walk(order["id"], target, groups)
+        later = placed + timedelta(hours=rng.randint(2, 48))
+        await OrderChange.update({OrderChange.at: later}).where(OrderChange.order == order["id"])
+        await CustomerEvent.update({CustomerEvent.at: later}).where(
+            (CustomerEvent.order_id == order["id"]) & (CustomerEvent.kind == "status_changed")
+        )
+    await Customer.raw(
+        "UPDATE customer c SET first_order_at = s.first, last_order_at = s.last FROM (SELECT customer,"
+        " min(created_at) AS first, max(created_at) AS last FROM orders GROUP BY customer) s WHERE s.customer = c.id"
+    )
+
+
+async def _walk(order_id: int, target: str, groups: dict[str, str]) -> None:
+    """Move an order along the normal path to ``target`` (as staff would have)."""
+    path = {
+        "new": [],
+        "assembling": ["approval", "assembling"],
+        "delivery": ["approval", "assembling", "delivery"],
+        "complete": ["approval", "assembling", "delivery", "complete"],
+        "cancelled": ["cancelled"],
+    }[target]
+    for code in path:
+        if code in groups:
+            await orders.change_status(order_id, code, actor_id=None, actor=DEMO_EMAIL)
