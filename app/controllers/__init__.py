@@ -11,12 +11,19 @@ from app.controllers.health import HealthController
 from app.controllers.imports import ImportController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
-from app.controllers.settings import SettingsController
+from app.controllers.settings import FormSettingsController, SettingsController
 from app.controllers.shop import EmbedController, ShopController
 
 STAFF_ROUTER = Router(
     path="/s/{slug:str}",
-    route_handlers=[DashboardController, OrderController, ProductController, ImportController, SettingsController],
+    route_handlers=[
+        DashboardController,
+        OrderController,
+        ProductController,
+        ImportController,
+        SettingsController,
+        FormSettingsController,
+    ],
     guards=[staff_guard],
     include_in_schema=False,
 )

@@ -7,15 +7,15 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.controllers._htmx import VARY, base_context, redirect, render, wants_fragment
 from app.forms.auth import COUNTRIES, CURRENCIES
-from app.i18n import LOCALES, country_choices, currency_choices
+from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain
 from app.i18n import gettext as _
-from app.services import stores
+from app.services import form_settings, products, stores
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MANAGERS = frozenset({"owner", "admin"})
@@ -78,3 +78,78 @@ class SettingsController(Controller):
                 headers=VARY,
             )
         return redirect(request, request.url.path + "?saved=1")
+
+
+def _form_values(form: dict, currency: str) -> dict[str, str]:
+    values: dict[str, str] = {f"title_{loc}": (form["titles"] or {}).get(loc, "") for loc in LOCALES}
+    for spec in form["fields"]:
+        values[f"field_{spec['key']}"] = "on" if spec.get("enabled") else ""
+        values[f"required_{spec['key']}"] = "on" if spec.get("required") else ""
+    values.update(
+        goods_mode=form["goods_mode"],
+        max_quantity=str(form["max_quantity"]),
+        allowed_origins="\n".join(form["allowed_origins"]),
+        active="on" if form["active"] else "",
+    )
+    if form["goods_mode"] == "category" and form["goods"]:
+        values["goods_category"] = str(form["goods"][0])
+    for index, option in enumerate(form["delivery"][: form_settings.MAX_DELIVERY]):
+        for loc in LOCALES:
+            values[f"delivery_{index}_name_{loc}"] = (option.get("name") or {}).get(loc, "")
+        values[f"delivery_{index}_price"] = minor_to_plain(int(option.get("price_minor", 0)), currency)
+        values[f"delivery_{index}_address"] = "on" if option.get("address") else ""
+    for loc in LOCALES:
+        values[f"thanks_{loc}"] = (form["thanks"] or {}).get(loc, "")
+        values[f"lang_{loc}"] = "on" if loc in form["languages"] else ""
+    return values
+
+
+class FormSettingsController(Controller):
+    path = "/settings/forms"
+    include_in_schema = False
+
+    @get("/", name="settings:forms")
+    async def list_forms(self, request: Request[Any, Any, Any]) -> Template:
+        _require_manager(request)
+        public = request.app.state.settings.public_url.rstrip("/")
+        return render(request, "settings/forms.html", {"forms": await form_settings.list_forms(), "public": public})
+
+    @get("/{code:str}", name="settings:form")
+    async def edit_form(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
+        _require_manager(request)
+        form = await form_settings.get(code)
+        tenant = request.scope["state"]["tenant"]
+        values = _form_values(form, tenant.currency)
+        if form["goods_mode"] in ("fixed", "single"):
+            values["goods_skus"] = "\n".join(await form_settings.skus_of(form["goods"]))
+        return render(request, "settings/form_edit.html", await _editor_context(request, form, values, {}))
+
+    @post("/{code:str}", name="settings:update_form")
+    async def update_form(
+        self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
+    ) -> Template | Redirect:
+        _require_manager(request)
+        form = await form_settings.get(code)
+        tenant = request.scope["state"]["tenant"]
+        settings, errors = await form_settings.validate(data, tenant.currency)
+        if settings is None:
+            values = {k: v[:2000] for k, v in data.items()}
+            context = await _editor_context(request, form, values, errors)
+            return render(request, "settings/form_edit.html", context, status_code=422)
+        await form_settings.update(code, settings)
+        return redirect(request, f"/s/{tenant.slug}/settings/forms/{code}?saved=1")
+
+
+async def _editor_context(request: Request[Any, Any, Any], form: dict, values: dict, errors: dict) -> dict[str, Any]:
+    public = request.app.state.settings.public_url.rstrip("/")
+    return {
+        "form": form,
+        "values": values,
+        "errors": errors,
+        "locales": LOCALES,
+        "public": public,
+        "standard_fields": form_settings.STANDARD_FIELDS,
+        "modes": form_settings.GOODS_MODES,
+        "category_options": [("", "—")] + [(str(c["id"]), c["path"] or c["name"]) for c in await products.categories()],
+        "delivery_rows": range(form_settings.MAX_DELIVERY),
+    }

@@ -14,7 +14,18 @@ from tests.conftest import login
 pytestmark = pytest.mark.http
 
 PUBLIC = ["/", "/signup", "/login", "/no-such-page"]
-STAFF = ["/stores", "/s/{slug}/", "/s/{slug}/settings/store"]
+STAFF = [
+    "/stores",
+    "/s/{slug}/",
+    "/s/{slug}/settings/store",
+    "/s/{slug}/settings/forms/",
+    "/s/{slug}/settings/forms/order",
+    "/s/{slug}/orders/",
+    "/s/{slug}/orders/?view=board",
+    "/s/{slug}/products/",
+    "/s/{slug}/imports/",
+    "/f/{slug}/order?lang={locale}",
+]
 
 
 def english_phrases(locale: str) -> list[str]:
@@ -43,7 +54,7 @@ async def test_every_page_renders_translated(client, store_a, locale: str) -> No
         pages[path] = await client.get(path)
     await login(client, store_a.email)
     for path in STAFF:
-        pages[path] = await client.get(path.format(slug=store_a.slug))
+        pages[path] = await client.get(path.format(slug=store_a.slug, locale=locale))
     for path, response in pages.items():
         assert response.status_code == (404 if "no-such" in path else 200), path
         assert f'<html lang="{locale}">' in response.text, path
@@ -57,5 +68,5 @@ async def test_every_page_renders_translated(client, store_a, locale: str) -> No
 async def test_store_a_pages_never_show_store_b(client, store_a, store_b) -> None:
     await login(client, store_a.email)
     for path in STAFF:
-        response = await client.get(path.format(slug=store_a.slug))
+        response = await client.get(path.format(slug=store_a.slug, locale="en"))
         assert store_b.tenant.name not in response.text

@@ -11,7 +11,7 @@ from app.services.imports import jobs as import_jobs
 from app.tables.forms import OrderForm
 from app.tables.orders import Order
 from app.tenancy import runtime as tenancy
-from tests.conftest import login, make_store
+from tests.conftest import csrf, login, make_store
 
 pytestmark = pytest.mark.http
 
@@ -153,3 +153,48 @@ async def test_embed_script_is_served(client) -> None:
     script = await client.get("/embed.js")
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
     assert "autooffice:height" in script.text
+
+
+async def test_owner_designs_the_form_and_the_shopper_sees_it(client, runtime, tmp_path) -> None:
+    shop = await seeded_store("form-design", tmp_path)
+    await login(client, shop.email)
+    page = await client.get(f"/s/{shop.slug}/settings/forms/order")
+    assert page.status_code == 200 and 'data-testid="form-settings"' in page.text
+    listing = await client.get(f"/s/{shop.slug}/settings/forms/")
+    assert f'data-store="{shop.slug}" data-form="order"' in listing.text.replace("&#34;", '"')
+    base = {
+        "title_ru": "Быстрый заказ",
+        "title_en": "Quick order",
+        "title_uk": "Швидке замовлення",
+        "field_name": "on",
+        "required_name": "on",
+        "field_email": "on",
+        "goods_mode": "single",
+        "goods_skus": "M-1",
+        "max_quantity": "5",
+        "delivery_0_name_ru": "Самовывоз",
+        "delivery_0_price": "0",
+        "thanks_ru": "Спасибо!",
+        "lang_ru": "on",
+        "lang_en": "on",
+        "active": "on",
+        "_csrf_token": csrf(client),
+    }
+    bad = await client.post(
+        f"/s/{shop.slug}/settings/forms/order",
+        data={**base, "allowed_origins": "javascript:alert(1)", "goods_skus": "NOPE"},
+    )
+    assert bad.status_code == 422
+    assert 'data-testid="error-allowed_origins"' in bad.text and 'data-testid="error-goods_skus"' in bad.text
+    good = await client.post(
+        f"/s/{shop.slug}/settings/forms/order",
+        data={**base, "allowed_origins": "https://Shop.Example.com/\nhttp://localhost:8766"},
+    )
+    assert good.status_code == 303
+    form = await client.get(f"/f/{shop.slug}/order?lang=ru")
+    assert "Быстрый заказ" in form.text and "M-1" in form.text and "K-1" not in form.text
+    assert (
+        "frame-ancestors 'self' http://localhost:8766 https://shop.example.com"
+        in form.headers["content-security-policy"]
+    )
+    assert 'data-testid="shop-lang-uk"' not in form.text

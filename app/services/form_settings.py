@@ -1,0 +1,175 @@
+"""Designing an order form in settings: fields, goods, delivery, thank-you text, who may embed it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from app.errors import NotFound
+from app.forms import _fields
+from app.i18n import LOCALES
+from app.i18n import gettext as _
+from app.services.imports.values import ValueProblem, parse_money
+from app.tables.catalog import Offer
+from app.tables.forms import OrderForm
+
+STANDARD_FIELDS = ("name", "phone", "email", "address", "comment")
+GOODS_MODES = ("all", "category", "fixed", "single")
+MAX_DELIVERY = 4
+
+
+@dataclass(frozen=True)
+class FormSettings:
+    titles: dict[str, str]
+    fields: list[dict]
+    goods_mode: str
+    goods: list[int]
+    max_quantity: int
+    delivery: list[dict]
+    thanks: dict[str, str]
+    languages: list[str]
+    allowed_origins: list[str]
+    active: bool
+
+
+async def list_forms() -> list[dict]:
+    return await OrderForm.select().order_by(OrderForm.code).output(load_json=True)
+
+
+async def get(code: str) -> dict:
+    form = await OrderForm.select().where(OrderForm.code == code[:40]).output(load_json=True).first()
+    if form is None:
+        raise NotFound(_("This order form does not exist."))
+    return form
+
+
+def _checked(raw: Mapping[str, str], name: str) -> bool:
+    return raw.get(name) in ("on", "true", "1")
+
+
+def parse_origin(value: str) -> str | None:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+        return None
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _origins(raw: Mapping[str, str], errors: dict[str, str]) -> list[str]:
+    origins = []
+    for line in (raw.get("allowed_origins") or "").replace(",", "\n").splitlines()[:20]:
+        if not line.strip():
+            continue
+        origin = parse_origin(line)
+        if origin is None:
+            errors["allowed_origins"] = _("Write each site as its address only, like https://shop.example.com.")
+            return []
+        origins.append(origin)
+    return sorted(set(origins))
+
+
+def _delivery(raw: Mapping[str, str], currency: str, errors: dict[str, str]) -> list[dict]:
+    options = []
+    for index in range(MAX_DELIVERY):
+        names = {loc: (raw.get(f"delivery_{index}_name_{loc}") or "").strip()[:100] for loc in LOCALES}
+        if not any(names.values()):
+            continue
+        price_text = (raw.get(f"delivery_{index}_price") or "0").strip() or "0"
+        try:
+            price = parse_money(price_text, currency)
+        except ValueProblem:
+            errors[f"delivery_{index}_price"] = _("Enter an amount like 1290 or 1290.50.")
+            continue
+        fallback = next(v for v in names.values() if v)
+        options.append(
+            {
+                "code": f"d{index}",
+                "name": {loc: v or fallback for loc, v in names.items()},
+                "price_minor": price,
+                "address": _checked(raw, f"delivery_{index}_address"),
+            }
+        )
+    return options
+
+
+async def validate(raw: Mapping[str, str], currency: str) -> tuple[FormSettings | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    titles = {loc: (raw.get(f"title_{loc}") or "").strip()[:200] for loc in LOCALES}
+    if not any(titles.values()):
+        errors["title_en"] = _("This field is required.")
+    fields = [
+        {
+            "key": key,
+            "enabled": _checked(raw, f"field_{key}") or key == "phone",
+            "required": _checked(raw, f"required_{key}"),
+        }
+        for key in STANDARD_FIELDS
+    ]
+    mode = _fields.choice(raw, "goods_mode", GOODS_MODES, errors, default="all")
+    goods = await _goods(raw, mode, errors)
+    quantity_text = (raw.get("max_quantity") or "10").strip()
+    max_quantity = int(quantity_text) if quantity_text.isdigit() and 1 <= int(quantity_text) <= 999 else 0
+    if not max_quantity:
+        errors["max_quantity"] = _("Enter a whole number from 1 to 999.")
+    languages = [loc for loc in LOCALES if _checked(raw, f"lang_{loc}")] or list(LOCALES)
+    thanks = {loc: (raw.get(f"thanks_{loc}") or "").strip()[:1000] for loc in LOCALES}
+    data = FormSettings(
+        titles,
+        fields,
+        mode,
+        goods,
+        max_quantity,
+        _delivery(raw, currency, errors),
+        thanks,
+        languages,
+        _origins(raw, errors),
+        _checked(raw, "active"),
+    )
+    return (None if errors else data), errors
+
+
+async def _goods(raw: Mapping[str, str], mode: str, errors: dict[str, str]) -> list[int]:
+    if mode == "category":
+        value = raw.get("goods_category") or ""
+        if not value.isdigit():
+            errors["goods_category"] = _("Choose a category.")
+            return []
+        return [int(value)]
+    if mode in ("fixed", "single"):
+        skus = [s.strip() for s in (raw.get("goods_skus") or "").replace(",", "\n").splitlines() if s.strip()][:200]
+        rows = await Offer.select(Offer.id, Offer.sku).where(Offer.sku.is_in(skus or [""]))
+        found = {row["sku"]: row["id"] for row in rows}
+        missing = [s for s in skus if s not in found]
+        if not skus or missing or (mode == "single" and len(skus) != 1):
+            errors["goods_skus"] = _("List the SKUs of goods in your catalog (one for a single-product form).")
+            return []
+        return [found[s] for s in skus]
+    return []
+
+
+async def update(code: str, data: FormSettings) -> dict:
+    await get(code)
+    titles = {loc: t for loc, t in data.titles.items() if t}
+    await OrderForm.update(
+        {
+            OrderForm.title: titles.get("en") or next(iter(titles.values())),
+            OrderForm.titles: titles,
+            OrderForm.fields: data.fields,
+            OrderForm.goods_mode: data.goods_mode,
+            OrderForm.goods: data.goods,
+            OrderForm.max_quantity: data.max_quantity,
+            OrderForm.delivery: data.delivery,
+            OrderForm.thanks: data.thanks,
+            OrderForm.languages: data.languages,
+            OrderForm.allowed_origins: data.allowed_origins,
+            OrderForm.active: data.active,
+            OrderForm.updated_at: datetime.now(UTC),
+        }
+    ).where(OrderForm.code == code)
+    return await get(code)
+
+
+async def skus_of(ids: list[int]) -> list[str]:
+    rows = await Offer.select(Offer.sku).where(Offer.id.is_in(ids or [0]))
+    return [row["sku"] for row in rows if row["sku"]]
