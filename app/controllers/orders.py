@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from app.controllers._htmx import redirect, render
 from app.errors import Conflict
 from app.i18n import gettext as _
-from app.services import customers, orders
+from app.services import customers, orders, stores
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -36,6 +36,31 @@ class OrderController(Controller):
         else:
             context["page"] = await orders.list_page(filters)
         return render(request, "orders/index.html", context, fragment="orders/_table.html" if view == "list" else None)
+
+    @get("/new", name="orders:new")
+    async def new_order(self, request: Request[Any, Any, Any]) -> Template:
+        return render(request, "orders/new.html", {"values": {}, "errors": {}, "rows": range(orders.STAFF_LINES)})
+
+    @post("/new", name="orders:create")
+    async def create_order(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+        tenant = request.scope["state"]["tenant"]
+        draft, errors = await orders.validate_staff_order(
+            data, country=tenant.country, currency=tenant.currency, locale=request.scope["state"]["locale"]
+        )
+        if draft is None:
+            context = {
+                "values": {k: v[:500] for k, v in data.items()},
+                "errors": errors,
+                "rows": range(orders.STAFF_LINES),
+            }
+            return render(request, "orders/new.html", context, status_code=422)
+        order, _created = await orders.create_order(draft)
+        return redirect(request, f"/s/{tenant.slug}/orders/{order['id']}")
+
+    @get("/{order_id:int}/invoice", name="orders:invoice")
+    async def show_invoice(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:
+        store = await stores.current_store()
+        return render(request, "orders/invoice.html", {"order": await orders.get(order_id), "store": store})
 
     @get("/{order_id:int}", name="orders:show")
     async def show_order(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:

@@ -127,6 +127,7 @@ class ShopController(Controller):
             )
         if draft is not None:
             order, created = await orders.create_order(draft)
+            await forms.mark_converted(token.nonce)  # type: ignore[union-attr]
             if created:
                 await _notify(request, tenant.slug, order["id"])
             return Redirect(path=_status_url(request, tenant, order), status_code=303)

@@ -17,7 +17,8 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
-from app.services import notifications
+from app.services import forms, notifications
+from app.services.fleet import active_stores
 from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
 from app.services.mail import mail_settings_from_env
@@ -100,6 +101,17 @@ async def dispatch_feeds(timestamp: int) -> None:
     """Every five minutes: queue the stores whose scheduled feed is due (one queued fetch per store)."""
     for slug in await feeds.due_stores():
         await defer_feed(slug)
+
+
+@jobs_app.periodic(cron="*/10 * * * *")
+@jobs_app.task(name="forms.sweep_unfinished", queue="mail", queueing_lock="sweep_unfinished")
+async def sweep_unfinished(timestamp: int) -> None:
+    """Every ten minutes, in every active store: contacts left in unsent forms become leads."""
+    for slug in await active_stores():
+        tenant = await lookup_tenant(slug)
+        if tenant is not None:
+            async with bind_tenant(tenant):
+                await forms.sweep_unfinished()
 
 
 async def defer_feed(slug: str) -> None:

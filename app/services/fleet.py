@@ -125,3 +125,7 @@ async def add_server(name: str, dsn: str) -> ServerRow:
     runtime.servers.pop(name, None)
     await migrate.migrate_template(name)
     return next(s for s in await list_servers() if s.name == name)
+
+
+async def active_stores() -> list[str]:
+    return [row["slug"] for row in await Tenant.select(Tenant.slug).where(Tenant.status == "active")]

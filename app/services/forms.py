@@ -236,3 +236,30 @@ async def save_draft(nonce: str, form_code: str, raw: Mapping[str, str], country
         now,
         now,
     )
+
+
+async def sweep_unfinished(older_than_minutes: int = 30) -> int:
+    """Turn contacts typed into a form but never sent into leads on the customer's timeline."""
+    rows = await FormDraft.raw(
+        "UPDATE form_draft SET reported = true, updated_at = now() WHERE NOT converted AND NOT reported"
+        " AND updated_at < now() - make_interval(mins => {}) RETURNING id, form_code, name, phone, email, utm",
+        older_than_minutes,
+    )
+    for row in rows:
+        customer_id = await customers.find_or_create(
+            name=row["name"],
+            phone=row["phone"],
+            email=row["email"],
+            source="form",
+            utm=json.loads(row["utm"]) if isinstance(row["utm"], str) else row["utm"],
+        )
+        await customers.add_event(
+            customer_id,
+            customers.FORM_UNFINISHED,
+            data={"form": row["form_code"], "phone": row["phone"], "email": row["email"]},
+        )
+    return len(rows)
+
+
+async def mark_converted(nonce: str) -> None:
+    await FormDraft.update({FormDraft.converted: True}).where(FormDraft.nonce == nonce[:64])

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from piccolo.query import WhereRaw
 
 from app.errors import Conflict, NotFound
+from app.forms import _fields
 from app.i18n import gettext as _
 from app.services import customers
+from app.tables.catalog import Offer
 from app.tables.orders import Order, OrderChange, OrderLine, OrderStatus
 from app.tenancy.runtime import store_transaction
 
@@ -342,3 +344,59 @@ async def board(per_column: int = 20) -> dict[str, list[dict]]:
             .output(load_json=True)
         )
     return columns
+
+
+STAFF_LINES = 6
+
+
+async def validate_staff_order(
+    raw: Mapping[str, str], *, country: str, currency: str, locale: str
+) -> tuple[OrderDraft | None, dict[str, str]]:
+    """An order taken by phone: a contact and up to six lines given by SKU and quantity."""
+    errors: dict[str, str] = {}
+    name = _fields.text(raw, "name", errors, required=False, max_length=200)
+    phone = None
+    phone_text = _fields.text(raw, "phone", errors, required=True, max_length=40)
+    if phone_text and "phone" not in errors:
+        phone = customers.normalize_phone(phone_text, country)
+        if phone is None:
+            errors["phone"] = _("Enter a phone number we can call, e.g. +7 912 345-67-89.")
+    email = _fields.email(raw, "email", errors) if (raw.get("email") or "").strip() else None
+    comment = _fields.text(raw, "comment", errors, required=False, max_length=2000)
+    wanted: list[tuple[str, int, int]] = []
+    for index in range(STAFF_LINES):
+        sku = (raw.get(f"sku_{index}") or "").strip()[:255]
+        qty = (raw.get(f"qty_{index}") or "").strip()
+        if not sku:
+            continue
+        if not qty.isdigit() or not 1 <= int(qty) <= 9999:
+            errors[f"qty_{index}"] = _("Choose a quantity from 1 to %(max)s.", max=9999)
+            continue
+        wanted.append((sku, int(qty), index))
+    found = {
+        row["sku"]: row
+        for row in await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor).where(
+            Offer.sku.is_in([sku for sku, _qty, _i in wanted] or [""])
+        )
+    }
+    for sku, _qty, index in wanted:
+        if sku not in found:
+            errors[f"sku_{index}"] = _("No product with this SKU.")
+    if not wanted and "qty_0" not in errors:
+        errors["sku_0"] = _("Choose at least one item.")
+    if errors:
+        return None, errors
+    lines = tuple(
+        LineDraft(found[sku]["id"], found[sku]["name"], sku, found[sku]["price_minor"], qty) for sku, qty, _i in wanted
+    )
+    draft = OrderDraft(
+        lines=lines,
+        currency=currency,
+        customer_name=name,
+        phone=phone,
+        email=email,
+        comment=comment,
+        source="staff",
+        locale=locale,
+    )
+    return draft, errors

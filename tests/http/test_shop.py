@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
 
+from app.services import forms
 from app.services.imports import jobs as import_jobs
+from app.tables.customers import Customer, CustomerEvent
 from app.tables.forms import OrderForm
 from app.tables.orders import Order
 from app.tenancy import runtime as tenancy
@@ -198,3 +201,69 @@ async def test_owner_designs_the_form_and_the_shopper_sees_it(client, runtime, t
         in form.headers["content-security-policy"]
     )
     assert 'data-testid="shop-lang-uk"' not in form.text
+
+
+async def test_a_contact_left_in_an_unsent_form_becomes_a_lead(client, shop) -> None:
+    token, _offers, _ = await open_form(client, shop.slug)
+    saved = await client.post(
+        f"/f/{shop.slug}/order/draft", data={"t": token, "phone": "8 912 555-44-33", "name": "Лид"}
+    )
+    assert saved.status_code == 204
+    forged = await client.post(f"/f/{shop.slug}/order/draft", data={"t": "1.2.3", "phone": "8 912 555-44-34"})
+    assert forged.status_code == 204
+    async with tenancy.bind_tenant(shop.tenant):
+        assert await forms.sweep_unfinished(older_than_minutes=-1) == 1
+        assert await forms.sweep_unfinished(older_than_minutes=-1) == 0
+        lead = await Customer.select(Customer.id, Customer.name).where(Customer.phone == "+79125554433").first()
+        assert lead["name"] == "Лид"
+        kinds = [
+            e["kind"]
+            for e in await CustomerEvent.select(CustomerEvent.kind).where(CustomerEvent.customer == lead["id"])
+        ]
+        assert kinds == ["form_unfinished"]
+
+
+async def test_two_hundred_concurrent_submissions_make_two_hundred_orders(client, runtime, tmp_path) -> None:
+    shop = await seeded_store("form-rush", tmp_path)
+    _token, offers, _ = await open_form(client, shop.slug)
+    secret = "t" * 48
+    formats = ["8 (912) 345-67-89", "+7 912 345 67 89"]
+
+    async def submit(i: int) -> int:
+        data = {
+            "t": forms.sign_token(secret, shop.slug, "order"),
+            f"qty_{offers['K-1']}": "1",
+            "name": f"N{i}",
+            "phone": formats[i % 2],
+            "delivery": "pickup",
+        }
+        return (await client.post(f"/f/{shop.slug}/order", data=data)).status_code
+
+    codes = await asyncio.gather(*(submit(i) for i in range(200)))
+    assert codes == [303] * 200
+    async with tenancy.bind_tenant(shop.tenant):
+        assert await Order.count() == 200
+        assert len({r["number"] for r in await Order.select(Order.number)}) == 200
+        assert await Customer.count() == 1
+
+
+async def test_staff_take_an_order_by_phone_and_print_its_invoice(client, shop) -> None:
+    await login(client, shop.email)
+    bad = await client.post(
+        f"/s/{shop.slug}/orders/new",
+        data={"phone": "8 912 444-33-22", "sku_0": "NOPE", "qty_0": "1", "_csrf_token": csrf(client)},
+    )
+    assert bad.status_code == 422 and 'data-testid="error-sku_0"' in bad.text
+    good = await client.post(
+        f"/s/{shop.slug}/orders/new",
+        data={"phone": "8 912 444-33-22", "name": "Звонок", "sku_0": "M-1", "qty_0": "3", "_csrf_token": csrf(client)},
+    )
+    assert good.status_code == 303
+    card = await client.get(good.headers["location"])
+    assert "Звонок" in card.text and 'data-testid="invoice-link"' in card.text
+    invoice = await client.get(good.headers["location"] + "/invoice")
+    assert 'data-testid="invoice"' in invoice.text and "1 050,00" in invoice.text.replace("\xa0", " ").replace(
+        "\u202f", " "
+    )
+    async with tenancy.bind_tenant(shop.tenant):
+        assert await Order.count().where(Order.source == "staff") == 1
