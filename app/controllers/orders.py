@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from app.controllers._htmx import redirect, render
 from app.errors import Conflict
 from app.i18n import gettext as _
+from app.i18n import minor_to_plain
 from app.services import customers, orders, stores
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -66,6 +67,12 @@ class OrderController(Controller):
     async def show_order(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:
         return render(request, "orders/show.html", await _card(order_id), fragment="orders/_status.html")
 
+    @post("/{order_id:int}/edit", name="orders:update")
+    async def update_order(
+        self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        return await _edit(request, order_id, data)
+
     @post("/{order_id:int}/status", name="orders:status")
     async def change_status(
         self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
@@ -89,6 +96,21 @@ class OrderController(Controller):
         return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
 
 
+async def _edit(request: Request[Any, Any, Any], order_id: int, data: dict[str, str]) -> Template | Redirect:
+    tenant, member = request.scope["state"]["tenant"], request.scope["state"]["member"]
+    order = await orders.get(order_id)
+    edit, errors = await orders.validate_edit(data, order, country=tenant.country)
+    if edit is not None:
+        try:
+            await orders.update_order(order_id, edit, actor_id=member.identity_id, actor=member.email)
+        except Conflict as exc:
+            errors = {"lines": exc.message}
+        else:
+            return redirect(request, f"/s/{tenant.slug}/orders/{order_id}")
+    context = {**await _card(order_id), "edit_errors": errors, "edit_values": {k: v[:500] for k, v in data.items()}}
+    return render(request, "orders/show.html", context, status_code=422)
+
+
 async def _card(order_id: int) -> dict[str, Any]:
     order = await orders.get(order_id)
     return {
@@ -96,4 +118,14 @@ async def _card(order_id: int) -> dict[str, Any]:
         "statuses": await orders.statuses(),
         "status_error": None,
         "phone": customers.format_phone(order["phone"]),
+        "edit_errors": {},
+        "edit_values": {
+            "customer_name": order["customer_name"],
+            "phone": customers.format_phone(order["phone"]),
+            "email": order["email"] or "",
+            "delivery_address": order["delivery_address"],
+            "comment": order["comment"],
+            "discount": minor_to_plain(order["discount_minor"], order["currency"]),
+            **{f"line_{line['id']}": str(line["quantity"]) for line in order["lines"]},
+        },
     }

@@ -267,3 +267,28 @@ async def test_staff_take_an_order_by_phone_and_print_its_invoice(client, shop) 
     )
     async with tenancy.bind_tenant(shop.tenant):
         assert await Order.count().where(Order.source == "staff") == 1
+
+
+async def test_staff_edit_an_order_from_its_card(client, shop) -> None:
+    await login(client, shop.email)
+    created = await client.post(
+        f"/s/{shop.slug}/orders/new",
+        data={"phone": "8 912 444-33-99", "sku_0": "M-1", "qty_0": "1", "_csrf_token": csrf(client)},
+    )
+    url = created.headers["location"]
+    bad = await client.post(f"{url}/edit", data={"phone": "nope", "add_sku": "NOPE", "_csrf_token": csrf(client)})
+    assert bad.status_code == 422
+    assert 'data-testid="error-phone"' in bad.text and 'data-testid="error-add_sku"' in bad.text
+    good = await client.post(
+        f"{url}/edit",
+        data={
+            "phone": "8 912 444-33-99",
+            "add_sku": "K-1",
+            "add_qty": "2",
+            "comment": "Позвонить заранее",
+            "_csrf_token": csrf(client),
+        },
+    )
+    assert good.status_code == 303
+    card = await client.get(url)
+    assert "Позвонить заранее" in card.text and card.text.count('<td class="num">2</td>') >= 1

@@ -92,3 +92,27 @@ async def test_status_moves_follow_the_allowed_transitions_and_are_audited(runti
         assert len(trail) == 2 and trail[0]["actor"] == "boss@example.com"
         kinds = [e["kind"] for e in await CustomerEvent.select(CustomerEvent.kind).order_by(CustomerEvent.id)]
         assert kinds == ["order_placed", "status_changed", "status_changed"]
+
+
+async def test_edits_to_a_confirmed_order_are_audited_and_totals_follow(runtime) -> None:
+    store = await make_store("orders-edit")
+    async with tenancy.bind_tenant(store.tenant):
+        order, _ = await orders.create_order(draft("+79120000003"))
+        line = order["lines"][0]
+        edit = orders.OrderEdit("Анна К.", "+79120000003", None, "Тверская 1", "", 10000, {line["id"]: 3})
+        unconfirmed = await orders.update_order(order["id"], edit, actor_id=1, actor="a@example.com")
+        assert unconfirmed["total_minor"] == 3 * 129050 - 10000 + 30000
+        assert await OrderChange.count() == 0  # a new order is not audited yet
+        await orders.change_status(order["id"], "approval", actor_id=1, actor="a@example.com")
+        edit = orders.OrderEdit("Анна К.", "+79120000003", None, "Тверская 2", "", 10000, {line["id"]: 1})
+        changed = await orders.update_order(order["id"], edit, actor_id=7, actor="m@example.com")
+        assert changed["total_minor"] == 129050 - 10000 + 30000
+        trail = {
+            c["field"]: (c["before"], c["after"])
+            for c in await OrderChange.select().where(OrderChange.actor == "m@example.com").output(load_json=True)
+        }
+        assert trail["delivery_address"] == ({"value": "Тверская 1"}, {"value": "Тверская 2"})
+        assert trail["line:Чайник"] == ({"value": 3}, {"value": 1})
+        await orders.change_status(order["id"], "cancelled", actor_id=1, actor="a@example.com")
+        with pytest.raises(Conflict):
+            await orders.update_order(order["id"], edit, actor_id=7, actor="m@example.com")
