@@ -1,0 +1,198 @@
+"""Staff work on orders: taking one by phone, and editing lines, contact and delivery (audited)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.errors import Conflict
+from app.forms import _fields
+from app.i18n import gettext as _
+from app.services import customers
+from app.services.imports.values import ValueProblem, parse_money
+from app.services.orders._model import FINAL_GROUPS, LineDraft, OrderDraft
+from app.services.orders._read import get
+from app.tables.catalog import Offer
+from app.tables.orders import Order, OrderChange, OrderLine
+from app.tenancy.runtime import store_transaction
+
+STAFF_LINES = 6
+
+
+async def validate_staff_order(
+    raw: Mapping[str, str], *, country: str, currency: str, locale: str
+) -> tuple[OrderDraft | None, dict[str, str]]:
+    """An order taken by phone: a contact and up to six lines given by SKU and quantity."""
+    errors: dict[str, str] = {}
+    name = _fields.text(raw, "name", errors, required=False, max_length=200)
+    phone = None
+    phone_text = _fields.text(raw, "phone", errors, required=True, max_length=40)
+    if phone_text and "phone" not in errors:
+        phone = customers.normalize_phone(phone_text, country)
+        if phone is None:
+            errors["phone"] = _("Enter a phone number we can call, e.g. +7 912 345-67-89.")
+    email = _fields.email(raw, "email", errors) if (raw.get("email") or "").strip() else None
+    comment = _fields.text(raw, "comment", errors, required=False, max_length=2000)
+    wanted: list[tuple[str, int, int]] = []
+    for index in range(STAFF_LINES):
+        sku = (raw.get(f"sku_{index}") or "").strip()[:255]
+        qty = (raw.get(f"qty_{index}") or "").strip()
+        if not sku:
+            continue
+        if not qty.isdigit() or not 1 <= int(qty) <= 9999:
+            errors[f"qty_{index}"] = _("Choose a quantity from 1 to %(max)s.", max=9999)
+            continue
+        wanted.append((sku, int(qty), index))
+    found = {
+        row["sku"]: row
+        for row in await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor).where(
+            Offer.sku.is_in([sku for sku, _qty, _i in wanted] or [""])
+        )
+    }
+    for sku, _qty, index in wanted:
+        if sku not in found:
+            errors[f"sku_{index}"] = _("No product with this SKU.")
+    if not wanted and "qty_0" not in errors:
+        errors["sku_0"] = _("Choose at least one item.")
+    if errors:
+        return None, errors
+    lines = tuple(
+        LineDraft(found[sku]["id"], found[sku]["name"], sku, found[sku]["price_minor"], qty) for sku, qty, _i in wanted
+    )
+    draft = OrderDraft(
+        lines=lines,
+        currency=currency,
+        customer_name=name,
+        phone=phone,
+        email=email,
+        comment=comment,
+        source="staff",
+        locale=locale,
+    )
+    return draft, errors
+
+
+@dataclass(frozen=True)
+class OrderEdit:
+    customer_name: str
+    phone: str | None
+    email: str | None
+    delivery_address: str
+    comment: str
+    discount_minor: int
+    quantities: dict[int, int]
+    add: tuple[LineDraft, ...] = ()
+
+
+async def validate_edit(
+    raw: Mapping[str, str], order: Mapping, *, country: str
+) -> tuple[OrderEdit | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    name = _fields.text(raw, "customer_name", errors, required=False, max_length=200)
+    phone_text = _fields.text(raw, "phone", errors, required=False, max_length=40)
+    phone = customers.normalize_phone(phone_text, country) if phone_text else None
+    if phone_text and phone is None:
+        errors["phone"] = _("Enter a phone number we can call, e.g. +7 912 345-67-89.")
+    email = _fields.email(raw, "email", errors) if (raw.get("email") or "").strip() else None
+    address = _fields.text(raw, "delivery_address", errors, required=False, max_length=500)
+    comment = _fields.text(raw, "comment", errors, required=False, max_length=2000)
+    discount_text = (raw.get("discount") or "0").strip() or "0"
+    try:
+        discount = parse_money(discount_text, order["currency"])
+    except ValueProblem:
+        discount = -1
+    if discount < 0 or discount > order["subtotal_minor"] + 10**12:
+        errors["discount"] = _("Enter an amount like 1290 or 1290.50.")
+    quantities: dict[int, int] = {}
+    for line in order["lines"]:
+        text = (raw.get(f"line_{line['id']}") or str(line["quantity"])).strip()
+        if not text.isdigit() or int(text) > 9999:
+            errors[f"line_{line['id']}"] = _("Choose a quantity from 1 to %(max)s.", max=9999)
+        else:
+            quantities[line["id"]] = int(text)
+    add: tuple[LineDraft, ...] = ()
+    sku = (raw.get("add_sku") or "").strip()[:255]
+    if sku:
+        offer = await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor).where(Offer.sku == sku).first()
+        qty = (raw.get("add_qty") or "1").strip()
+        if offer is None:
+            errors["add_sku"] = _("No product with this SKU.")
+        elif not qty.isdigit() or not 1 <= int(qty) <= 9999:
+            errors["add_qty"] = _("Choose a quantity from 1 to %(max)s.", max=9999)
+        else:
+            add = (LineDraft(offer["id"], offer["name"], offer["sku"], offer["price_minor"], int(qty)),)
+    if not errors and not any(quantities.values()) and not add:
+        errors["lines"] = _("Choose at least one item.")
+    if errors:
+        return None, errors
+    return OrderEdit(name, phone, email, address, comment, max(0, discount), quantities, add), errors
+
+
+async def update_order(order_id: int, edit: OrderEdit, *, actor_id: int | None, actor: str) -> dict:
+    """Apply staff edits; on a confirmed order every changed field goes into the audit trail.
+
+    Raises:
+        Conflict: the order is in a final status.
+    """
+    order = await get(order_id)
+    if order["status_group"] in FINAL_GROUPS:
+        raise Conflict(_("A completed or cancelled order cannot be changed."))
+    now = datetime.now(UTC)
+    changes: list[tuple[str, object, object]] = []
+    async with store_transaction():
+        for line in order["lines"]:
+            qty = edit.quantities.get(line["id"], line["quantity"])
+            if qty == line["quantity"]:
+                continue
+            changes.append((f"line:{line['name']}", line["quantity"], qty))
+            if qty == 0:
+                await OrderLine.delete().where(OrderLine.id == line["id"])
+            else:
+                await OrderLine.update(
+                    {OrderLine.quantity: qty, OrderLine.total_minor: qty * line["price_minor"]}
+                ).where(OrderLine.id == line["id"])
+        for position, line in enumerate(edit.add, start=len(order["lines"])):
+            await OrderLine.insert(
+                OrderLine(
+                    order=order_id,
+                    offer_id=line.offer_id,
+                    name=line.name,
+                    sku=line.sku,
+                    price_minor=line.price_minor,
+                    quantity=line.quantity,
+                    total_minor=line.price_minor * line.quantity,
+                    position=position,
+                )
+            )
+            changes.append((f"line:{line.name}", 0, line.quantity))
+        values = {
+            "customer_name": edit.customer_name,
+            "phone": edit.phone,
+            "email": edit.email,
+            "delivery_address": edit.delivery_address,
+            "comment": edit.comment,
+            "discount_minor": edit.discount_minor,
+        }
+        changes += [(key, order[key], value) for key, value in values.items() if order[key] != value]
+        lines = await OrderLine.select(OrderLine.total_minor).where(OrderLine.order == order_id)
+        subtotal = sum(row["total_minor"] for row in lines)
+        total = max(0, subtotal - edit.discount_minor) + order["delivery_minor"]
+        await Order.update(
+            {getattr(Order, k): v for k, v in values.items()}
+            | {Order.subtotal_minor: subtotal, Order.total_minor: total, Order.updated_at: now}
+        ).where(Order.id == order_id)
+        if order["confirmed"]:
+            for name, before, after in changes:
+                await OrderChange.insert(
+                    OrderChange(
+                        order=order_id,
+                        at=now,
+                        actor_id=actor_id,
+                        actor=actor,
+                        field=name[:64],
+                        before={"value": before},
+                        after={"value": after},
+                    )
+                )
+    return await get(order_id)

@@ -1,0 +1,108 @@
+"""The order list (search, status groups, pages) and the board by status group."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from piccolo.query import WhereRaw
+
+from app.services.orders._model import GROUPS, PAGE_SIZE
+from app.tables.orders import Order
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    group: str = ""
+    page: int = 1
+
+
+def parse_filters(raw: Mapping[str, str]) -> Filters:
+    try:
+        page = max(1, min(int(raw.get("page") or 1), 10_000))
+    except ValueError:
+        page = 1
+    group = raw.get("group") or ""
+    return Filters(q=(raw.get("q") or "").strip()[:100], group=group if group in GROUPS else "", page=page)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict]
+    total: int
+    filters: Filters
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / PAGE_SIZE))
+
+
+def _where(filters: Filters) -> list:
+    clauses = []
+    if filters.group:
+        clauses.append(Order.status.group == filters.group)
+    if filters.q:
+        like = f"%{filters.q.replace('%', '')}%"
+        digits = "".join(ch for ch in filters.q if ch.isdigit())
+        clauses.append(
+            WhereRaw(
+                "(number = {} OR customer_name ILIKE {} OR email ILIKE {} OR phone LIKE {})",
+                filters.q,
+                like,
+                like,
+                f"%{digits}%" if len(digits) >= 4 else "\x00",
+            )
+        )
+    return clauses
+
+
+async def list_page(filters: Filters) -> Page:
+    query = Order.select(
+        Order.id,
+        Order.number,
+        Order.customer_name,
+        Order.phone,
+        Order.total_minor,
+        Order.currency,
+        Order.created_at,
+        Order.source,
+        Order.status.code.as_alias("status_code"),
+        Order.status.names.as_alias("status_names"),
+        Order.status.color.as_alias("status_color"),
+    ).output(load_json=True)
+    count = Order.count()
+    for clause in _where(filters):
+        query = query.where(clause)
+        count = count.where(clause)
+    items = (
+        await query.order_by(Order.created_at, ascending=False)
+        .order_by(Order.id, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset((filters.page - 1) * PAGE_SIZE)
+    )
+    return Page(items, await count, filters)
+
+
+async def board(per_column: int = 20) -> dict[str, list[dict]]:
+    """The kanban: the newest orders of each status group."""
+    columns: dict[str, list[dict]] = {}
+    for group in GROUPS:
+        columns[group] = (
+            await Order.select(
+                Order.id,
+                Order.number,
+                Order.customer_name,
+                Order.total_minor,
+                Order.currency,
+                Order.created_at,
+                Order.status.names.as_alias("status_names"),
+                Order.status.code.as_alias("status_code"),
+            )
+            .where(Order.status.group == group)
+            .order_by(Order.created_at, ascending=False)
+            .limit(per_column)
+            .output(load_json=True)
+        )
+    return columns
