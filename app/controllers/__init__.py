@@ -11,7 +11,7 @@ from app.controllers.health import HealthController
 from app.controllers.imports import ImportController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
-from app.controllers.settings import FormSettingsController, SettingsController
+from app.controllers.settings import FormSettingsController, SettingsController, StatusSettingsController
 from app.controllers.shop import EmbedController, ShopController
 
 STAFF_ROUTER = Router(
@@ -23,6 +23,7 @@ STAFF_ROUTER = Router(
         ImportController,
         SettingsController,
         FormSettingsController,
+        StatusSettingsController,
     ],
     guards=[staff_guard],
     include_in_schema=False,

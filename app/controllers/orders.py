@@ -36,7 +36,26 @@ class OrderController(Controller):
             context["board"] = await orders.board()
         else:
             context["page"] = await orders.list_page(filters)
+        member = request.scope["state"]["member"]
+        context["views"] = await orders.saved_views(member.identity_id)
+        context["current_query"] = orders.filters_query(filters)
+        context["view_errors"] = {}
         return render(request, "orders/index.html", context, fragment="orders/_table.html" if view == "list" else None)
+
+    @post("/views", name="orders:save_view")
+    async def save_view(self, request: Request[Any, Any, Any], data: Form) -> Redirect:
+        member = request.scope["state"]["member"]
+        query = {k: v for k, v in data.items() if k in ("q", "group")}
+        await orders.save_view(member.identity_id, data.get("view_name", ""), query)
+        return redirect(
+            request,
+            f"/s/{request.scope['state']['tenant'].slug}/orders/?{orders.filters_query(orders.parse_filters(query))}",
+        )
+
+    @post("/views/{view_id:int}/delete", name="orders:delete_view")
+    async def delete_view(self, request: Request[Any, Any, Any], view_id: FromPath[int]) -> Redirect:
+        await orders.delete_view(request.scope["state"]["member"].identity_id, view_id)
+        return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/")
 
     @get("/new", name="orders:new")
     async def new_order(self, request: Request[Any, Any, Any]) -> Template:

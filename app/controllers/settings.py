@@ -15,7 +15,7 @@ from app.controllers._htmx import VARY, base_context, redirect, render, wants_fr
 from app.forms.auth import COUNTRIES, CURRENCIES
 from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain
 from app.i18n import gettext as _
-from app.services import form_settings, products, stores
+from app.services import form_settings, orders, products, stores
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MANAGERS = frozenset({"owner", "admin"})
@@ -152,4 +152,49 @@ async def _editor_context(request: Request[Any, Any, Any], form: dict, values: d
         "modes": form_settings.GOODS_MODES,
         "category_options": [("", "—")] + [(str(c["id"]), c["path"] or c["name"]) for c in await products.categories()],
         "delivery_rows": range(form_settings.MAX_DELIVERY),
+    }
+
+
+class StatusSettingsController(Controller):
+    path = "/settings/statuses"
+    include_in_schema = False
+
+    @get("/", name="settings:statuses")
+    async def list_statuses(self, request: Request[Any, Any, Any]) -> Template:
+        _require_manager(request)
+        return render(request, "settings/statuses.html", await _status_context({}, {}))
+
+    @post("/", name="settings:create_status")
+    async def create_status(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+        _require_manager(request)
+        errors = await orders.create_status(data)
+        if errors:
+            context = await _status_context({k: v[:100] for k, v in data.items()}, errors)
+            return render(request, "settings/statuses.html", context, status_code=422)
+        return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/settings/statuses/")
+
+    @post("/{code:str}", name="settings:update_status")
+    async def update_status(
+        self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
+    ) -> Template | Redirect:
+        _require_manager(request)
+        errors = await orders.update_status(code, data)
+        if errors:
+            context = await _status_context({}, {}, edit_code=code, edit_errors=errors)
+            return render(request, "settings/statuses.html", context, status_code=422)
+        return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/settings/statuses/")
+
+
+async def _status_context(
+    values: dict, errors: dict, edit_code: str | None = None, edit_errors: dict | None = None
+) -> dict[str, Any]:
+    return {
+        "statuses": await orders.all_statuses(),
+        "group_label": orders.group_label,
+        "group_options": [(group, orders.group_label(group)) for group in orders.GROUPS],
+        "values": values,
+        "errors": errors,
+        "locales": LOCALES,
+        "edit_code": edit_code,
+        "edit_errors": edit_errors or {},
     }

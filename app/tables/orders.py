@@ -74,3 +74,12 @@ class OrderChange(Table, tablename="order_change"):
     field = Varchar(length=64)
     before = JSONB(default={})
     after = JSONB(default={})
+
+
+class SavedView(Table, tablename="saved_view"):
+    """A named set of order-list filters a member of staff keeps at hand."""
+
+    identity_id = Integer()
+    name = Varchar(length=80)
+    query = Text()
+    created_at = Timestamptz()

@@ -19,7 +19,7 @@ STAFF = [
     "/s/{slug}/",
     "/s/{slug}/settings/store",
     "/s/{slug}/settings/forms/",
-    "/s/{slug}/settings/forms/order",
+    "/s/{slug}/settings/forms/order", "/s/{slug}/settings/statuses/", "/s/{slug}/orders/new",
     "/s/{slug}/orders/",
     "/s/{slug}/orders/?view=board",
     "/s/{slug}/products/",

@@ -292,3 +292,58 @@ async def test_staff_edit_an_order_from_its_card(client, shop) -> None:
     assert good.status_code == 303
     card = await client.get(url)
     assert "Позвонить заранее" in card.text and card.text.count('<td class="num">2</td>') >= 1
+
+
+async def test_saved_views_keep_filters_per_person(client, shop) -> None:
+    await login(client, shop.email)
+    saved = await client.post(
+        f"/s/{shop.slug}/orders/views",
+        data={"view_name": "Новые с сайта", "group": "new", "q": "", "_csrf_token": csrf(client)},
+    )
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?group=new")
+    page = await client.get(f"/s/{shop.slug}/orders/?group=new")
+    assert 'href="?group=new" aria-current="true">Новые с сайта</a>' in page.text
+
+
+async def test_store_defines_its_own_statuses(client, shop) -> None:
+    await login(client, shop.email)
+    page = await client.get(f"/s/{shop.slug}/settings/statuses/")
+    assert 'data-testid="status-new"' in page.text
+    bad = await client.post(
+        f"/s/{shop.slug}/settings/statuses/", data={"code": "New!", "group": "nope", "_csrf_token": csrf(client)}
+    )
+    assert bad.status_code == 422 and 'data-testid="error-code"' in bad.text and 'data-testid="error-group"' in bad.text
+    good = await client.post(
+        f"/s/{shop.slug}/settings/statuses/",
+        data={
+            "code": "awaiting-payment",
+            "group": "approval",
+            "name_ru": "Ждём оплату",
+            "name_en": "Awaiting payment",
+            "color": "#f59e0b",
+            "_csrf_token": csrf(client),
+        },
+    )
+    assert good.status_code == 303
+    edited = await client.post(
+        f"/s/{shop.slug}/settings/statuses/new",
+        data={
+            "name_ru": "Новый",
+            "name_en": "New",
+            "name_uk": "Новий",
+            "color": "#6366f1",
+            "allow_awaiting-payment": "on",
+            "allow_cancelled": "on",
+            "active": "on",
+            "_csrf_token": csrf(client),
+        },
+    )
+    assert edited.status_code == 303
+    async with tenancy.bind_tenant(shop.tenant):
+        from app.services import orders
+
+        order, _ = await orders.create_order(
+            orders.OrderDraft(lines=(orders.LineDraft(None, "X", None, 100, 1),), currency="RUB", phone="+79120000077")
+        )
+        moved = await orders.change_status(order["id"], "awaiting-payment", actor_id=None, actor="t")
+        assert moved["status_group"] == "approval"

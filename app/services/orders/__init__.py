@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from app.services.orders._create import create_order
 from app.services.orders._edit import STAFF_LINES, OrderEdit, update_order, validate_edit, validate_staff_order
-from app.services.orders._lists import Filters, Page, board, list_page, parse_filters
+from app.services.orders._lists import (
+    Filters,
+    Page,
+    board,
+    delete_view,
+    filters_query,
+    list_page,
+    parse_filters,
+    save_view,
+    saved_views,
+)
 from app.services.orders._model import FINAL_GROUPS, GROUPS, PAGE_SIZE, LineDraft, OrderDraft, group_label
 from app.services.orders._read import by_token, get
-from app.services.orders._status import change_status, status_name, statuses
+from app.services.orders._status import (
+    all_statuses,
+    change_status,
+    create_status,
+    status_name,
+    statuses,
+    update_status,
+)
 
 __all__ = [
     "FINAL_GROUPS",
@@ -19,17 +36,24 @@ __all__ = [
     "OrderDraft",
     "OrderEdit",
     "Page",
+    "all_statuses",
     "board",
     "by_token",
     "change_status",
     "create_order",
+    "create_status",
+    "delete_view",
+    "filters_query",
     "get",
     "group_label",
     "list_page",
     "parse_filters",
+    "save_view",
+    "saved_views",
     "status_name",
     "statuses",
     "update_order",
+    "update_status",
     "validate_edit",
     "validate_staff_order",
 ]

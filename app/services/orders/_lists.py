@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from piccolo.query import WhereRaw
 
+from app.i18n import gettext as _
 from app.services.orders._model import GROUPS, PAGE_SIZE
-from app.tables.orders import Order
+from app.tables.orders import Order, SavedView
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,30 @@ async def board(per_column: int = 20) -> dict[str, list[dict]]:
             .output(load_json=True)
         )
     return columns
+
+
+def filters_query(filters: Filters) -> str:
+    return urlencode({k: v for k, v in (("q", filters.q), ("group", filters.group)) if v})
+
+
+async def saved_views(identity_id: int) -> list[dict]:
+    return (
+        await SavedView.select(SavedView.id, SavedView.name, SavedView.query)
+        .where(SavedView.identity_id == identity_id)
+        .order_by(SavedView.name)
+    )
+
+
+async def save_view(identity_id: int, name: str, raw_query: Mapping[str, str]) -> dict[str, str]:
+    """Keep the current filters under a name; returns errors (empty when saved)."""
+    name = (name or "").strip()[:80]
+    if not name:
+        return {"view_name": _("Give the view a name.")}
+    query = filters_query(parse_filters(raw_query))
+    await SavedView.delete().where((SavedView.identity_id == identity_id) & (SavedView.name == name))
+    await SavedView.insert(SavedView(identity_id=identity_id, name=name, query=query, created_at=datetime.now(UTC)))
+    return {}
+
+
+async def delete_view(identity_id: int, view_id: int) -> None:
+    await SavedView.delete().where((SavedView.identity_id == identity_id) & (SavedView.id == view_id))

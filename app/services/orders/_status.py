@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from app.errors import Conflict, NotFound
+from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.services import customers
-from app.services.orders._model import FINAL_GROUPS
+from app.services.orders._model import FINAL_GROUPS, GROUPS
 from app.services.orders._read import get
 from app.tables.orders import Order, OrderChange, OrderStatus
 from app.tenancy.runtime import store_transaction
@@ -72,3 +74,64 @@ async def change_status(order_id: int, code: str, *, actor_id: int | None, actor
             data={"from": current["code"], "to": target["code"], "number": order["number"]},
         )
     return await get(order_id)
+
+
+_CODE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+async def all_statuses() -> list[dict]:
+    return await OrderStatus.select().order_by(OrderStatus.position).output(load_json=True)
+
+
+def _status_fields(raw: Mapping[str, str], codes: set[str], errors: dict[str, str]) -> dict:
+    names = {loc: (raw.get(f"name_{loc}") or "").strip()[:100] for loc in LOCALES}
+    if not any(names.values()):
+        errors["name_en"] = _("This field is required.")
+    color = (raw.get("color") or "#6366f1").strip()
+    if not _COLOR.match(color):
+        errors["color"] = _("Choose a colour like #4338ca.")
+    allowed = [code for code in codes if raw.get(f"allow_{code}") in ("on", "true", "1")]
+    fallback = next((v for v in names.values() if v), "")
+    return {
+        "names": {loc: v or fallback for loc, v in names.items()},
+        "name": names.get("en") or fallback,
+        "color": color,
+        "allowed": sorted(allowed),
+    }
+
+
+async def create_status(raw: Mapping[str, str]) -> dict[str, str]:
+    """Add a store status in one of the fixed groups; returns errors (empty when created)."""
+    errors: dict[str, str] = {}
+    existing = {s["code"] for s in await all_statuses()}
+    code = (raw.get("code") or "").strip().lower()
+    if not _CODE.match(code):
+        errors["code"] = _("Use 2–32 Latin letters, digits, '-' or '_', starting with a letter.")
+    elif code in existing:
+        errors["code"] = _("A status with this code exists.")
+    group = raw.get("group") or ""
+    if group not in GROUPS:
+        errors["group"] = _("Choose one of the offered options.")
+    fields = _status_fields(raw, existing, errors)
+    if errors:
+        return errors
+    position = max([s["position"] for s in await all_statuses()] or [0]) + 5
+    await OrderStatus.insert(OrderStatus(code=code, group=group, position=position, active=True, **fields))
+    return {}
+
+
+async def update_status(code: str, raw: Mapping[str, str]) -> dict[str, str]:
+    """Rename, recolour, switch off or change where a status may lead; its group stays."""
+    statuses = await all_statuses()
+    if code not in {s["code"] for s in statuses}:
+        raise NotFound(_("This status does not exist."))
+    errors: dict[str, str] = {}
+    fields = _status_fields(raw, {s["code"] for s in statuses} - {code}, errors)
+    if errors:
+        return errors
+    active = raw.get("active") in ("on", "true", "1")
+    await OrderStatus.update(
+        {**{getattr(OrderStatus, k): v for k, v in fields.items()}, OrderStatus.active: active}
+    ).where(OrderStatus.code == code)
+    return {}

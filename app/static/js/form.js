@@ -16,10 +16,12 @@
       window.addEventListener("load", send);
       send();
     }
-    var form = document.getElementById("order-form");
-    if (!form || !form.dataset.draft || !window.fetch) { return; }
+    if (!window.fetch) { return; }
     var timer = null;
+    // Delegated: with htmx the form is replaced after a failed submit, the listener stays.
     var saveDraft = function () {
+      var form = document.getElementById("order-form");
+      if (!form || !form.dataset.draft) { return; }
       var data = new URLSearchParams();
       ["t", "name", "phone", "email"].concat(["utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"])
         .forEach(function (name) {
@@ -29,7 +31,8 @@
       if (!data.get("phone") && !data.get("email")) { return; }
       fetch(form.dataset.draft, { method: "POST", body: data, keepalive: true, credentials: "omit" });
     };
-    form.addEventListener("change", function (event) {
+    document.addEventListener("change", function (event) {
+      if (!event.target.form || event.target.form.id !== "order-form") { return; }
       if (["name", "phone", "email"].indexOf(event.target.name) < 0) { return; }
       clearTimeout(timer);
       timer = setTimeout(saveDraft, 400);
