@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 
 from app.services import customers
-from app.services.orders._model import OrderDraft
+from app.services.orders._model import LineDraft, OrderDraft
 from app.services.orders._read import get
 from app.tables.orders import Order, OrderLine, OrderStatus
 from app.tenancy.runtime import store_transaction
@@ -69,21 +69,7 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
             assert existing is not None
             return existing, False
         order_id = rows[0]["id"]
-        await OrderLine.insert(
-            *[
-                OrderLine(
-                    order=order_id,
-                    offer_id=line.offer_id,
-                    name=line.name,
-                    sku=line.sku,
-                    price_minor=line.price_minor,
-                    quantity=line.quantity,
-                    total_minor=line.price_minor * line.quantity,
-                    position=index,
-                )
-                for index, line in enumerate(draft.lines)
-            ]
-        )
+        await OrderLine.insert(*[line_row(order_id, line, index) for index, line in enumerate(draft.lines)])
         await customers.record_order(customer_id, total, now)
         await customers.add_event(
             customer_id,
@@ -97,6 +83,20 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
             },
         )
     return await get(order_id), True
+
+
+def line_row(order_id: int, line: LineDraft, position: int) -> OrderLine:
+    """An order line that snapshots the product and price as they are now."""
+    return OrderLine(
+        order=order_id,
+        offer_id=line.offer_id,
+        name=line.name,
+        sku=line.sku,
+        price_minor=line.price_minor,
+        quantity=line.quantity,
+        total_minor=line.price_minor * line.quantity,
+        position=position,
+    )
 
 
 def _json(value: object) -> str:

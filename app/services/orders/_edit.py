@@ -11,6 +11,7 @@ from app.forms import _fields
 from app.i18n import gettext as _
 from app.services import customers
 from app.services.imports.values import ValueProblem, parse_money
+from app.services.orders._create import line_row
 from app.services.orders._model import FINAL_GROUPS, LineDraft, OrderDraft
 from app.services.orders._read import get
 from app.tables.catalog import Offer
@@ -153,18 +154,7 @@ async def update_order(order_id: int, edit: OrderEdit, *, actor_id: int | None, 
                     {OrderLine.quantity: qty, OrderLine.total_minor: qty * line["price_minor"]}
                 ).where(OrderLine.id == line["id"])
         for position, line in enumerate(edit.add, start=len(order["lines"])):
-            await OrderLine.insert(
-                OrderLine(
-                    order=order_id,
-                    offer_id=line.offer_id,
-                    name=line.name,
-                    sku=line.sku,
-                    price_minor=line.price_minor,
-                    quantity=line.quantity,
-                    total_minor=line.price_minor * line.quantity,
-                    position=position,
-                )
-            )
+            await OrderLine.insert(line_row(order_id, line, position))
             changes.append((f"line:{line.name}", 0, line.quantity))
         values = {
             "customer_name": edit.customer_name,
