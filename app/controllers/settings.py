@@ -85,6 +85,8 @@ def _form_values(form: dict, currency: str) -> dict[str, str]:
     for spec in form["fields"]:
         values[f"field_{spec['key']}"] = "on" if spec.get("enabled") else ""
         values[f"required_{spec['key']}"] = "on" if spec.get("required") else ""
+        for loc, label in (spec.get("label") or {}).items():
+            values[f"{spec['key']}_label_{loc}"] = label
     values.update(
         goods_mode=form["goods_mode"],
         max_quantity=str(form["max_quantity"]),
@@ -149,6 +151,7 @@ async def _editor_context(request: Request[Any, Any, Any], form: dict, values: d
         "locales": LOCALES,
         "public": public,
         "standard_fields": form_settings.STANDARD_FIELDS,
+        "custom_fields": form_settings.CUSTOM_FIELDS,
         "modes": form_settings.GOODS_MODES,
         "category_options": [("", "—")] + [(str(c["id"]), c["path"] or c["name"]) for c in await products.categories()],
         "delivery_rows": range(form_settings.MAX_DELIVERY),

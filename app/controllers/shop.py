@@ -129,6 +129,7 @@ class ShopController(Controller):
             order, created = await orders.create_order(draft)
             await forms.mark_converted(token.nonce)  # type: ignore[union-attr]
             if created:
+                await forms.record_opened(order, code, token.issued)  # type: ignore[union-attr]
                 await _notify(request, tenant.slug, order["id"])
             return Redirect(path=_status_url(request, tenant, order), status_code=303)
         quantities = {k[4:]: v for k, v in data.items() if k.startswith("qty_")}

@@ -91,12 +91,18 @@ async def add_event(
     order_id: int | None = None,
     actor_id: int | None = None,
     data: dict | None = None,
+    at: datetime | None = None,
 ) -> None:
     if customer_id is None:
         return
     await CustomerEvent.insert(
         CustomerEvent(
-            customer=customer_id, kind=kind, at=datetime.now(UTC), order_id=order_id, actor_id=actor_id, data=data or {}
+            customer=customer_id,
+            kind=kind,
+            at=at or datetime.now(UTC),
+            order_id=order_id,
+            actor_id=actor_id,
+            data=data or {},
         )
     )
 

@@ -16,6 +16,7 @@ from app.tables.catalog import Offer
 from app.tables.forms import OrderForm
 
 STANDARD_FIELDS = ("name", "phone", "email", "address", "comment")
+CUSTOM_FIELDS = ("custom_1", "custom_2", "custom_3")
 GOODS_MODES = ("all", "category", "fixed", "single")
 MAX_DELIVERY = 4
 
@@ -106,6 +107,7 @@ async def validate(raw: Mapping[str, str], currency: str) -> tuple[FormSettings 
         }
         for key in STANDARD_FIELDS
     ]
+    fields += _custom_fields(raw)
     mode = _fields.choice(raw, "goods_mode", GOODS_MODES, errors, default="all")
     goods = await _goods(raw, mode, errors)
     quantity_text = (raw.get("max_quantity") or "10").strip()
@@ -127,6 +129,24 @@ async def validate(raw: Mapping[str, str], currency: str) -> tuple[FormSettings 
         _checked(raw, "active"),
     )
     return (None if errors else data), errors
+
+
+def _custom_fields(raw: Mapping[str, str]) -> list[dict]:
+    """Up to three extra questions, each with its label in the form's languages."""
+    fields = []
+    for key in CUSTOM_FIELDS:
+        label = {loc: (raw.get(f"{key}_label_{loc}") or "").strip()[:100] for loc in LOCALES}
+        if any(label.values()):
+            fallback = next(v for v in label.values() if v)
+            fields.append(
+                {
+                    "key": key,
+                    "enabled": True,
+                    "required": _checked(raw, f"required_{key}"),
+                    "label": {loc: v or fallback for loc, v in label.items()},
+                }
+            )
+    return fields
 
 
 async def _goods(raw: Mapping[str, str], mode: str, errors: dict[str, str]) -> list[int]:

@@ -263,3 +263,14 @@ async def sweep_unfinished(older_than_minutes: int = 30) -> int:
 
 async def mark_converted(nonce: str) -> None:
     await FormDraft.update({FormDraft.converted: True}).where(FormDraft.nonce == nonce[:64])
+
+
+async def record_opened(order: dict, form_code: str, issued: int) -> None:
+    """The order's customer opened the form when its token was issued: the first step on their timeline."""
+    await customers.add_event(
+        order["customer"],
+        customers.FORM_OPENED,
+        order_id=order["id"],
+        data={"form": form_code},
+        at=datetime.fromtimestamp(issued, UTC),
+    )

@@ -178,6 +178,8 @@ async def test_owner_designs_the_form_and_the_shopper_sees_it(client, runtime, t
         "delivery_0_name_ru": "Самовывоз",
         "delivery_0_price": "0",
         "thanks_ru": "Спасибо!",
+        "custom_1_label_ru": "Удобное время звонка",
+        "required_custom_1": "on",
         "lang_ru": "on",
         "lang_en": "on",
         "active": "on",
@@ -201,6 +203,35 @@ async def test_owner_designs_the_form_and_the_shopper_sees_it(client, runtime, t
         in form.headers["content-security-policy"]
     )
     assert 'data-testid="shop-lang-uk"' not in form.text
+    assert "Удобное время звонка" in form.text
+    token = re.search(r'name="t" value="([^"]+)"', form.text).group(1)
+    offer = re.search(r'name="qty_(\d+)"', form.text).group(1)
+    missing = await client.post(
+        f"/f/{shop.slug}/order?lang=ru", data={"t": token, f"qty_{offer}": "1", "name": "Ян", "phone": "+79120000555"}
+    )
+    assert missing.status_code == 422 and 'data-testid="error-custom_1"' in missing.text
+    placed = await client.post(
+        f"/f/{shop.slug}/order?lang=ru",
+        data={
+            "t": token,
+            f"qty_{offer}": "1",
+            "name": "Ян",
+            "phone": "+79120000555",
+            "custom_1": "после 18:00",
+            "delivery": "d0",
+        },
+    )
+    assert placed.status_code == 303
+    async with tenancy.bind_tenant(shop.tenant):
+        row = await Order.select(Order.fields, Order.customer).output(load_json=True).first()
+        assert row["fields"] == {"custom_1": "после 18:00"}
+        kinds = [
+            e["kind"]
+            for e in await CustomerEvent.select(CustomerEvent.kind)
+            .where(CustomerEvent.customer == row["customer"])
+            .order_by(CustomerEvent.at)
+        ]
+        assert kinds == ["form_opened", "order_placed"]
 
 
 async def test_a_contact_left_in_an_unsent_form_becomes_a_lead(client, shop) -> None:
