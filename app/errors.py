@@ -41,3 +41,9 @@ class ValidationFailed(AppError):
     def __init__(self, errors: Mapping[str, str], message: str = "") -> None:
         super().__init__(message or "; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = {key: str(value) for key, value in errors.items()}
+
+
+class Refused(AppError):
+    """A request we will not act on (a forged or damaged gateway notification)."""
+
+    status_code = 400

@@ -8,6 +8,7 @@ from app.controllers._auth import staff_guard
 from app.controllers.auth import AuthController
 from app.controllers.dashboard import DashboardController
 from app.controllers.health import HealthController
+from app.controllers.hooks import HookController
 from app.controllers.imports import ImportController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
@@ -29,4 +30,4 @@ STAFF_ROUTER = Router(
     include_in_schema=False,
 )
 
-ROUTE_HANDLERS = [AuthController, HealthController, STAFF_ROUTER, ShopController, EmbedController]
+ROUTE_HANDLERS = [AuthController, HealthController, STAFF_ROUTER, ShopController, EmbedController, HookController]

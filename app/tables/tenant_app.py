@@ -13,6 +13,7 @@ TENANT_TABLE_MODULES = [
     "app.tables.customers",
     "app.tables.orders",
     "app.tables.forms",
+    "app.tables.payments",
 ]
 
 APP_CONFIG = AppConfig(

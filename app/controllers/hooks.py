@@ -1,0 +1,39 @@
+"""Payment notifications from gateways: the raw body is verified before anything else is read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.params import FromPath
+from litestar.response import Response
+
+from app.errors import Refused
+from app.services import payments
+
+
+def keys_of(request: Request[Any, Any, Any]) -> payments.Keys:
+    settings = request.app.state.settings
+    return payments.Keys(settings.secret_key, settings.public_url)
+
+
+class HookController(Controller):
+    path = "/hooks/{slug:str}"
+    include_in_schema = False
+
+    @post("/{gateway:str}/{connection_id:int}", name="hooks:receive", status_code=200)
+    async def receive(
+        self, request: Request[Any, Any, Any], gateway: FromPath[str], connection_id: FromPath[int]
+    ) -> Response[bytes]:
+        raw = await request.body()
+        connection = await payments.connection(connection_id)
+        if connection["code"] != gateway:
+            return Response(b"unknown connection", status_code=404, media_type="text/plain")
+        try:
+            status, content_type, body = await payments.handle_notification(
+                connection_id, raw, dict(request.headers), dict(request.query_params), keys=keys_of(request)
+            )
+        except Refused:
+            request.logger.warning("refused a notification with a bad signature for connection %s", connection_id)
+            return Response(b"invalid signature", status_code=400, media_type="text/plain")
+        return Response(body, status_code=status, media_type=content_type)

@@ -1,0 +1,252 @@
+"""Payments: gateway connections (credentials encrypted), starting a payment, and the notification pipeline.
+
+The pipeline verifies the raw bytes first, stores each gateway event once, locks the payment row, checks
+amount and currency, moves the status forward only, and answers the gateway only after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app import crypto
+from app.errors import NotFound, Refused, ValidationFailed
+from app.gateways.base import (
+    ConfigInvalid,
+    Gateway,
+    Money,
+    Notification,
+    PaymentRequest,
+    PaymentStatus,
+    ShopperStep,
+    SignatureInvalid,
+)
+from app.gateways.registry import gateway_class, get_gateway
+from app.i18n import gettext as _
+from app.services import customers, orders
+from app.tables.payments import Payment, PaymentConnection, PaymentEvent
+from app.tenancy.runtime import current_tenant, store_transaction
+
+logger = logging.getLogger(__name__)
+PURPOSE = "gateway-config"
+FINAL = frozenset({"succeeded", "failed", "canceled", "refunded"})
+PAID = "paid"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What payments need from the process settings (passed in: services never read settings)."""
+
+    secret_key: str
+    public_url: str
+
+
+async def connect(
+    code: str,
+    values: Mapping[str, str],
+    *,
+    keys: Keys,
+    name: str = "",
+    test_mode: bool = True,
+    base_url: str | None = None,
+) -> int:
+    """Store a connection to a gateway; credentials are encrypted and never shown back in full.
+
+    Raises:
+        ValidationFailed: unknown gateway or settings it refuses.
+    """
+    try:
+        cls = gateway_class(code)
+        config = cls.validate_config(values)
+    except ConfigInvalid as exc:
+        raise ValidationFailed({key: _(str(message)) for key, message in exc.errors.items()}) from None
+    rows = await PaymentConnection.insert(
+        PaymentConnection(
+            code=code,
+            name=name or _(cls.display_name),
+            config_encrypted=crypto.encrypt(keys.secret_key, PURPOSE, json.dumps(config)),
+            test_mode=test_mode,
+            base_url=base_url,
+            active=True,
+            created_at=datetime.now(UTC),
+        )
+    ).returning(PaymentConnection.id)
+    return int(rows[0]["id"])
+
+
+async def connection(connection_id: int) -> dict:
+    row = await PaymentConnection.select().where(PaymentConnection.id == connection_id).first()
+    if row is None:
+        raise NotFound(_("This payment connection does not exist."))
+    return row
+
+
+def gateway_for(row: Mapping, keys: Keys) -> Gateway:
+    config = json.loads(crypto.decrypt(keys.secret_key, PURPOSE, row["config_encrypted"]))
+    base_url = row["base_url"] or (keys.public_url if row["code"] == "sandbox" else None)
+    return get_gateway(row["code"], config, test_mode=row["test_mode"], base_url=base_url)
+
+
+def hook_url(keys: Keys, code: str, connection_id: int) -> str:
+    return f"{keys.public_url.rstrip('/')}/hooks/{current_tenant().slug}/{code}/{connection_id}"
+
+
+async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperStep:
+    """Create a payment for the order's total and return the shopper's next step.
+
+    The payment row and its idempotency key are stored before the gateway is called, so a retry reuses them.
+    """
+    order = await orders.by_token(order_token)
+    row = await connection(connection_id)
+    ref = str((await Payment.raw("SELECT nextval('payment_ref_seq') AS n"))[0]["n"])
+    now = datetime.now(UTC)
+    key = uuid.uuid4().hex
+    created = await Payment.insert(
+        Payment(
+            order=order["id"],
+            connection=connection_id,
+            ref=ref,
+            idempotency_key=key,
+            status="pending",
+            amount_minor=order["total_minor"],
+            currency=order["currency"],
+            created_at=now,
+            updated_at=now,
+            next_check_at=now,
+        )
+    ).returning(Payment.id)
+    base = keys.public_url.rstrip("/")
+    request = PaymentRequest(
+        payment_ref=ref,
+        order_number=order["number"],
+        idempotency_key=key,
+        amount=Money(order["total_minor"], order["currency"]),
+        description=_("Order %(number)s", number=order["number"]),
+        return_url=f"{base}/f/{current_tenant().slug}/o/{order['token']}",
+        notify_url=hook_url(keys, row["code"], connection_id),
+        customer_email=order["email"],
+        customer_phone=order["phone"],
+        locale=order["locale"],
+    )
+    async with gateway_for(row, keys) as gateway:
+        result = await gateway.create_payment(request)
+    await Payment.update({Payment.provider_payment_id: result.provider_payment_id, Payment.attempts: 1}).where(
+        Payment.id == created[0]["id"]
+    )
+    assert result.shopper_step is not None
+    return result.shopper_step
+
+
+async def handle_notification(
+    connection_id: int, raw: bytes, headers: Mapping[str, str], query: Mapping[str, str], *, keys: Keys
+) -> tuple[int, str, bytes]:
+    """Verify, store once, apply under a row lock; returns the answer the gateway expects.
+
+    Raises:
+        Refused: a forged or damaged notification (nothing is stored).
+    """
+    row = await connection(connection_id)
+    async with gateway_for(row, keys) as gateway:
+        try:
+            notification = await gateway.receive_notification(raw, headers, query)
+        except SignatureInvalid:
+            raise Refused(_("The notification's signature is not valid.")) from None
+        if not notification.verified and notification.provider_payment_id:
+            # Unsigned (YooKassa): believe only what the gateway itself says when asked.
+            status = await gateway.fetch_status(notification.provider_payment_id)
+            notification = Notification(
+                True,
+                notification.event_id,
+                notification.kind,
+                status.status,
+                notification.provider_payment_id,
+                notification.payment_ref,
+                status.amount,
+                notification.raw,
+            )
+        await _apply(connection_id, notification, raw)
+        return gateway.notification_response(notification)
+
+
+async def _apply(connection_id: int, n: Notification, raw: bytes) -> None:
+    now = datetime.now(UTC)
+    async with store_transaction():
+        stored = await PaymentEvent.raw(
+            "INSERT INTO payment_event (connection, event_id, status, amount_minor, currency, outcome, body,"
+            " received_at) VALUES ({}, {}, {}, {}, {}, '', {}, {}) ON CONFLICT (connection, event_id) DO NOTHING"
+            " RETURNING id",
+            connection_id,
+            n.event_id[:200],
+            str(n.status or ""),
+            n.amount.minor if n.amount else None,
+            n.currency,
+            raw.decode("utf-8", "replace")[:20000],
+            now,
+        )
+        if not stored:
+            return  # the same event again: already handled, answer as before
+        payment = await Payment.raw(
+            'SELECT id, status, amount_minor, currency, "order" FROM payment WHERE connection = {} AND'
+            " (provider_payment_id = {} OR ref = {}) ORDER BY id LIMIT 1 FOR UPDATE",
+            connection_id,
+            n.provider_payment_id or "",
+            n.payment_ref or "",
+        )
+        outcome = await _outcome(payment[0] if payment else None, n, now)
+        await PaymentEvent.update(
+            {PaymentEvent.outcome: outcome, PaymentEvent.payment: payment[0]["id"] if payment else None}
+        ).where(PaymentEvent.id == stored[0]["id"])
+
+
+async def _outcome(payment: Mapping | None, n: Notification, now: datetime) -> str:
+    if payment is None:
+        logger.warning("notification %s names no payment of this connection", n.event_id)
+        return "unknown_payment"
+    if n.amount is not None and (n.amount.minor != payment["amount_minor"] or n.currency != payment["currency"]):
+        logger.warning(
+            "notification %s: amount %s %s does not match the payment's %s %s",
+            n.event_id,
+            n.amount.minor,
+            n.currency,
+            payment["amount_minor"],
+            payment["currency"],
+        )
+        return "mismatch"
+    status = str(n.status) if n.status else ""
+    if payment["status"] in FINAL or status in ("", "pending") or status == payment["status"]:
+        return "ignored"  # statuses only move forward
+    values = {Payment.status: status, Payment.updated_at: now, Payment.next_check_at: None}
+    if status == str(PaymentStatus.SUCCEEDED):
+        values[Payment.paid_at] = now
+    await Payment.update(values).where(Payment.id == payment["id"])
+    order = await orders.get(payment["order"])
+    kind = PAID if status == str(PaymentStatus.SUCCEEDED) else "payment_" + status
+    await customers.add_event(
+        order["customer"],
+        kind,
+        order_id=order["id"],
+        data={"amount_minor": payment["amount_minor"], "currency": payment["currency"]},
+    )
+    return "applied"
+
+
+async def payments_of(order_id: int) -> list[dict]:
+    return (
+        await Payment.select(
+            Payment.id,
+            Payment.ref,
+            Payment.status,
+            Payment.amount_minor,
+            Payment.currency,
+            Payment.paid_at,
+            Payment.refunded_minor,
+            Payment.connection.code.as_alias("code"),
+            Payment.connection.name.as_alias("name"),
+        )
+        .where(Payment.order == order_id)
+        .order_by(Payment.id)
+    )
