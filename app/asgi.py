@@ -35,7 +35,8 @@ from app.web.stores import PostgresStore
 from app.web.templating import build_environment
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-PUBLIC_PREFIXES = ["/hooks/", "/api/v1/", "/f/", "/healthz", "/readyz", "/metrics"]
+# Litestar matches these as regular expressions anywhere in the path: anchor every one.
+PUBLIC_PREFIXES = ["^/hooks/", "^/api/v1/", "^/f/", "^/healthz$", "^/readyz$", "^/metrics$"]
 
 
 def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Response[Any]:

@@ -14,6 +14,7 @@ from app.controllers._htmx import redirect, render, safe_next
 from app.errors import ValidationFailed
 from app.forms.auth import COUNTRIES, CURRENCIES, validate_login, validate_signup
 from app.i18n import LOCALES, country_choices, currency_choices, normalize
+from app.i18n import gettext as _
 from app.services import auth, stores
 from app.web.middleware import LANG_COOKIE
 from app.web.sessions import rotate_session
@@ -62,6 +63,9 @@ class AuthController(Controller):
     async def create_signup(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         identity_id = await account_context(request)
         form, errors = validate_signup(data, with_credentials=identity_id is None)
+        client = request.client.host if request.client else "unknown"
+        if form is not None and not await auth.signup_allowed(client):
+            form, errors = None, {"__all__": _("Too many new stores from your address. Try again in an hour.")}
         if form is not None:
             try:
                 tenant, identity_id = await stores.create_store(form, identity_id=identity_id)

@@ -102,7 +102,7 @@ class ShopController(Controller):
             "token": forms.sign_token(secret, _tenant(request).slug, code),
             "values": values,
             "errors": {},
-            "offers": await forms.offers_for(form, str(query.get("q") or "")),
+            "offers": await forms.offers_for(form, str(query.get("q") or ""), currency=_tenant(request).currency),
             "q": query.get("q") or "",
             "quantities": {},
         }
@@ -137,7 +137,7 @@ class ShopController(Controller):
             "token": forms.sign_token(secret, tenant.slug, code),
             "values": {k: v[:500] for k, v in data.items()},
             "errors": errors,
-            "offers": await forms.offers_for(form, ""),
+            "offers": await forms.offers_for(form, "", currency=tenant.currency),
             "q": "",
             "quantities": quantities,
         }

@@ -76,24 +76,41 @@ async def current_hits(key: str) -> int:
 
 
 async def login(data: LoginData, client_ip: str, *, attempts: int, window_seconds: int) -> int:
-    """Return the identity id for valid credentials; only failures count towards the limits.
+    """Return the identity id for valid credentials.
+
+    Every attempt is counted before the password is checked, so parallel guesses cannot slip past the
+    limit; a success clears the account's count and gives the address its attempt back.
 
     Raises:
-        ValidationFailed: wrong credentials, or too many failed attempts for this e-mail or address.
+        ValidationFailed: wrong credentials, or too many attempts for this e-mail or address.
     """
     account, address = f"login:{data.email}", f"login-ip:{client_ip}"
-    if await current_hits(account) >= attempts or await current_hits(address) >= attempts * 4:
+    per_account = await hit_counter(account, window_seconds)
+    per_address = await hit_counter(address, window_seconds)
+    if per_account > attempts or per_address > attempts * 4:
         minutes = max(1, window_seconds // 60)
         raise ValidationFailed({"__all__": _("Too many attempts. Try again in %(minutes)s minutes.", minutes=minutes)})
     row = await Identity.select(Identity.id, Identity.password_hash).where(Identity.email == data.email).first()
     ok = await verify_password(row["password_hash"] if row else _DUMMY_HASH, data.password)
     if not row or not ok:
-        await hit_counter(account, window_seconds)
-        await hit_counter(address, window_seconds)
         raise ValidationFailed({"__all__": _("Wrong e-mail or password.")})
     await clear_counter(account)
+    await undo_hit(address)
     await Identity.update({Identity.last_login_at: datetime.now(UTC)}).where(Identity.id == row["id"])
     return int(row["id"])
+
+
+async def undo_hit(key: str) -> None:
+    await KvEntry.raw(
+        "UPDATE kv_entry SET value = convert_to(greatest(convert_from(value, 'UTF8')::int - 1, 0)::text, 'UTF8')"
+        " WHERE key = {}",
+        f"ratelimit:{key}",
+    )
+
+
+async def signup_allowed(client_ip: str, *, per_hour: int = 20) -> bool:
+    """Each sign-up creates a database and a role: an address may start only so many an hour."""
+    return await hit_counter(f"signup-ip:{client_ip}", 3600) <= per_hour
 
 
 async def identity_email(identity_id: int) -> str | None:

@@ -20,8 +20,15 @@ _INSERT = (
     "INSERT INTO customer (name, phone, email, city, source, utm, tags, note, orders_count, total_spent_minor,"
     " created_at, updated_at) VALUES ({}, {}, {}, '', {}, {}::jsonb, '[]'::jsonb, '', 0, 0, {}, {})"
 )
+# Found by phone: the e-mail is written only when no other customer has it (its unique index would fail).
+_INSERT_BY_PHONE = (
+    "INSERT INTO customer (name, phone, email, city, source, utm, tags, note, orders_count, total_spent_minor,"
+    " created_at, updated_at) SELECT {}, {}, e.email, '', {}, {}::jsonb, '[]'::jsonb, '', 0, 0, {}, {}"
+    " FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM customer WHERE email = {}::text AND merged_into IS NULL)"
+    " THEN NULL ELSE {}::text END AS email) e"
+)
 _UPSERT_BY_PHONE = (
-    _INSERT + " ON CONFLICT (phone) WHERE phone IS NOT NULL AND merged_into IS NULL"
+    _INSERT_BY_PHONE + " ON CONFLICT (phone) WHERE phone IS NOT NULL AND merged_into IS NULL"
     " DO UPDATE SET updated_at = excluded.updated_at RETURNING id, name, email, phone"
 )
 _UPSERT_BY_EMAIL = (
@@ -61,16 +68,11 @@ async def find_or_create(
         return None
     key = "phone" if phone else "email"
     now = datetime.now(UTC)
-    rows = await Customer.raw(
-        _UPSERT_BY_PHONE if phone else _UPSERT_BY_EMAIL,
-        name,
-        phone,
-        email,
-        source,
-        json.dumps(utm or {}),
-        now,
-        now,
-    )
+    utm_json = json.dumps(utm or {})
+    if phone:
+        rows = await Customer.raw(_UPSERT_BY_PHONE, name, phone, source, utm_json, now, now, email, email)
+    else:
+        rows = await Customer.raw(_UPSERT_BY_EMAIL, name, None, email, source, utm_json, now, now)
     row = rows[0]
     changes = {}
     if name and not row["name"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,7 +44,8 @@ class ServerRow:
 
 
 def redact_dsn(dsn: str) -> str:
-    """The DSN with any password removed."""
+    """The DSN with any password removed (in the user part, the query, or key=value form)."""
+    dsn = re.sub(r"(password=)[^&\s]*", r"\1***", dsn)
     parts = urlsplit(dsn)
     if parts.password is None:
         return dsn

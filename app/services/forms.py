@@ -18,6 +18,7 @@ from app.services import customers
 from app.services.orders import LineDraft, OrderDraft
 from app.tables.catalog import Category, Offer
 from app.tables.forms import FormDraft, OrderForm
+from app.tenancy.runtime import store_transaction
 
 TOKEN_TTL = 24 * 3600
 MAX_COMMENT = 2000
@@ -71,8 +72,13 @@ def field_spec(form: Mapping, key: str) -> dict | None:
     return next((f for f in form["fields"] if f.get("key") == key and f.get("enabled", True)), None)
 
 
-async def offers_for(form: Mapping, q: str = "", ids: list[int] | None = None) -> list[dict]:
-    """Available offers this form sells (``ids`` narrows to those; ``q`` searches by name or SKU)."""
+async def offers_for(
+    form: Mapping, q: str = "", ids: list[int] | None = None, *, currency: str | None = None
+) -> list[dict]:
+    """Available offers this form sells (``ids`` narrows to those; ``q`` searches by name or SKU).
+
+    ``currency``: only offers priced in the store's currency can be ordered (orders are in one currency).
+    """
     query = (
         Offer.select(
             Offer.id,
@@ -87,6 +93,8 @@ async def offers_for(form: Mapping, q: str = "", ids: list[int] | None = None) -
         .where(Offer.available.eq(True))
         .output(load_json=True)
     )
+    if currency:
+        query = query.where(Offer.currency == currency)
     mode, goods = form["goods_mode"], form["goods"] or []
     if mode in ("fixed", "single"):
         query = query.where(Offer.id.is_in([int(g) for g in goods] or [0]))
@@ -181,7 +189,7 @@ async def validate_submission(
     contact = _contact(raw, form, country, errors)
     option, address = _delivery(raw, form, errors)
     custom = _custom(raw, form, errors)
-    offers = {o["id"]: o for o in await offers_for(form, ids=list(wanted))} if wanted else {}
+    offers = {o["id"]: o for o in await offers_for(form, ids=list(wanted), currency=currency)} if wanted else {}
     if wanted and set(wanted) - set(offers):
         errors["lines"] = _("One of the goods is not available in this form.")
     if errors:
@@ -239,26 +247,36 @@ async def save_draft(nonce: str, form_code: str, raw: Mapping[str, str], country
 
 
 async def sweep_unfinished(older_than_minutes: int = 30) -> int:
-    """Turn contacts typed into a form but never sent into leads on the customer's timeline."""
-    rows = await FormDraft.raw(
-        "UPDATE form_draft SET reported = true, updated_at = now() WHERE NOT converted AND NOT reported"
-        " AND updated_at < now() - make_interval(mins => {}) RETURNING id, form_code, name, phone, email, utm",
+    """Turn contacts typed into a form but never sent into leads on the customer's timeline.
+
+    Each draft is handled in its own transaction, so one bad draft never loses the others.
+    """
+    drafts = await FormDraft.raw(
+        "SELECT id, form_code, name, phone, email, utm FROM form_draft WHERE NOT converted AND NOT reported"
+        " AND updated_at < now() - make_interval(mins => {}) ORDER BY id LIMIT 500",
         older_than_minutes,
     )
-    for row in rows:
-        customer_id = await customers.find_or_create(
-            name=row["name"],
-            phone=row["phone"],
-            email=row["email"],
-            source="form",
-            utm=json.loads(row["utm"]) if isinstance(row["utm"], str) else row["utm"],
-        )
-        await customers.add_event(
-            customer_id,
-            customers.FORM_UNFINISHED,
-            data={"form": row["form_code"], "phone": row["phone"], "email": row["email"]},
-        )
-    return len(rows)
+    done = 0
+    for row in drafts:
+        async with store_transaction():
+            claimed = (
+                await FormDraft.update({FormDraft.reported: True})
+                .where((FormDraft.id == row["id"]) & (FormDraft.reported.eq(False)))
+                .returning(FormDraft.id)
+            )
+            if not claimed:
+                continue  # another worker took it
+            utm = json.loads(row["utm"]) if isinstance(row["utm"], str) else row["utm"]
+            customer_id = await customers.find_or_create(
+                name=row["name"], phone=row["phone"], email=row["email"], source="form", utm=utm
+            )
+            await customers.add_event(
+                customer_id,
+                customers.FORM_UNFINISHED,
+                data={"form": row["form_code"], "phone": row["phone"], "email": row["email"]},
+            )
+        done += 1
+    return done
 
 
 async def mark_converted(nonce: str) -> None:

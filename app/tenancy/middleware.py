@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException, ServiceUnavailableException
 from litestar.middleware import ASGIMiddleware
@@ -12,6 +14,7 @@ from app.tenancy.pools import PoolsExhausted
 from app.tenancy.runtime import bind_tenant, lookup_tenant
 
 SERVING_STATUSES = frozenset({"active", "read_only"})
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,38}[a-z0-9]")
 STATE_KEY = "tenant"
 
 
@@ -29,6 +32,8 @@ class TenantMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         slug = slug_from_path(scope["path"])
+        if slug is not None and not SLUG.fullmatch(slug):
+            raise NotFoundException()  # never look up (or cache) names no store can have
         if slug is None:
             await next_app(scope, receive, send)
             return

@@ -164,7 +164,8 @@ async def lookup_tenant(slug: str, *, fresh: bool = False) -> TenantInfo | None:
         .first()
     )
     info = _tenant_info(runtime, row) if row else None
-    runtime.tenants[slug] = (now, info)
+    if info is not None:  # misses are not cached: the cache cannot be grown with made-up names
+        runtime.tenants[slug] = (now, info)
     return info
 
 

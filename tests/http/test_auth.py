@@ -177,3 +177,15 @@ async def test_open_redirect_is_refused(client) -> None:
 async def test_health_endpoints(client) -> None:
     assert (await client.get("/healthz")).text == "ok"
     assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_csrf_exemptions_do_not_leak_into_store_paths(client, runtime) -> None:
+    lab = await make_store("metrics-lab")
+    await login(client, lab.email)
+    response = await client.post(f"/s/{lab.slug}/settings/store", data={"name": "Changed without a token"})
+    assert response.status_code == 403
+
+
+async def test_made_up_store_names_are_refused_without_a_lookup(client) -> None:
+    assert (await client.get("/f/" + "x" * 300 + "/order")).status_code == 404
+    assert (await client.get("/s/UPPER_case/")).status_code == 404

@@ -378,3 +378,11 @@ async def test_store_defines_its_own_statuses(client, shop) -> None:
         )
         moved = await orders.change_status(order["id"], "awaiting-payment", actor_id=None, actor="t")
         assert moved["status_group"] == "approval"
+
+
+async def test_order_search_by_name_and_by_phone(client, shop) -> None:
+    await login(client, shop.email)
+    by_name = await client.get(f"/s/{shop.slug}/orders/?q=Анна")
+    assert by_name.status_code == 200 and 'data-testid="order-row"' in by_name.text
+    by_phone = await client.get(f"/s/{shop.slug}/orders/?q=912 345")
+    assert by_phone.status_code == 200 and 'data-testid="order-row"' in by_phone.text

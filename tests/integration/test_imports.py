@@ -195,3 +195,16 @@ async def test_csv_with_the_wrong_delimiter_is_refused(shop, tmp_path) -> None:
         job = await run([path], tmp_path, options={"delimiter": ",", "mapping": {"name": "name", "price": "price"}})
         assert job["status"] == "failed" and job["fatal"]
         assert await catalog_counts() == before
+
+
+async def test_report_cells_never_become_spreadsheet_formulas(shop, tmp_path) -> None:
+    feed = tmp_path / "formula.xml"
+    feed.write_text(
+        "<yml_catalog><shop><offers><offer id='=HYPERLINK(\"https://evil/\",1)'><name>A</name>"
+        "<price>abc</price></offer></offers></shop></yml_catalog>",
+        encoding="utf-8",
+    )
+    async with tenancy.bind_tenant(shop.tenant):
+        job = await run([feed], tmp_path, apply=False)
+        report = "".join(await jobs.report_csv(job["id"]))
+        assert "'=HYPERLINK" in report and ",=HYPERLINK" not in report

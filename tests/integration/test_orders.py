@@ -116,3 +116,13 @@ async def test_edits_to_a_confirmed_order_are_audited_and_totals_follow(runtime)
         await orders.change_status(order["id"], "cancelled", actor_id=1, actor="a@example.com")
         with pytest.raises(Conflict):
             await orders.update_order(order["id"], edit, actor_id=7, actor="m@example.com")
+
+
+async def test_a_known_email_with_a_new_phone_still_places_the_order(runtime) -> None:
+    store = await make_store("orders-email")
+    async with tenancy.bind_tenant(store.tenant):
+        first, _ = await orders.create_order(draft("+79120000010", email="same@example.com"))
+        second, created = await orders.create_order(draft("+79120000011", email="same@example.com"))
+        assert created and first["customer"] != second["customer"]
+        by_email, _ = await orders.create_order(draft(None, email="same@example.com"))
+        assert by_email["customer"] == first["customer"]

@@ -233,6 +233,13 @@ async def issues(job_id: int, limit: int = 200) -> list[dict]:
     return await ImportIssue.select().where(ImportIssue.job == job_id).order_by(ImportIssue.id).limit(limit)
 
 
+def _cell(value: object) -> object:
+    """Values from a supplier's file must not run as spreadsheet formulas when staff open the report."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 async def report_csv(job_id: int) -> Iterator[str]:
     """The row report as CSV lines (file, line, field, severity, code, message, id)."""
     await get_job(job_id)
@@ -241,15 +248,14 @@ async def report_csv(job_id: int) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow([_("File"), _("Line"), _("Field"), _("Severity"), _("Code"), _("Message"), _("Id")])
     for row in rows:
-        writer.writerow(
-            [
-                row["source_file"] or "",
-                row["line"] or "",
-                row["field"] or "",
-                row["severity"],
-                row["code"],
-                row["message"],
-                row["external_id"] or "",
-            ]
-        )
+        cells = [
+            row["source_file"] or "",
+            row["line"] or "",
+            row["field"] or "",
+            row["severity"],
+            row["code"],
+            row["message"],
+            row["external_id"] or "",
+        ]
+        writer.writerow([_cell(cell) for cell in cells])
     return iter([buffer.getvalue()])

@@ -13,7 +13,7 @@ from app.services import customers
 from app.services.imports.values import ValueProblem, parse_money
 from app.services.orders._create import line_row
 from app.services.orders._model import FINAL_GROUPS, LineDraft, OrderDraft
-from app.services.orders._read import get
+from app.services.orders._read import get, lock_order
 from app.tables.catalog import Offer
 from app.tables.orders import Order, OrderChange, OrderLine
 from app.tenancy.runtime import store_transaction
@@ -48,7 +48,7 @@ async def validate_staff_order(
     found = {
         row["sku"]: row
         for row in await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor).where(
-            Offer.sku.is_in([sku for sku, _qty, _i in wanted] or [""])
+            Offer.sku.is_in([sku for sku, _qty, _i in wanted] or [""]) & (Offer.currency == currency)
         )
     }
     for sku, _qty, index in wanted:
@@ -115,7 +115,11 @@ async def validate_edit(
     add: tuple[LineDraft, ...] = ()
     sku = (raw.get("add_sku") or "").strip()[:255]
     if sku:
-        offer = await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor).where(Offer.sku == sku).first()
+        offer = (
+            await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor)
+            .where((Offer.sku == sku) & (Offer.currency == order["currency"]))
+            .first()
+        )
         qty = (raw.get("add_qty") or "1").strip()
         if offer is None:
             errors["add_sku"] = _("No product with this SKU.")
@@ -136,12 +140,13 @@ async def update_order(order_id: int, edit: OrderEdit, *, actor_id: int | None, 
     Raises:
         Conflict: the order is in a final status.
     """
-    order = await get(order_id)
-    if order["status_group"] in FINAL_GROUPS:
-        raise Conflict(_("A completed or cancelled order cannot be changed."))
     now = datetime.now(UTC)
     changes: list[tuple[str, object, object]] = []
     async with store_transaction():
+        await lock_order(order_id)
+        order = await get(order_id)
+        if order["status_group"] in FINAL_GROUPS:
+            raise Conflict(_("A completed or cancelled order cannot be changed."))
         for line in order["lines"]:
             qty = edit.quantities.get(line["id"], line["quantity"])
             if qty == line["quantity"]:

@@ -49,15 +49,18 @@ def _where(filters: Filters) -> list:
     if filters.q:
         like = f"%{filters.q.replace('%', '')}%"
         digits = "".join(ch for ch in filters.q if ch.isdigit())
-        clauses.append(
-            WhereRaw(
-                "(number = {} OR customer_name ILIKE {} OR email ILIKE {} OR phone LIKE {})",
-                filters.q,
-                like,
-                like,
-                f"%{digits}%" if len(digits) >= 4 else "\x00",
+        if len(digits) >= 4:
+            clauses.append(
+                WhereRaw(
+                    "(number = {} OR customer_name ILIKE {} OR email ILIKE {} OR phone LIKE {})",
+                    filters.q,
+                    like,
+                    like,
+                    f"%{digits}%",
+                )
             )
-        )
+        else:
+            clauses.append(WhereRaw("(number = {} OR customer_name ILIKE {} OR email ILIKE {})", filters.q, like, like))
     return clauses
 
 

@@ -39,3 +39,8 @@ async def by_token(token: str) -> dict:
     if row is None:
         raise NotFound(_("This order does not exist."))
     return await get(row["id"])
+
+
+async def lock_order(order_id: int) -> None:
+    """Lock the order row for the rest of the current transaction (status moves and edits queue up)."""
+    await Order.raw("SELECT id FROM orders WHERE id = {} FOR UPDATE", order_id)

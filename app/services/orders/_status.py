@@ -11,7 +11,7 @@ from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.services import customers
 from app.services.orders._model import FINAL_GROUPS, GROUPS
-from app.services.orders._read import get
+from app.services.orders._read import get, lock_order
 from app.tables.orders import Order, OrderChange, OrderStatus
 from app.tenancy.runtime import store_transaction
 
@@ -37,24 +37,25 @@ async def change_status(order_id: int, code: str, *, actor_id: int | None, actor
         NotFound: unknown order or status.
         Conflict: the move is not allowed.
     """
-    order = await get(order_id)
     target = await OrderStatus.select().where(OrderStatus.code == code).output(load_json=True).first()
     if target is None:
         raise NotFound(_("This status does not exist."))
-    current = await OrderStatus.select().where(OrderStatus.code == order["status_code"]).output(load_json=True).first()
-    if target["code"] == current["code"]:
-        return order
-    if current["group"] in FINAL_GROUPS or (current["allowed"] and target["code"] not in current["allowed"]):
-        raise Conflict(_("An order cannot move from this status to that one."))
     now = datetime.now(UTC)
     async with store_transaction():
-        await Order.update(
-            {
-                Order.status: target["id"],
-                Order.updated_at: now,
-                Order.confirmed: order["confirmed"] or target["group"] != "new",
-            }
-        ).where(Order.id == order_id)
+        # The row lock makes concurrent moves queue; each re-checks the status it finds.
+        await lock_order(order_id)
+        order = await get(order_id)
+        current = (
+            await OrderStatus.select().where(OrderStatus.code == order["status_code"]).output(load_json=True).first()
+        )
+        if target["code"] == current["code"]:
+            return order
+        if current["group"] in FINAL_GROUPS or (current["allowed"] and target["code"] not in current["allowed"]):
+            raise Conflict(_("An order cannot move from this status to that one."))
+        confirmed = order["confirmed"] or target["group"] != "new"
+        await Order.update({Order.status: target["id"], Order.updated_at: now, Order.confirmed: confirmed}).where(
+            Order.id == order_id
+        )
         await OrderChange.insert(
             OrderChange(
                 order=order_id,
