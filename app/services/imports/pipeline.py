@@ -98,8 +98,13 @@ class Done:
     progress: int
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# One encoder for the whole run: json.dumps with options builds a new encoder on every call (a hot path).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+
+
+def _json(value: object) -> str | None:
+    """JSON for a staging column; empty containers stay NULL (the merge turns them into [] or {})."""
+    return _ENCODE(value) if value else None
 
 
 def _category_row(r: Category) -> tuple:
