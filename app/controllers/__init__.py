@@ -12,7 +12,12 @@ from app.controllers.hooks import HookController
 from app.controllers.imports import ImportController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
-from app.controllers.settings import FormSettingsController, SettingsController, StatusSettingsController
+from app.controllers.settings import (
+    FormSettingsController,
+    PaymentSettingsController,
+    SettingsController,
+    StatusSettingsController,
+)
 from app.controllers.shop import EmbedController, ShopController
 
 STAFF_ROUTER = Router(
@@ -25,6 +30,7 @@ STAFF_ROUTER = Router(
         SettingsController,
         FormSettingsController,
         StatusSettingsController,
+        PaymentSettingsController,
     ],
     guards=[staff_guard],
     include_in_schema=False,

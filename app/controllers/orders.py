@@ -13,7 +13,7 @@ from app.controllers._htmx import redirect, render
 from app.errors import Conflict
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import customers, orders, stores
+from app.services import customers, orders, payments, stores
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -136,6 +136,7 @@ async def _card(order_id: int) -> dict[str, Any]:
         "order": order,
         "statuses": await orders.statuses(),
         "status_error": None,
+        "payments": await payments.payments_of(order_id),
         "phone": customers.format_phone(order["phone"]),
         "edit_errors": {},
         "edit_values": {

@@ -12,10 +12,12 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.controllers._htmx import VARY, base_context, redirect, render, wants_fragment
+from app.controllers.hooks import keys_of
+from app.errors import ValidationFailed
 from app.forms.auth import COUNTRIES, CURRENCIES
 from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain
 from app.i18n import gettext as _
-from app.services import form_settings, orders, products, stores
+from app.services import form_settings, orders, payments, products, stores
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MANAGERS = frozenset({"owner", "admin"})
@@ -200,4 +202,60 @@ async def _status_context(
         "locales": LOCALES,
         "edit_code": edit_code,
         "edit_errors": edit_errors or {},
+    }
+
+
+class PaymentSettingsController(Controller):
+    path = "/settings/payments"
+    include_in_schema = False
+
+    @get("/", name="settings:payments")
+    async def list_payments(self, request: Request[Any, Any, Any]) -> Template:
+        _require_manager(request)
+        code = str(request.query_params.get("code") or "")
+        return render(request, "settings/payments.html", await _payment_context(request, code, {}, {}))
+
+    @post("/", name="settings:connect_payment")
+    async def connect_payment(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
+        _require_manager(request)
+        code = data.get("code", "")
+        try:
+            await payments.connect(
+                code,
+                data,
+                keys=keys_of(request),
+                name=(data.get("name") or "")[:120],
+                test_mode=data.get("test_mode") == "on",
+            )
+        except ValidationFailed as exc:
+            values = {k: v[:200] for k, v in data.items() if k not in _secret_fields(code)}
+            return render(
+                request,
+                "settings/payments.html",
+                await _payment_context(request, code, values, exc.errors),
+                status_code=422,
+            )
+        return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/settings/payments/")
+
+
+def _secret_fields(code: str) -> set[str]:
+    gateway = next((g for g in payments.gateways() if g["code"] == code), None)
+    return {f["name"] for f in (gateway or {}).get("config_fields", []) if f["secret"]}
+
+
+async def _payment_context(request: Request[Any, Any, Any], code: str, values: dict, errors: dict) -> dict[str, Any]:
+    keys = keys_of(request)
+    gateways = payments.gateways()
+    chosen = next((g for g in gateways if g["code"] == code), None)
+    tenant = request.scope["state"]["tenant"]
+    connections = [
+        {**c, "hook": f"{keys.public_url.rstrip('/')}/hooks/{tenant.slug}/{c['code']}/{c['id']}"}
+        for c in await payments.list_connections()
+    ]
+    return {
+        "gateways": gateways,
+        "chosen": chosen,
+        "values": values or {"test_mode": "on"},
+        "errors": errors,
+        "connections": connections,
     }

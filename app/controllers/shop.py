@@ -17,9 +17,10 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from app import jobs
+from app.controllers.hooks import keys_of
 from app.i18n import LOCALE_NAMES
 from app.i18n import gettext as _
-from app.services import forms, orders
+from app.services import forms, orders, payments
 from app.tenancy.runtime import TenantInfo
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -154,8 +155,37 @@ class ShopController(Controller):
     async def show_order(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         order = await orders.by_token(token)
         form = await forms.get_form(order["form_code"] or "order")
-        context = {"order": order, "thanks": forms.localized(form["thanks"], request.scope["state"]["locale"])}
+        attempts = await payments.payments_of(order["id"])
+        context = {
+            "order": order,
+            "thanks": forms.localized(form["thanks"], request.scope["state"]["locale"]),
+            "paid": any(p["status"] == "succeeded" for p in attempts),
+            "connections": await payments.list_connections(active_only=True),
+        }
         return _page(request, "shop/order.html", context, form)
+
+    @post("/o/{token:str}/pay/{connection_id:int}", name="shop:pay")
+    async def pay(
+        self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
+    ) -> Redirect | Template:
+        step = await payments.start(token, connection_id, keys=keys_of(request))
+        if step.url and not step.fields:
+            return Redirect(path=step.url, status_code=303)
+        form = await forms.get_form("order")
+        return _page(request, "shop/pay_redirect.html", {"step": step}, form)
+
+    @get("/sandbox/pay", name="shop:sandbox")
+    async def sandbox_page(self, request: Request[Any, Any, Any]) -> Template:
+        checkout = await payments.sandbox_checkout(dict(request.query_params), keys_of(request))
+        form = await forms.get_form("order")
+        context = {"checkout": checkout, "query": dict(request.query_params)}
+        return _page(request, "shop/sandbox.html", context, form)
+
+    @post("/sandbox/pay", name="shop:sandbox_pay")
+    async def sandbox_pay(self, request: Request[Any, Any, Any], data: Form) -> Redirect:
+        decline = data.pop("decline", None) is not None
+        target = await payments.sandbox_pay(data, keys_of(request), decline=decline)
+        return Redirect(path=target, status_code=303)
 
 
 async def _notify(request: Request[Any, Any, Any], slug: str, order_id: int) -> None:

@@ -25,7 +25,8 @@ from app.gateways.base import (
     ShopperStep,
     SignatureInvalid,
 )
-from app.gateways.registry import gateway_class, get_gateway
+from app.gateways.registry import describe, gateway_class, get_gateway
+from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import gettext as _
 from app.services import customers, orders
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent
@@ -61,7 +62,8 @@ async def connect(
     """
     try:
         cls = gateway_class(code)
-        config = cls.validate_config(values)
+        names = {field.name for field in cls.config_fields}
+        config = cls.validate_config({key: value for key, value in values.items() if key in names and value})
     except ConfigInvalid as exc:
         raise ValidationFailed({key: _(str(message)) for key, message in exc.errors.items()}) from None
     rows = await PaymentConnection.insert(
@@ -87,7 +89,9 @@ async def connection(connection_id: int) -> dict:
 
 def gateway_for(row: Mapping, keys: Keys) -> Gateway:
     config = json.loads(crypto.decrypt(keys.secret_key, PURPOSE, row["config_encrypted"]))
-    base_url = row["base_url"] or (keys.public_url if row["code"] == "sandbox" else None)
+    # The sandbox's "hosted page" is ours, under the store's public prefix.
+    sandbox = f"{keys.public_url.rstrip('/')}/f/{current_tenant().slug}" if row["code"] == "sandbox" else None
+    base_url = row["base_url"] or sandbox
     return get_gateway(row["code"], config, test_mode=row["test_mode"], base_url=base_url)
 
 
@@ -250,3 +254,71 @@ async def payments_of(order_id: int) -> list[dict]:
         .where(Payment.order == order_id)
         .order_by(Payment.id)
     )
+
+
+async def list_connections(active_only: bool = False) -> list[dict]:
+    query = PaymentConnection.select(
+        PaymentConnection.id,
+        PaymentConnection.code,
+        PaymentConnection.name,
+        PaymentConnection.test_mode,
+        PaymentConnection.active,
+    )
+    if active_only:
+        query = query.where(PaymentConnection.active.eq(True))
+    return await query.order_by(PaymentConnection.id)
+
+
+def gateways() -> list[dict]:
+    """The registry as the settings screen shows it (names and labels are msgids)."""
+    return describe()
+
+
+@dataclass(frozen=True)
+class SandboxCheckout:
+    connection_id: int
+    amount_minor: int
+    currency: str
+    description: str
+    return_url: str
+    succeeds: bool
+
+
+async def _sandbox(query: Mapping[str, str], keys: Keys) -> tuple[dict, SandboxGateway, SandboxPage]:
+    notify = query.get("notify_url", "")
+    connection_id = notify.rstrip("/").rsplit("/", 1)[-1]
+    if not connection_id.isdigit():
+        raise NotFound(_("This payment does not exist."))
+    row = await connection(int(connection_id))
+    gateway = gateway_for(row, keys)
+    if not isinstance(gateway, SandboxGateway):
+        raise NotFound(_("This payment does not exist."))
+    try:
+        page = gateway.verify_page(query)
+    except SignatureInvalid:
+        raise NotFound(_("This payment does not exist.")) from None
+    return row, gateway, page
+
+
+async def sandbox_checkout(query: Mapping[str, str], keys: Keys) -> SandboxCheckout:
+    """The demo gateway's hosted page: what it asks the shopper to pay (signed by us, checked here)."""
+    row, _gateway, page = await _sandbox(query, keys)
+    return SandboxCheckout(
+        row["id"],
+        page.amount.minor,
+        page.amount.currency,
+        page.description,
+        page.return_url,
+        page.outcome == PaymentStatus.SUCCEEDED,
+    )
+
+
+async def sandbox_pay(query: Mapping[str, str], keys: Keys, *, decline: bool = False) -> str:
+    """The shopper pressed Pay on the sandbox page: notify as a real gateway would; returns the return URL."""
+    row, gateway, page = await _sandbox(query, keys)
+    status = PaymentStatus.FAILED if decline else page.outcome
+    body, headers = gateway.build_notification(
+        provider_payment_id=page.provider_payment_id, payment_ref=page.payment_ref, amount=page.amount, status=status
+    )
+    await handle_notification(row["id"], body, headers, {}, keys=keys)
+    return page.return_url

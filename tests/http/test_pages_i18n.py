@@ -21,6 +21,7 @@ STAFF = [
     "/s/{slug}/settings/forms/",
     "/s/{slug}/settings/forms/order",
     "/s/{slug}/settings/statuses/",
+    "/s/{slug}/settings/payments/?code=yookassa",
     "/s/{slug}/orders/new",
     "/s/{slug}/orders/",
     "/s/{slug}/orders/?view=board",

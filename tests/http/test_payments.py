@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -12,7 +13,7 @@ from app.gateways.base import Money, PaymentStatus
 from app.gateways.sandbox import SandboxGateway
 from app.services import orders, payments
 from app.tables.customers import CustomerEvent
-from app.tables.payments import Payment, PaymentEvent
+from app.tables.payments import Payment, PaymentConnection, PaymentEvent
 from app.tenancy import runtime as tenancy
 from tests.conftest import make_store
 
@@ -95,3 +96,67 @@ async def test_store_b_cannot_use_store_a_connection(client, paid_setup, store_b
     body, headers = signed(page, event="evt-cross")
     response = await client.post(f"/hooks/{store_b.slug}/sandbox/{connection_id}", content=body, headers=headers)
     assert response.status_code == 404
+
+
+async def test_shopper_pays_through_the_sandbox_from_the_order_page(client, runtime, tmp_path) -> None:
+    from tests.http.test_shop import open_form, seeded_store
+
+    shop = await seeded_store("pay-flow", tmp_path)
+    async with tenancy.bind_tenant(shop.tenant):
+        await payments.connect("sandbox", {"secret": SECRET}, keys=KEYS, name="Demo pay")
+    token, offers, _ = await open_form(client, shop.slug)
+    placed = await client.post(
+        f"/f/{shop.slug}/order?lang=en",
+        data={
+            "t": token,
+            f"qty_{offers['M-1']}": "1",
+            "name": "Pat",
+            "phone": "+7 912 000 12 12",
+            "delivery": "pickup",
+        },
+    )
+    order_url = placed.headers["location"]
+    page = await client.get(order_url)
+    assert 'data-testid="pay-sandbox"' in page.text and 'data-testid="order-paid"' not in page.text
+    connection_id = re.search(r"/pay/(\d+)", page.text).group(1)
+    started = await client.post(f"{order_url}/pay/{connection_id}")
+    assert started.status_code == 303 and f"/f/{shop.slug}/sandbox/pay?" in started.headers["location"]
+    sandbox_url = started.headers["location"].replace(KEYS.public_url, "")
+    checkout = await client.get(sandbox_url)
+    assert checkout.status_code == 200 and 'data-testid="sandbox-pay"' in checkout.text
+    tampered = await client.get(sandbox_url.replace("amount=35000", "amount=100"))
+    assert tampered.status_code == 404
+    query = dict(parse_qsl(urlsplit(sandbox_url).query))
+    paid = await client.post(f"/f/{shop.slug}/sandbox/pay", data=query)
+    assert paid.status_code == 303
+    assert 'data-testid="order-paid"' in (await client.get(order_url)).text
+
+
+async def test_owner_connects_a_gateway_and_the_secret_is_never_shown(client, runtime) -> None:
+    from tests.conftest import csrf, login
+
+    shop = await make_store("pay-settings")
+    await login(client, shop.email)
+    form = await client.get(f"/s/{shop.slug}/settings/payments/?code=sandbox")
+    assert 'data-testid="connect-form"' in form.text
+    short = await client.post(
+        f"/s/{shop.slug}/settings/payments/", data={"code": "sandbox", "secret": "", "_csrf_token": csrf(client)}
+    )
+    assert short.status_code == 422
+    done = await client.post(
+        f"/s/{shop.slug}/settings/payments/",
+        data={
+            "code": "sandbox",
+            "name": "Demo",
+            "secret": "a-very-long-sandbox-secret",
+            "test_mode": "on",
+            "_csrf_token": csrf(client),
+        },
+    )
+    assert done.status_code == 303
+    page = await client.get(f"/s/{shop.slug}/settings/payments/")
+    assert 'data-testid="payment-connections"' in page.text and "a-very-long-sandbox-secret" not in page.text
+    assert f"/hooks/{shop.slug}/sandbox/" in page.text
+    async with tenancy.bind_tenant(shop.tenant):
+        stored = await PaymentConnection.select(PaymentConnection.config_encrypted).first()
+        assert "a-very-long-sandbox-secret" not in stored["config_encrypted"]
