@@ -17,7 +17,7 @@ from app import jobs
 from app.errors import AppError, ValidationFailed
 from app.forms.auth import validate_signup
 from app.i18n import use_locale
-from app.services import demo, fleet, stores
+from app.services import demo, fleet, payments, stores
 from app.services.imports import jobs as import_jobs
 from app.settings import get_settings
 from app.tenancy import migrate
@@ -155,6 +155,45 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_gateway_list(args: argparse.Namespace) -> int:
+    rows = payments.gateways()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    table = [
+        {
+            "code": g["code"],
+            "name": g["name"],
+            "capabilities": ",".join(k for k, v in g["capabilities"].items() if v),
+            "fields": ",".join(f["name"] for f in g["config_fields"]),
+        }
+        for g in rows
+    ]
+    print(_table(table, ["code", "name", "capabilities", "fields"]))
+    return 0
+
+
+async def cmd_gateway_connect(args: argparse.Namespace) -> int:
+    tenant = await tenancy.lookup_tenant(args.slug, fresh=True)
+    if tenant is None:
+        return _fail(f"no store called {args.slug!r}")
+    values = dict(item.split("=", 1) for item in args.settings if "=" in item)
+    if len(values) != len(args.settings):
+        return _fail("settings are KEY=VALUE pairs")
+    settings = get_settings()
+    keys = payments.Keys(settings.secret_key, settings.public_url)
+    async with tenancy.bind_tenant(tenant):
+        connection_id = await payments.connect(
+            args.code, values, keys=keys, test_mode=args.test, base_url=args.base_url
+        )
+        hook = payments.hook_url(keys, args.code, connection_id)
+    if args.json:
+        print(json.dumps({"connection_id": connection_id, "notification_url": hook}))
+    else:
+        print(f"connection {connection_id}: notifications go to {hook}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     if not settings.db.url:
@@ -238,6 +277,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = server.add_parser("list", help="servers (DSNs printed without passwords)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_server_list)
+    gateway = sub.add_parser("gateway", help="payment gateways").add_subparsers(dest="verb", required=True)
+    p = gateway.add_parser("list", help="the gateway registry: codes, names, capabilities, config fields")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_gateway_list)
+    p = gateway.add_parser("connect", help="connect a gateway to a store, as the settings screen does")
+    p.add_argument("slug")
+    p.add_argument("code")
+    p.add_argument("settings", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--test", action="store_true")
+    p.add_argument("--base-url")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_gateway_connect)
     return parser
 
 

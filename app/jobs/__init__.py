@@ -17,7 +17,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
-from app.services import forms, notifications
+from app.services import forms, notifications, payments
 from app.services.fleet import active_stores
 from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
@@ -112,6 +112,19 @@ async def sweep_unfinished(timestamp: int) -> None:
         if tenant is not None:
             async with bind_tenant(tenant):
                 await forms.sweep_unfinished()
+
+
+@jobs_app.periodic(cron="* * * * *")
+@jobs_app.task(name="payments.reconcile", queue="payments", queueing_lock="reconcile_payments")
+async def reconcile_payments(timestamp: int) -> None:
+    """Every minute: ask gateways about pending payments whose check is due (backoff per payment)."""
+    settings = get_settings()
+    keys = payments.Keys(settings.secret_key, settings.public_url)
+    for slug in await active_stores():
+        tenant = await lookup_tenant(slug)
+        if tenant is not None:
+            async with bind_tenant(tenant):
+                await payments.reconcile_due(keys)
 
 
 async def defer_feed(slug: str) -> None:

@@ -11,15 +11,18 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app import crypto
 from app.errors import NotFound, Refused, ValidationFailed
 from app.gateways.base import (
     ConfigInvalid,
     Gateway,
+    GatewayUnavailable,
     Money,
     Notification,
+    NotificationKind,
+    NotSupported,
     PaymentRequest,
     PaymentStatus,
     ShopperStep,
@@ -162,9 +165,11 @@ async def handle_notification(
         if not notification.verified and notification.provider_payment_id:
             # Unsigned (YooKassa): believe only what the gateway itself says when asked.
             status = await gateway.fetch_status(notification.provider_payment_id)
+            # The confirmed status is part of the event's identity: a forged "succeeded" that the gateway
+            # denied must not block the genuine one that comes later.
             notification = Notification(
                 True,
-                notification.event_id,
+                f"{notification.event_id}|{status.status}",
                 notification.kind,
                 status.status,
                 notification.provider_payment_id,
@@ -322,3 +327,45 @@ async def sandbox_pay(query: Mapping[str, str], keys: Keys, *, decline: bool = F
     )
     await handle_notification(row["id"], body, headers, {}, keys=keys)
     return page.return_url
+
+
+async def reconcile_due(keys: Keys, *, now: datetime | None = None, limit: int = 50) -> int:
+    """Ask the gateway about pending payments whose check is due, with backoff; returns how many settled.
+
+    A shopper who never comes back still gets the order marked paid once the gateway says so.
+    """
+    now = now or datetime.now(UTC)
+    due = (
+        await Payment.select(Payment.id, Payment.connection, Payment.provider_payment_id, Payment.ref, Payment.attempts)
+        .where(
+            (Payment.status == "pending") & (Payment.next_check_at <= now) & Payment.provider_payment_id.is_not_null()
+        )
+        .order_by(Payment.next_check_at)
+        .limit(limit)
+    )
+    settled = 0
+    for payment in due:
+        row = await connection(payment["connection"])
+        try:
+            async with gateway_for(row, keys) as gateway:
+                result = await gateway.fetch_status(payment["provider_payment_id"], payment_ref=payment["ref"])
+        except (GatewayUnavailable, NotSupported):
+            result = None
+        if result is not None and str(result.status) not in ("pending", "waiting_capture"):
+            notification = Notification(
+                True,
+                f"reconcile:{payment['id']}:{result.status}",
+                NotificationKind.PAYMENT,
+                result.status,
+                payment["provider_payment_id"],
+                payment["ref"],
+                result.amount,
+            )
+            await _apply(row["id"], notification, b"")
+            settled += 1
+            continue
+        backoff = timedelta(minutes=min(2 ** payment["attempts"], 360))
+        await Payment.update({Payment.attempts: payment["attempts"] + 1, Payment.next_check_at: now + backoff}).where(
+            Payment.id == payment["id"]
+        )
+    return settled

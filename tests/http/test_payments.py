@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -160,3 +161,59 @@ async def test_owner_connects_a_gateway_and_the_secret_is_never_shown(client, ru
     async with tenancy.bind_tenant(shop.tenant):
         stored = await PaymentConnection.select(PaymentConnection.config_encrypted).first()
         assert "a-very-long-sandbox-secret" not in stored["config_encrypted"]
+
+
+async def test_a_payment_the_shopper_never_returns_from_is_settled_by_reconciliation(runtime) -> None:
+    """The fake YooKassa says the payment succeeded; no notification ever comes; reconciliation marks it paid."""
+    from tests.fakes.gateways.yookassa import FakeYooKassa
+
+    async with FakeYooKassa() as fake:
+        store = await make_store("pay-reconcile")
+        async with tenancy.bind_tenant(store.tenant):
+            connection_id = await payments.connect(
+                "yookassa",
+                {"shop_id": fake.shop_id, "secret_key": fake.secret_key},
+                keys=KEYS,
+                base_url=f"{fake.url}/v3",
+            )
+            order, _ = await orders.create_order(
+                orders.OrderDraft(
+                    lines=(orders.LineDraft(None, "Чайник", "K-1", 150000, 1),), currency="RUB", phone="+79120002222"
+                )
+            )
+            await payments.start(order["token"], connection_id, keys=KEYS)
+            payment = await Payment.select(Payment.provider_payment_id).first()
+            assert await payments.reconcile_due(KEYS) == 0  # still pending at the gateway: checked again later
+            fake.pay(payment["provider_payment_id"])  # the shopper paid, but no notification reaches us
+            await Payment.update({Payment.next_check_at: datetime.now(UTC)}, force=True)
+            assert await payments.reconcile_due(KEYS) == 1
+            assert (await Payment.select(Payment.status).first())["status"] == "succeeded"
+
+
+async def test_unsigned_yookassa_notifications_are_believed_only_after_asking(client, runtime) -> None:
+    from tests.fakes.gateways.yookassa import FakeYooKassa
+
+    async with FakeYooKassa() as fake:
+        store = await make_store("pay-yookassa")
+        async with tenancy.bind_tenant(store.tenant):
+            connection_id = await payments.connect(
+                "yookassa",
+                {"shop_id": fake.shop_id, "secret_key": fake.secret_key},
+                keys=KEYS,
+                base_url=f"{fake.url}/v3",
+            )
+            order, _ = await orders.create_order(
+                orders.OrderDraft(
+                    lines=(orders.LineDraft(None, "Чайник", "K-1", 150000, 1),), currency="RUB", phone="+79120003333"
+                )
+            )
+            await payments.start(order["token"], connection_id, keys=KEYS)
+            payment_id = (await Payment.select(Payment.provider_payment_id).first())["provider_payment_id"]
+        forged = fake.notification("payment.succeeded", {**fake.payments[payment_id], "status": "succeeded"})
+        url = f"/hooks/{store.slug}/yookassa/{connection_id}"
+        assert (await client.post(url, content=forged)).status_code == 200
+        async with tenancy.bind_tenant(store.tenant):
+            assert (await Payment.select(Payment.status).first())["status"] == "pending"  # the gateway said pending
+        assert (await client.post(url, content=fake.pay(payment_id))).status_code == 200
+        async with tenancy.bind_tenant(store.tenant):
+            assert (await Payment.select(Payment.status).first())["status"] == "succeeded"

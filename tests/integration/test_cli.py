@@ -92,3 +92,26 @@ def test_server_list_hides_passwords(cli) -> None:
 def test_dsn_passwords_are_redacted() -> None:
     assert redact_dsn("postgresql://admin:s3cret@db1:5432/postgres") == "postgresql://admin:***@db1:5432/postgres"
     assert redact_dsn("postgresql://postgres@/postgres?host=/tmp/x") == "postgresql://postgres@/postgres?host=/tmp/x"
+
+
+def test_gateway_list_and_connect(cli, store_a) -> None:
+    listed = cli("gateway", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    codes = {g["code"] for g in json.loads(listed.stdout)}
+    assert {
+        "yookassa",
+        "robokassa",
+        "cloudpayments",
+        "tbank",
+        "stripe",
+        "paypal",
+        "liqpay",
+        "wayforpay",
+        "sandbox",
+    } <= codes
+    done = cli("gateway", "connect", store_a.slug, "sandbox", "secret=a-long-enough-sandbox-secret", "--test", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["notification_url"].endswith(f"/hooks/{store_a.slug}/sandbox/{answer['connection_id']}")
+    bad = cli("gateway", "connect", store_a.slug, "nope", "x=y")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
