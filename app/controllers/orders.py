@@ -10,10 +10,12 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from app.controllers._htmx import redirect, render
-from app.errors import Conflict
+from app.controllers.hooks import keys_of
+from app.errors import Conflict, ValidationFailed
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
 from app.services import customers, orders, payments, stores
+from app.services.imports.values import ValueProblem, parse_money
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -92,6 +94,35 @@ class OrderController(Controller):
     ) -> Template | Redirect:
         return await _edit(request, order_id, data)
 
+    @post("/{order_id:int}/refund", name="orders:refund")
+    async def refund_payment(
+        self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        order = await orders.get(order_id)
+        payment_id = data.get("payment", "")
+        errors: dict[str, str] = {}
+        try:
+            amount = parse_money(data.get("amount", ""), order["currency"])
+        except ValueProblem:
+            errors = {"amount": _("Enter an amount like 1290 or 1290.50.")}
+        if (
+            not errors
+            and payment_id.isdigit()
+            and int(payment_id) in {p["id"] for p in await payments.payments_of(order_id)}
+        ):
+            try:
+                await payments.refund(
+                    int(payment_id), amount, keys=keys_of(request), actor=request.scope["state"]["member"].email
+                )
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
+        elif not errors:
+            errors = {"amount": _("This payment does not exist.")}
+        context = {**await _card(order_id), "refund_errors": errors}
+        return render(request, "orders/show.html", context, status_code=422)
+
     @post("/{order_id:int}/status", name="orders:status")
     async def change_status(
         self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
@@ -137,6 +168,7 @@ async def _card(order_id: int) -> dict[str, Any]:
         "statuses": await orders.statuses(),
         "status_error": None,
         "payments": await payments.payments_of(order_id),
+        "refund_errors": {},
         "phone": customers.format_phone(order["phone"]),
         "edit_errors": {},
         "edit_values": {

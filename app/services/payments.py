@@ -12,12 +12,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from app import crypto
 from app.errors import NotFound, Refused, ValidationFailed
 from app.gateways.base import (
+    Capability,
     ConfigInvalid,
     Gateway,
+    GatewayError,
     GatewayUnavailable,
     Money,
     Notification,
@@ -25,6 +28,9 @@ from app.gateways.base import (
     NotSupported,
     PaymentRequest,
     PaymentStatus,
+    Receipt,
+    ReceiptItem,
+    RefundRequest,
     ShopperStep,
     SignatureInvalid,
 )
@@ -32,7 +38,7 @@ from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import gettext as _
 from app.services import customers, orders
-from app.tables.payments import Payment, PaymentConnection, PaymentEvent
+from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
 
 logger = logging.getLogger(__name__)
@@ -138,6 +144,7 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
         customer_email=order["email"],
         customer_phone=order["phone"],
         locale=order["locale"],
+        receipt=receipt_for(order) if Capability.RECEIPTS in gateway_class(row["code"]).capabilities else None,
     )
     async with gateway_for(row, keys) as gateway:
         result = await gateway.create_payment(request)
@@ -369,3 +376,95 @@ async def reconcile_due(keys: Keys, *, now: datetime | None = None, limit: int =
             Payment.id == payment["id"]
         )
     return settled
+
+
+def receipt_for(order: Mapping) -> Receipt | None:
+    """A 54-FZ receipt from the order lines and delivery (RUB orders without a discount; else none)."""
+    if order["currency"] != "RUB" or order["discount_minor"]:
+        return None
+    items = [
+        ReceiptItem(
+            line["name"][:128],
+            Decimal(line["quantity"]),
+            Money(line["price_minor"], "RUB"),
+            Money(line["total_minor"], "RUB"),
+        )
+        for line in order["lines"]
+    ]
+    if order["delivery_minor"]:
+        price = Money(order["delivery_minor"], "RUB")
+        items.append(
+            ReceiptItem(
+                (order["delivery_name"] or _("Delivery"))[:128], Decimal(1), price, price, payment_subject="service"
+            )
+        )
+    receipt = Receipt(tuple(items), email=order["email"], phone=order["phone"])
+    return receipt if receipt.matches(Money(order["total_minor"], "RUB")) else None
+
+
+async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) -> dict:
+    """Refund part or all of a paid payment; several refunds may follow, never more than was paid.
+
+    Raises:
+        ValidationFailed: the amount is not positive or exceeds what is left to refund.
+        NotFound: no such payment.
+    """
+    key = uuid.uuid4().hex
+    async with store_transaction():
+        rows = await Payment.raw(
+            'SELECT id, status, amount_minor, refunded_minor, currency, provider_payment_id, ref, connection, "order"'
+            " FROM payment WHERE id = {} FOR UPDATE",
+            payment_id,
+        )
+        if not rows:
+            raise NotFound(_("This payment does not exist."))
+        payment = rows[0]
+        left = payment["amount_minor"] - payment["refunded_minor"]
+        if payment["status"] not in ("succeeded", "partially_refunded") or not 0 < amount_minor <= left:
+            raise ValidationFailed({"amount": _("Refund from 0.01 up to what is left of the payment.")})
+        await Payment.update({Payment.refunded_minor: payment["refunded_minor"] + amount_minor}).where(
+            Payment.id == payment_id
+        )  # reserved now: a concurrent refund sees the smaller remainder
+        await Refund.insert(
+            Refund(
+                payment=payment_id,
+                amount_minor=amount_minor,
+                idempotency_key=key,
+                actor=actor,
+                created_at=datetime.now(UTC),
+            )
+        )
+    row = await connection(payment["connection"])
+    request = RefundRequest(
+        payment["provider_payment_id"], Money(amount_minor, payment["currency"]), key, payment_ref=payment["ref"]
+    )
+    try:
+        async with gateway_for(row, keys) as gateway:
+            result = await gateway.refund(request)
+    except GatewayUnavailable:
+        await Refund.update({Refund.status: "unknown"}).where(Refund.idempotency_key == key)
+        message = _("The payment system did not answer; check the refund before retrying.")
+        raise ValidationFailed({"amount": message}) from None
+    except GatewayError as exc:
+        async with store_transaction():
+            await Refund.update({Refund.status: "failed"}).where(Refund.idempotency_key == key)
+            await Payment.raw(
+                "UPDATE payment SET refunded_minor = refunded_minor - {} WHERE id = {}", amount_minor, payment_id
+            )
+        raise ValidationFailed({"amount": _(exc.message)}) from None
+    refunded = payment["refunded_minor"] + amount_minor
+    status = "refunded" if refunded >= payment["amount_minor"] else "partially_refunded"
+    await Refund.update({Refund.status: result.status, Refund.provider_refund_id: result.refund_id}).where(
+        Refund.idempotency_key == key
+    )
+    await Payment.update({Payment.status: status, Payment.updated_at: datetime.now(UTC)}).where(
+        Payment.id == payment_id
+    )
+    order = await orders.get(payment["order"])
+    await customers.add_event(
+        order["customer"],
+        "refunded",
+        order_id=order["id"],
+        data={"amount_minor": amount_minor, "currency": payment["currency"]},
+    )
+    return {"status": status, "refunded_minor": refunded}

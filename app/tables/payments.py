@@ -48,3 +48,15 @@ class PaymentEvent(Table, tablename="payment_event"):
     outcome = Varchar(length=24, default="")  # applied | ignored | mismatch | unknown_payment
     body = Text(default="")
     received_at = Timestamptz()
+
+
+class Refund(Table, tablename="refund"):
+    """A refund of part or all of a payment; its amount is reserved on the payment while it is asked for."""
+
+    payment = ForeignKey(references=Payment, on_delete=OnDelete.cascade, index=True)
+    amount_minor = BigInt()
+    status = Varchar(length=16, default="pending")  # pending | succeeded | failed | unknown
+    idempotency_key = Varchar(length=64, unique=True)
+    provider_refund_id = Varchar(length=128, null=True, default=None)
+    actor = Varchar(length=254, default="")
+    created_at = Timestamptz()

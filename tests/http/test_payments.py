@@ -217,3 +217,42 @@ async def test_unsigned_yookassa_notifications_are_believed_only_after_asking(cl
         assert (await client.post(url, content=fake.pay(payment_id))).status_code == 200
         async with tenancy.bind_tenant(store.tenant):
             assert (await Payment.select(Payment.status).first())["status"] == "succeeded"
+
+
+async def test_staff_refund_in_parts_and_never_more_than_was_paid(client, paid_setup) -> None:
+    from tests.conftest import csrf, login
+
+    store, _connection_id, order, _page = paid_setup  # paid by the earlier test in this module
+    async with tenancy.bind_tenant(store.tenant):
+        payment = await Payment.select(Payment.id, Payment.status).first()
+    assert payment["status"] == "succeeded"
+    await login(client, store.email)
+    url = f"/s/{store.slug}/orders/{order['id']}/refund"
+    first = await client.post(url, data={"payment": payment["id"], "amount": "300", "_csrf_token": csrf(client)})
+    assert first.status_code == 303
+    too_much = await client.post(url, data={"payment": payment["id"], "amount": "800", "_csrf_token": csrf(client)})
+    assert too_much.status_code == 422 and 'data-testid="error-refund"' in too_much.text
+    rest = await client.post(url, data={"payment": payment["id"], "amount": "700", "_csrf_token": csrf(client)})
+    assert rest.status_code == 303
+    async with tenancy.bind_tenant(store.tenant):
+        final = await Payment.select(Payment.status, Payment.refunded_minor).first()
+        assert final == {"status": "refunded", "refunded_minor": 100000}
+    card = await client.get(f"/s/{store.slug}/orders/{order['id']}")
+    assert 'data-testid="order-payments"' in card.text and "refunded" in card.text
+
+
+def test_receipts_add_up_to_the_order_total() -> None:
+    order = {
+        "currency": "RUB",
+        "discount_minor": 0,
+        "delivery_minor": 30000,
+        "delivery_name": "Курьер",
+        "total_minor": 2 * 129050 + 30000,
+        "email": "a@example.com",
+        "phone": None,
+        "lines": [{"name": "Чайник", "quantity": 2, "price_minor": 129050, "total_minor": 258100}],
+    }
+    receipt = payments.receipt_for(order)
+    assert receipt is not None and receipt.total().minor == order["total_minor"]
+    assert receipt.items[-1].payment_subject == "service"
+    assert payments.receipt_for({**order, "currency": "USD"}) is None
