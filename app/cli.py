@@ -61,7 +61,8 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
 async def cmd_demo(args: argparse.Namespace) -> int:
 
     await _migrate()
-    slug = await demo.seed(get_settings().demo_password)
+    settings = get_settings()
+    slug = await demo.seed(settings.demo_password, payments.Keys(settings.secret_key, settings.public_url))
     print(f"demo store ready: /s/{slug}/ (login {demo.DEMO_EMAIL})")
     return 0
 

@@ -5,13 +5,14 @@ Created on first run; later runs reset the owner's password and keep the data (r
 
 from __future__ import annotations
 
+import hashlib
 import random
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.forms.auth import SignupData
-from app.services import orders, stores
+from app.services import orders, payments, stores
 from app.services.auth import hash_password
 from app.services.imports import jobs as import_jobs
 from app.tables.catalog import Offer
@@ -19,6 +20,7 @@ from app.tables.control import Identity, Tenant
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.forms import OrderForm
 from app.tables.orders import Order, OrderChange, OrderStatus
+from app.tables.payments import PaymentConnection
 from app.tenancy.runtime import bind_tenant, lookup_tenant
 
 DEMO_SLUG = "demo"
@@ -59,7 +61,7 @@ NAMES = [
 SOURCES = ["vk", "yandex", "instagram", "", "", "newsletter"]
 
 
-async def seed(password: str) -> str:
+async def seed(password: str, keys: payments.Keys | None = None) -> str:
     """Make sure the demo store, its owner and its data exist; returns the store's slug."""
     identity = await Identity.select(Identity.id).where(Identity.email == DEMO_EMAIL).first()
     if identity is not None:
@@ -77,6 +79,10 @@ async def seed(password: str) -> str:
             await _goods()
         if not await Order.exists():
             await _orders(random.Random(2026))
+        if keys is not None and not await PaymentConnection.exists():
+            # The demo pays through the sandbox: a hosted page of our own and signed notifications.
+            secret = hashlib.sha256(keys.secret_key.encode()).hexdigest()
+            await payments.connect("sandbox", {"secret": secret}, keys=keys, name="Demo pay")
     return DEMO_SLUG
 
 

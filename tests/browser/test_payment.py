@@ -1,0 +1,44 @@
+"""In a real browser, the demo store's order is paid through the sandbox gateway and shows as paid."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services import demo, payments
+from tests.browser.conftest import shot
+
+pytestmark = pytest.mark.browser
+
+
+async def test_demo_order_paid_through_the_sandbox(browser, live_server, runtime, settings) -> None:
+    await demo.seed(settings.demo_password, payments.Keys(settings.secret_key, live_server))
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    await page.goto(f"{live_server}/f/demo/order?lang=en")
+    await page.locator("[data-testid=qty-DM-001]").fill("1")
+    await page.locator("[data-testid=field-name]").fill("Alex")
+    await page.locator("[data-testid=field-phone]").fill("+7 912 300 40 50")
+    await page.locator("[data-testid=delivery-pickup]").check()
+    await page.locator("[data-testid=order-submit]").click()
+    await page.locator("[data-testid=order-number]").wait_for()
+    number = (await page.locator("[data-testid=order-number]").inner_text()).split()[-1]
+    order_url = page.url
+    await page.locator("[data-testid=pay-sandbox]").click()
+    await page.locator("[data-testid=sandbox-page]").wait_for()
+    await page.screenshot(path=shot("sandbox-page"), full_page=True)
+    await page.locator("[data-testid=sandbox-pay]").click()
+    await page.locator("[data-testid=order-paid]").wait_for()
+    assert page.url.split("?")[0] == order_url.split("?")[0]
+
+    staff = await context.new_page()
+    await staff.goto(f"{live_server}/login?lang=en")
+    await staff.fill("#f-email", demo.DEMO_EMAIL)
+    await staff.fill("#f-password", settings.demo_password)
+    await staff.click("[data-testid=login-submit]")
+    await staff.wait_for_url(f"{live_server}/s/demo/")
+    await staff.goto(f"{live_server}/s/demo/orders/?q={number}")
+    await staff.locator("[data-testid=order-row] a").first.click()
+    await staff.locator("[data-testid=order-payments]").wait_for()
+    assert await staff.locator("[data-testid=payment-status]").first.inner_text() == "succeeded"
+    await staff.screenshot(path=shot("order-card-paid"), full_page=True)
+    await context.close()
