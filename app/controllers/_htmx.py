@@ -32,6 +32,7 @@ def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "identity_email": state.get("identity_email"),
         "nav": state.get("nav", []),
         "language_options": [(code, LOCALE_NAMES[code]) for code in LOCALES],
+        "public_url": request.app.state.settings.public_url.rstrip("/"),
     }
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from app import crypto
-from app.errors import NotFound, Refused, ValidationFailed
+from app.errors import NotFound, Refused, Unavailable, ValidationFailed
 from app.gateways.base import (
     Capability,
     ConfigInvalid,
@@ -146,8 +146,17 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
         locale=order["locale"],
         receipt=receipt_for(order) if Capability.RECEIPTS in gateway_class(row["code"]).capabilities else None,
     )
-    async with gateway_for(row, keys) as gateway:
-        result = await gateway.create_payment(request)
+    try:
+        async with gateway_for(row, keys) as gateway:
+            result = await gateway.create_payment(request)
+    except GatewayUnavailable:
+        # Outcome unknown: the payment stays pending and reconciliation asks the gateway about it later.
+        raise Unavailable(_("The payment system did not answer. Try again in a minute.")) from None
+    except GatewayError as exc:
+        await Payment.update({Payment.status: "failed", Payment.next_check_at: None}).where(
+            Payment.id == created[0]["id"]
+        )
+        raise ValidationFailed({"__all__": _(exc.message)}) from None
     await Payment.update({Payment.provider_payment_id: result.provider_payment_id, Payment.attempts: 1}).where(
         Payment.id == created[0]["id"]
     )

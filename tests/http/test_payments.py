@@ -256,3 +256,27 @@ def test_receipts_add_up_to_the_order_total() -> None:
     assert receipt is not None and receipt.total().minor == order["total_minor"]
     assert receipt.items[-1].payment_subject == "service"
     assert payments.receipt_for({**order, "currency": "USD"}) is None
+
+
+async def test_a_gateway_timeout_leaves_the_payment_pending_for_reconciliation(client, runtime) -> None:
+    from tests.fakes.gateways.yookassa import FakeYooKassa
+
+    async with FakeYooKassa() as fake:
+        store = await make_store("pay-timeout")
+        async with tenancy.bind_tenant(store.tenant):
+            connection_id = await payments.connect(
+                "yookassa",
+                {"shop_id": fake.shop_id, "secret_key": fake.secret_key},
+                keys=KEYS,
+                base_url=f"{fake.url}/v3",
+            )
+            order, _ = await orders.create_order(
+                orders.OrderDraft(
+                    lines=(orders.LineDraft(None, "Чайник", "K-1", 150000, 1),), currency="RUB", phone="+79120004444"
+                )
+            )
+        fake.fail_next = 503
+        response = await client.post(f"/f/{store.slug}/o/{order['token']}/pay/{connection_id}")
+        assert response.status_code == 503
+        async with tenancy.bind_tenant(store.tenant):
+            assert (await Payment.select(Payment.status).first())["status"] == "pending"
