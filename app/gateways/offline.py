@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Mapping
 
 from app.gateways.base import (
@@ -39,8 +40,9 @@ class OfflineGateway(Gateway):
 
     capabilities = frozenset({Capability.OFFLINE, Capability.REFUND, Capability.PARTIAL_REFUND})
 
+    @abstractmethod
     def instructions(self, req: PaymentRequest) -> dict[str, str]:
-        raise NotImplementedError
+        """What the shopper is told to do (cash to the courier, bank requisites for the transfer)."""
 
     async def create_payment(self, req: PaymentRequest) -> GatewayResult:
         step = ShopperStep(StepKind.INSTRUCTIONS, instructions=self.instructions(req))

@@ -74,8 +74,8 @@ class FakeServer:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def route(self, req: Request) -> Response:
-        raise NotImplementedError
+    def route(self, req: Request) -> Response:  # each fake answers its own protocol
+        return json_response({"error": "this fake server has no routes"}, 501)
 
     async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
