@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import asyncpg
-
 from app import jobs
 from app.forms.auth import SignupData
 from app.services import stores
@@ -18,6 +16,7 @@ from app.settings import PROJECT_DIR, DatabaseSettings, Settings
 from app.tenancy import migrate
 from app.tenancy import runtime as tenancy
 from app.tenancy.embedded import start_embedded
+from app.tenancy.provision import drop_prefixed
 
 
 @dataclass
@@ -58,18 +57,6 @@ async def bench_runtime(**db: object) -> AsyncIterator[tenancy.Runtime]:
     finally:
         await tenancy.stop()
         await drop_prefixed(dsn, prefix)
-
-
-async def drop_prefixed(dsn: str, prefix: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        for row in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", f"{prefix}\\_%"):
-            await conn.execute(f'ALTER DATABASE "{row["datname"]}" WITH IS_TEMPLATE false')
-            await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
-        for row in await conn.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{prefix}\\_%"):
-            await conn.execute(f'DROP ROLE IF EXISTS "{row["rolname"]}"')
-    finally:
-        await conn.close()
 
 
 def print_table(rows: list[Row]) -> None:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
@@ -23,6 +22,7 @@ from app.settings import PROJECT_DIR, DatabaseSettings, Settings
 from app.tenancy import migrate
 from app.tenancy import runtime as tenancy
 from app.tenancy.embedded import start_embedded
+from app.tenancy.provision import drop_prefixed
 
 SHARED = PROJECT_DIR.parent / "shared"
 PASSWORD = "correct-horse-battery"
@@ -47,23 +47,6 @@ def make_settings(dsn: str, prefix: str, **db: object) -> Settings:
         login_attempts=5,
         login_window_seconds=300,
     )
-
-
-async def drop_prefixed(dsn: str, prefix: str) -> None:
-    """Remove every database and role this run created (also leftovers of a crashed run)."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        names = [
-            r["datname"]
-            for r in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", f"{prefix}\\_%")
-        ]
-        for name in names:
-            await conn.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        for row in await conn.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{prefix}\\_%"):
-            await conn.execute(f'DROP ROLE IF EXISTS "{row["rolname"]}"')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")

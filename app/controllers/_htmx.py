@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 
 from app.i18n import LOCALE_NAMES, LOCALES, get_locale
 
 VARY = {"Vary": "HX-Request"}
+# A URL-encoded form body as a plain dict (every HTML form posts this).
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:

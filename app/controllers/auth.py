@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from app.controllers._auth import SESSION_IDENTITY, account_context
-from app.controllers._htmx import redirect, render, safe_next
+from app.controllers._htmx import Form, redirect, render, safe_next
 from app.errors import ValidationFailed
 from app.forms.auth import COUNTRIES, CURRENCIES, validate_login, validate_signup
 from app.i18n import LOCALES, country_choices, currency_choices, normalize
@@ -19,7 +18,6 @@ from app.services import auth, stores
 from app.web.middleware import LANG_COOKIE
 from app.web.sessions import rotate_session
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NextParam = Annotated[str | None, QueryParameter(name="next")]
 
 

@@ -13,13 +13,12 @@ from litestar.plugins.htmx import HXStopPolling
 from litestar.response import Redirect, Response, Stream, Template
 
 from app import jobs
-from app.controllers._htmx import redirect, render, wants_fragment
+from app.controllers._htmx import Form, redirect, render, wants_fragment
 from app.i18n import gettext as _
 from app.services.imports import SYNONYMS, feeds, guess_mapping
 from app.services.imports import jobs as import_jobs
 from app.services.imports.csvfeed import inspect_csv
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 FINAL = {"done", "failed", "cancelled", "previewed", "mapping"}

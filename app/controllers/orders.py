@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app.controllers._htmx import redirect, render
+from app.controllers._htmx import Form, redirect, render
 from app.controllers.hooks import keys_of
 from app.errors import Conflict, ValidationFailed
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
 from app.services import customers, orders, payments, stores
 from app.services.imports.values import ValueProblem, parse_money
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class OrderController(Controller):

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Template
 
-from app.controllers._htmx import render
+from app.controllers._htmx import Form, render
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
 from app.services import products
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class ProductController(Controller):

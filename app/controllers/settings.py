@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
-from app.controllers._htmx import VARY, base_context, redirect, render, wants_fragment
+from app.controllers._htmx import VARY, Form, base_context, redirect, render, wants_fragment
 from app.controllers.hooks import keys_of
 from app.errors import ValidationFailed
 from app.forms.auth import COUNTRIES, CURRENCIES
@@ -19,7 +18,6 @@ from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain
 from app.i18n import gettext as _
 from app.services import form_settings, orders, payments, products, stores
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MANAGERS = frozenset({"owner", "admin"})
 
 

@@ -8,22 +8,21 @@ one order, and the order page is found by its unguessable token.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from app import jobs
+from app.controllers._htmx import Form
 from app.controllers.hooks import keys_of
 from app.i18n import LOCALE_NAMES
 from app.i18n import gettext as _
 from app.services import forms, orders, payments
 from app.tenancy.runtime import TenantInfo
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "embed.js"
 BASE_CSP = (
     "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self'; "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ from piccolo.query import WhereRaw
 from app.errors import NotFound
 from app.forms import _fields
 from app.i18n import gettext as _
+from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.catalog import Category, Offer, Product
 
-PAGE_SIZE = 50
 SORTS = {
     "name": (Offer.name, True),
     "-updated": (Offer.updated_at, False),
@@ -49,27 +48,12 @@ class Filters:
         return "&".join(f"{k}={v}" for k, v in values.items() if v not in ("", None, 1) or k == "sort")
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[dict]
-    total: int
-    filters: Filters
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / PAGE_SIZE))
-
-
 def parse_filters(raw: Mapping[str, str]) -> Filters:
     """Lenient: anything unknown falls back to the default rather than failing the page."""
     try:
         category = int(raw.get("category") or 0) or None
     except ValueError:
         category = None
-    try:
-        page = max(1, min(int(raw.get("page") or 1), 10_000))
-    except ValueError:
-        page = 1
     sort = raw.get("sort") or "name"
     availability = raw.get("availability") or ""
     return Filters(
@@ -77,7 +61,7 @@ def parse_filters(raw: Mapping[str, str]) -> Filters:
         category=category,
         availability=availability if availability in AVAILABILITY else "",
         sort=sort if sort in SORTS else "name",
-        page=page,
+        page=parse_page(raw),
     )
 
 
@@ -125,7 +109,7 @@ async def list_page(filters: Filters) -> Page:
         count = count.where(clause)
     column, ascending = SORTS[filters.sort]
     query = query.order_by(column, ascending=ascending).order_by(Offer.id)
-    items = await query.limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)
+    items = await query.limit(PAGE_SIZE).offset(offset(filters.page))
     return Page(items=items, total=await count, filters=filters)
 
 

@@ -190,3 +190,17 @@ async def deprovision(slug: str) -> None:
     await drop_database(info.server, info.database)
     await Tenant.delete().where(Tenant.id == info.id)
     rt.forget_tenant(slug)
+
+
+async def drop_prefixed(dsn: str, prefix: str) -> None:
+    """Drop every database and role named ``<prefix>_…`` on a server (test and bench clean-up)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        pattern = f"{prefix}\\_%"
+        for row in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", pattern):
+            await conn.execute(f"ALTER DATABASE {quote_ident(row['datname'])} WITH IS_TEMPLATE false")
+            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(row['datname'])} WITH (FORCE)")
+        for row in await conn.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", pattern):
+            await conn.execute(f"DROP ROLE IF EXISTS {quote_ident(row['rolname'])}")
+    finally:
+        await conn.close()

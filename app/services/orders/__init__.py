@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.services._paging import PAGE_SIZE
 from app.services.orders._create import create_order
 from app.services.orders._edit import STAFF_LINES, OrderEdit, update_order, validate_edit, validate_staff_order
 from app.services.orders._lists import (
@@ -15,7 +16,7 @@ from app.services.orders._lists import (
     save_view,
     saved_views,
 )
-from app.services.orders._model import FINAL_GROUPS, GROUPS, PAGE_SIZE, LineDraft, OrderDraft, group_label
+from app.services.orders._model import FINAL_GROUPS, GROUPS, LineDraft, OrderDraft, group_label
 from app.services.orders._read import by_token, get
 from app.services.orders._status import (
     all_statuses,

@@ -177,9 +177,9 @@ async def update_order(order_id: int, edit: OrderEdit, *, actor_id: int | None, 
             {getattr(Order, k): v for k, v in values.items()}
             | {Order.subtotal_minor: subtotal, Order.total_minor: total, Order.updated_at: now}
         ).where(Order.id == order_id)
-        if order["confirmed"]:
-            for name, before, after in changes:
-                await OrderChange.insert(
+        if order["confirmed"] and changes:
+            await OrderChange.insert(
+                *[
                     OrderChange(
                         order=order_id,
                         at=now,
@@ -189,5 +189,7 @@ async def update_order(order_id: int, edit: OrderEdit, *, actor_id: int | None, 
                         before={"value": before},
                         after={"value": after},
                     )
-                )
+                    for name, before, after in changes
+                ]
+            )
     return await get(order_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +10,8 @@ from urllib.parse import urlencode
 from piccolo.query import WhereRaw
 
 from app.i18n import gettext as _
-from app.services.orders._model import GROUPS, PAGE_SIZE
+from app.services._paging import PAGE_SIZE, Page, offset, parse_page
+from app.services.orders._model import GROUPS
 from app.tables.orders import Order, SavedView
 
 
@@ -23,23 +23,8 @@ class Filters:
 
 
 def parse_filters(raw: Mapping[str, str]) -> Filters:
-    try:
-        page = max(1, min(int(raw.get("page") or 1), 10_000))
-    except ValueError:
-        page = 1
     group = raw.get("group") or ""
-    return Filters(q=(raw.get("q") or "").strip()[:100], group=group if group in GROUPS else "", page=page)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict]
-    total: int
-    filters: Filters
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / PAGE_SIZE))
+    return Filters(q=(raw.get("q") or "").strip()[:100], group=group if group in GROUPS else "", page=parse_page(raw))
 
 
 def _where(filters: Filters) -> list:
@@ -86,7 +71,7 @@ async def list_page(filters: Filters) -> Page:
         await query.order_by(Order.created_at, ascending=False)
         .order_by(Order.id, ascending=False)
         .limit(PAGE_SIZE)
-        .offset((filters.page - 1) * PAGE_SIZE)
+        .offset(offset(filters.page))
     )
     return Page(items, await count, filters)
 

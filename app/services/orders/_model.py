@@ -8,7 +8,6 @@ from app.i18n import gettext as _
 
 GROUPS = ("new", "approval", "assembling", "delivery", "complete", "cancel")
 FINAL_GROUPS = frozenset({"complete", "cancel"})
-PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
