@@ -152,6 +152,9 @@ class ShopController(Controller):
 
     @get("/o/{token:str}", name="shop:order")
     async def show_order(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        returned = request.query_params.get("token")  # PayPal's return adds ?token=<order id>&PayerID=...
+        if returned:
+            await payments.settle_return(token, returned[:128], keys=keys_of(request))
         order = await orders.by_token(token)
         form = await forms.get_form(order["form_code"] or "order")
         attempts = await payments.payments_of(order["id"])
