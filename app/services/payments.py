@@ -556,6 +556,8 @@ async def reconcile_due(keys: Keys, *, now: datetime | None = None, limit: int =
             continue
         except GatewayError as exc:
             logger.info("status of payment %s not known yet: %s", payment["id"], exc.code)
+        except Exception:  # one broken connection must not stop the store's other payments
+            logger.exception("reconciling payment %s failed", payment["id"])
         if result is not None and str(result.status) not in OPEN:
             await _apply(row["id"], _from_result(payment, result, "reconcile"), b"")
             settled += 1
