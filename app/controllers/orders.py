@@ -122,6 +122,22 @@ class OrderController(Controller):
         context = {**await _card(order_id), "refund_errors": errors}
         return render(request, "orders/show.html", context, status_code=422)
 
+    @post("/{order_id:int}/payments/{payment_id:int}/received", name="orders:payment_received")
+    async def payment_received(
+        self, request: Request[Any, Any, Any], order_id: FromPath[int], payment_id: FromPath[int]
+    ) -> Template | Redirect:
+        """Staff confirm that the cash or the bank transfer of an offline payment arrived."""
+        errors: dict[str, str] = {"amount": _("This payment does not exist.")}
+        if payment_id in {p["id"] for p in await payments.payments_of(order_id)}:
+            try:
+                await payments.confirm_offline(payment_id, actor=request.scope["state"]["member"].email)
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
+        context = {**await _card(order_id), "refund_errors": errors}
+        return render(request, "orders/show.html", context, status_code=422)
+
     @post("/{order_id:int}/payment-link", name="orders:mail_payment_link")
     async def mail_payment_link(self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form) -> Template:
         """E-mail the shopper the order's payment link (the order's address unless staff type another)."""
@@ -188,6 +204,7 @@ async def _card(order_id: int) -> dict[str, Any]:
         "statuses": await orders.statuses(),
         "status_error": None,
         "payments": await payments.payments_of(order_id),
+        "payment_labels": payments.status_labels(),
         "refund_errors": {},
         "link_errors": {},
         "link_email": order["email"] or "",

@@ -190,6 +190,8 @@ async def handle_notification(
             notification = await gateway.receive_notification(raw, headers, query)
         except SignatureInvalid:
             raise Refused(_("The notification's signature is not valid.")) from None
+        except NotSupported:  # offline methods: nobody may notify about them
+            raise Refused(_("This payment method takes no notifications.")) from None
         if not notification.verified and notification.provider_payment_id:
             # Unsigned (YooKassa): believe only what the gateway itself says when asked.
             status = await gateway.fetch_status(notification.provider_payment_id)
@@ -448,6 +450,19 @@ async def payments_of(order_id: int) -> list[dict]:
     )
 
 
+def status_labels() -> dict[str, str]:
+    """Payment statuses as staff read them, in the current language."""
+    return {
+        "pending": _("Awaiting payment"),
+        "waiting_capture": _("Approved, not captured yet"),
+        "succeeded": _("Paid"),
+        "failed": _("Failed"),
+        "canceled": _("Cancelled"),
+        "refunded": _("Refunded"),
+        "partially_refunded": _("Partly refunded"),
+    }
+
+
 async def list_connections(active_only: bool = False) -> list[dict]:
     query = PaymentConnection.select(
         PaymentConnection.id,
@@ -646,6 +661,33 @@ async def due_stores(now: datetime | None = None, limit: int = 1000) -> list[str
         .limit(limit)
     )
     return [row["slug"] for row in rows]
+
+
+async def confirm_offline(payment_id: int, *, actor: str) -> None:
+    """Staff confirm that an offline payment (cash, bank transfer) arrived: it is credited like a notification.
+
+    Raises:
+        NotFound: no such payment.
+        ValidationFailed: not an offline payment awaiting money.
+    """
+    payment = await Payment.select(
+        Payment.id, Payment.status, Payment.ref, Payment.provider_payment_id, Payment.amount_minor, Payment.currency,
+        Payment.connection.id.as_alias("connection_id"), Payment.connection.code.as_alias("code"),
+    ).where(Payment.id == payment_id).first()  # fmt: skip
+    if payment is None:
+        raise NotFound(_("This payment does not exist."))
+    if Capability.OFFLINE not in gateway_class(payment["code"]).capabilities or payment["status"] != "pending":
+        raise ValidationFailed({"payment": _("Only an offline payment awaiting money can be confirmed.")})
+    notification = Notification(
+        True,
+        f"manual:{payment_id}",
+        NotificationKind.PAYMENT,
+        PaymentStatus.SUCCEEDED,
+        payment["provider_payment_id"],
+        payment["ref"],
+        Money(payment["amount_minor"], payment["currency"]),
+    )
+    await _apply(payment["connection_id"], notification, json.dumps({"confirmed_by": actor}).encode())
 
 
 def spread(weights: list[int], total: int) -> list[int]:

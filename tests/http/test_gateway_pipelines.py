@@ -466,3 +466,33 @@ async def test_wayforpay_form_post_callback_signed_accept_status_and_refunds(cli
         await browser_posts(action, fields)
         fake.pay(dict(fields)["orderReference"])
         assert await reconciled(store, second) == "succeeded"
+
+
+async def test_offline_methods_show_instructions_and_never_mark_paid(client, runtime, store_b) -> None:
+    store = await make_store("e2e-offline")
+    async with tenancy.bind_tenant(store.tenant):
+        bank = await payments.connect(
+            "bank_transfer",
+            {"recipient": "ООО Ромашка", "account": "40702810900000000001", "bank_name": "Банк", "bik": "044525225"},
+            keys=KEYS,
+        )
+        cash = await payments.connect("cash_on_delivery", {}, keys=KEYS)
+    order = await place(store, "RUB")
+    page = await pay(client, store, order, bank)
+    assert page.status_code == 200 and 'data-testid="pay-instructions"' in page.text
+    assert "40702810900000000001" in page.text and order["number"] in page.text
+    page = await pay(client, store, order, cash)
+    assert 'data-testid="pay-instructions"' in page.text and "1500.00" in page.text
+    assert (await the_payment(store, order))["status"] == "pending"
+    # Offline methods take no notifications at all, from this store or another.
+    assert (await notify(client, store, "bank_transfer", bank, b"{}")).status_code == 400
+    assert (await notify(client, store_b, "bank_transfer", bank, b"{}")).status_code in (400, 404)
+    assert 'data-testid="order-paid"' not in (await client.get(f"/f/{store.slug}/o/{order['token']}")).text
+    # Staff confirm the transfer arrived: credited once, then refundable by hand.
+    await login(client, store.email)
+    payment = await the_payment(store, order)
+    url = f"/s/{store.slug}/orders/{order['id']}/payments/{payment['id']}/received"
+    assert (await client.post(url, data={"_csrf_token": csrf(client)})).status_code == 303
+    assert (await client.post(url, data={"_csrf_token": csrf(client)})).status_code == 422  # not pending any more
+    await shows_paid(client, store, order)
+    await refund_in_parts(client, store, order, ("500", "1000"), too_much="1001")
