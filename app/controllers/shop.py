@@ -176,6 +176,15 @@ class ShopController(Controller):
         form = await forms.get_form("order")
         return _page(request, "shop/pay_redirect.html", {"step": step}, form)
 
+    @get("/o/{token:str}/invoice/{connection_id:int}", name="shop:invoice")
+    async def invoice(
+        self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The bank-transfer invoice as a PDF, for the shopper to pay from their bank."""
+        name, pdf = await payments.bank_invoice(token, connection_id, keys=keys_of(request))
+        headers = {"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"}
+        return Response(pdf, media_type="application/pdf", headers=headers)
+
     @get("/sandbox/pay", name="shop:sandbox")
     async def sandbox_page(self, request: Request[Any, Any, Any]) -> Template:
         checkout = await payments.sandbox_checkout(dict(request.query_params), keys_of(request))

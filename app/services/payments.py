@@ -38,8 +38,9 @@ from app.gateways.base import (
 )
 from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
+from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
-from app.services import customers, orders
+from app.services import customers, invoices, orders
 from app.tables.control import Tenant
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
@@ -688,6 +689,51 @@ async def confirm_offline(payment_id: int, *, actor: str) -> None:
         Money(payment["amount_minor"], payment["currency"]),
     )
     await _apply(payment["connection_id"], notification, json.dumps({"confirmed_by": actor}).encode())
+
+
+async def bank_invoice(order_token: str, connection_id: int, *, keys: Keys) -> tuple[str, bytes]:
+    """The PDF invoice of a bank-transfer connection for an order: (file name, bytes), in the shopper's language.
+
+    Raises:
+        NotFound: no such order, or the connection is not an active bank transfer of this store.
+    """
+    order = await orders.by_token(order_token)
+    row = await connection(connection_id)
+    if row["code"] != "bank_transfer" or not row["active"]:
+        raise NotFound(_("This payment does not exist."))
+    config = json.loads(crypto.decrypt(keys.secret_key, PURPOSE, row["config_encrypted"]))
+    cls = gateway_class("bank_transfer")
+    store = current_tenant()
+    with use_locale(order["locale"] or store.locale):
+        labels = {f.name: _(f.label) for f in cls.config_fields}
+        names = ("recipient", "inn", "kpp", "account", "bank_name", "bik", "correspondent_account", "swift")
+        purpose = (config.get("purpose") or "").replace("{order_number}", order["number"])
+        lines = [
+            invoices.InvoiceLine(
+                line["name"],
+                line["quantity"],
+                format_money(line["price_minor"], order["currency"]),
+                format_money(line["total_minor"], order["currency"]),
+            )
+            for line in order["lines"]
+        ]
+        if order["delivery_minor"]:
+            delivery = format_money(order["delivery_minor"], order["currency"])
+            lines.append(invoices.InvoiceLine(order["delivery_name"] or _("Delivery"), 1, delivery, delivery))
+        if order["discount_minor"]:
+            discount = "−" + format_money(order["discount_minor"], order["currency"])
+            lines.append(invoices.InvoiceLine(_("Discount"), 1, discount, discount))
+        invoice = invoices.Invoice(
+            number=order["number"],
+            date=format_date(order["created_at"]),
+            store_name=store.name,
+            customer=order["customer_name"] or "",
+            requisites=tuple((labels[name], config[name]) for name in names if config.get(name)),
+            purpose=purpose or _("Order %(number)s", number=order["number"]),
+            lines=tuple(lines),
+            total=format_money(order["total_minor"], order["currency"]),
+        )
+        return f"invoice-{order['number']}.pdf", invoices.invoice_pdf(invoice)
 
 
 def spread(weights: list[int], total: int) -> list[int]:

@@ -481,6 +481,14 @@ async def test_offline_methods_show_instructions_and_never_mark_paid(client, run
     page = await pay(client, store, order, bank)
     assert page.status_code == 200 and 'data-testid="pay-instructions"' in page.text
     assert "40702810900000000001" in page.text and order["number"] in page.text
+    invoice_url = f"/f/{store.slug}/o/{order['token']}/invoice/{bank}"
+    assert 'data-testid="invoice-pdf"' in page.text and invoice_url in page.text
+    pdf = await client.get(invoice_url)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and pdf.content.count(b"/Type /Page\n") == 1
+    assert f'filename="invoice-{order["number"]}.pdf"' in pdf.headers["content-disposition"]
+    assert (await client.get(f"/f/{store.slug}/o/{order['token']}/invoice/{cash}")).status_code == 404
+    assert (await client.get(f"/f/{store_b.slug}/o/{order['token']}/invoice/{bank}")).status_code == 404
     page = await pay(client, store, order, cash)
     assert 'data-testid="pay-instructions"' in page.text and "1500.00" in page.text
     assert (await the_payment(store, order))["status"] == "pending"
