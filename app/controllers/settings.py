@@ -260,10 +260,17 @@ async def _payment_context(request: Request[Any, Any, Any], code: str, values: d
         {**c, "hook": f"{keys.public_url.rstrip('/')}/hooks/{tenant.slug}/{c['code']}/{c['id']}"}
         for c in await payments.list_connections()
     ]
+    values = values or {"test_mode": "on"}
+    if chosen:
+        labels = payments.choice_labels()
+        for f in chosen["config_fields"]:
+            f["options"] = [(c, labels.get(c, c)) for c in f["choices"]]
+            if f["choices"] and not values.get(f["name"]) and f["default"]:
+                values = {**values, f["name"]: f["default"]}
     return {
         "gateways": gateways,
         "chosen": chosen,
-        "values": values or {"test_mode": "on"},
+        "values": values,
         "errors": errors,
         "connections": connections,
         "checks": {},

@@ -451,6 +451,18 @@ async def payments_of(order_id: int) -> list[dict]:
     )
 
 
+def choice_labels() -> dict[str, str]:
+    """Readable names of the values gateway settings choose from (taxation systems, hash algorithms)."""
+    return {
+        "osn": _("General taxation (OSN)"),
+        "usn_income": _("Simplified, on income (USN 6%)"),
+        "usn_income_outcome": _("Simplified, income minus expenses (USN 15%)"),
+        "envd": _("Imputed income (ENVD)"),
+        "esn": _("Unified agricultural tax (ESHN)"),
+        "patent": _("Patent"),
+    }
+
+
 def status_labels() -> dict[str, str]:
     """Payment statuses as staff read them, in the current language."""
     return {

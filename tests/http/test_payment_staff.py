@@ -178,3 +178,19 @@ async def test_mail_server_down_is_reported_not_hidden(client, runtime, monkeypa
         data={"link_email": "pat@example.com", "_csrf_token": csrf(client)},
     )
     assert failed.status_code == 422 and "Не удалось отправить письмо" in failed.text
+
+
+async def test_settings_offer_taxation_systems_as_a_choice(client, runtime, store_b) -> None:
+    store = await make_store("pay-tax-choice", locale="en")
+    await login(client, store.email)
+    form = await client.get(f"/s/{store.slug}/settings/payments/?code=tbank")
+    assert '<select id="f-taxation" name="taxation"' in form.text
+    assert '<option value="osn" selected>' in form.text and "Simplified, on income (USN 6%)" in form.text
+    wrong = await client.post(
+        f"/s/{store.slug}/settings/payments/",
+        data={"code": "tbank", "terminal_key": "T1", "password": "p", "taxation": "flat", "_csrf_token": csrf(client)},
+    )
+    assert wrong.status_code == 422 and 'data-testid="error-taxation"' in wrong.text
+    # Store B's owner cannot open store A's payment settings.
+    await login(client, store_b.email)
+    assert (await client.get(f"/s/{store.slug}/settings/payments/?code=tbank")).status_code in (403, 404)
