@@ -152,6 +152,9 @@ class ShopController(Controller):
 
     @get("/o/{token:str}", name="shop:order")
     async def show_order(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        returned = request.query_params.get("token")  # PayPal's return adds ?token=<order id>&PayerID=...
+        if returned:
+            await payments.settle_return(token, returned[:128], keys=keys_of(request))
         order = await orders.by_token(token)
         form = await forms.get_form(order["form_code"] or "order")
         attempts = await payments.payments_of(order["id"])
@@ -172,6 +175,15 @@ class ShopController(Controller):
             return Redirect(path=step.url, status_code=303)
         form = await forms.get_form("order")
         return _page(request, "shop/pay_redirect.html", {"step": step}, form)
+
+    @get("/o/{token:str}/invoice/{connection_id:int}", name="shop:invoice")
+    async def invoice(
+        self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The bank-transfer invoice as a PDF, for the shopper to pay from their bank."""
+        name, pdf = await payments.bank_invoice(token, connection_id, keys=keys_of(request))
+        headers = {"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"}
+        return Response(pdf, media_type="application/pdf", headers=headers)
 
     @get("/sandbox/pay", name="shop:sandbox")
     async def sandbox_page(self, request: Request[Any, Any, Any]) -> Template:

@@ -117,14 +117,29 @@ async def sweep_unfinished(timestamp: int) -> None:
 @jobs_app.periodic(cron="* * * * *")
 @jobs_app.task(name="payments.reconcile", queue="payments", queueing_lock="reconcile_payments")
 async def reconcile_payments(timestamp: int) -> None:
-    """Every minute: ask gateways about pending payments whose check is due (backoff per payment)."""
+    """Every minute: queue a check for each store whose payments are due (read from the control plane alone,
+    so thousands of stores without open payments cost one indexed query)."""
+    for slug in await payments.due_stores():
+        await defer_reconcile(slug)
+
+
+@jobs_app.task(name="payments.reconcile_store", queue="payments")
+async def reconcile_store(slug: str) -> None:
+    """Ask the gateways about one store's due payments (backoff per payment), then record its next due time."""
+    tenant = await lookup_tenant(slug, fresh=True)
+    if tenant is None:
+        return
     settings = get_settings()
-    keys = payments.Keys(settings.secret_key, settings.public_url)
-    for slug in await active_stores():
-        tenant = await lookup_tenant(slug)
-        if tenant is not None:
-            async with bind_tenant(tenant):
-                await payments.reconcile_due(keys)
+    async with bind_tenant(tenant):
+        with use_locale(tenant.locale):
+            await payments.reconcile_due(payments.Keys(settings.secret_key, settings.public_url))
+
+
+async def defer_reconcile(slug: str) -> None:
+    with contextlib.suppress(AlreadyEnqueued):
+        await jobs_app.configure_task(
+            "payments.reconcile_store", lock=f"payments:{slug}", queueing_lock=f"reconcile:{slug}"
+        ).defer_async(slug=slug)
 
 
 async def defer_feed(slug: str) -> None:
