@@ -100,7 +100,7 @@ async def list_servers() -> list[ServerRow]:
     ]
 
 
-async def add_server(name: str, dsn: str) -> ServerRow:
+async def add_server(name: str, dsn: str, *, accepts_new: bool = True) -> ServerRow:
     """Register a PostgreSQL server for new stores and build its template.
 
     Raises:
@@ -123,7 +123,7 @@ async def add_server(name: str, dsn: str) -> ServerRow:
     finally:
         await conn.close()
     runtime = get_runtime()
-    await DbServer.insert(DbServer(name=name, dsn_encrypted=runtime.seal("server-dsn", dsn)))
+    await DbServer.insert(DbServer(name=name, dsn_encrypted=runtime.seal("server-dsn", dsn), accepts_new=accepts_new))
     runtime.servers.pop(name, None)
     await migrate.migrate_template(name)
     return next(s for s in await list_servers() if s.name == name)
