@@ -122,13 +122,8 @@ async def test_a_server_down_affects_only_its_stores_and_they_recover_without_re
         assert (await client.get("/stores")).status_code == 200
     finally:
         second.start()
-    statuses = []
-    for _ in range(50):
-        statuses.append((await client.get("/s/far-away/orders/")).status_code)
-        if statuses[-1] == 200:
-            break
-        await asyncio.sleep(0.2)
-    assert statuses[-1] == 200, statuses
+    # No restart, no retry: the very first request after the server is back is served.
+    assert (await client.get("/s/far-away/orders/")).status_code == 200
     assert (await client.get("/f/far-away/order")).status_code == 200
     await provision.deprovision(far.slug)
     await provision.deprovision(near.slug)
