@@ -125,7 +125,12 @@ async def add_server(name: str, dsn: str, *, accepts_new: bool = True) -> Server
     runtime = get_runtime()
     await DbServer.insert(DbServer(name=name, dsn_encrypted=runtime.seal("server-dsn", dsn), accepts_new=accepts_new))
     runtime.servers.pop(name, None)
-    await migrate.migrate_template(name)
+    try:
+        await migrate.migrate_template(name)
+    except BaseException:
+        await DbServer.delete().where(DbServer.name == name)  # no half-registered server
+        runtime.servers.pop(name, None)
+        raise
     return next(s for s in await list_servers() if s.name == name)
 
 

@@ -20,7 +20,7 @@ from app.services import fleet, orders, stores
 from app.settings import PROJECT_DIR
 from app.tables.control import DbServer, Tenant
 from app.tables.orders import Order
-from app.tenancy import provision, relocate
+from app.tenancy import migrate, provision, relocate
 from app.tenancy import runtime as tenancy
 from app.tenancy.pools import PoolsExhausted
 from tests.conftest import PASSWORD, login
@@ -127,6 +127,23 @@ async def test_a_server_down_affects_only_its_stores_and_they_recover_without_re
     assert (await client.get("/f/far-away/order")).status_code == 200
     await provision.deprovision(far.slug)
     await provision.deprovision(near.slug)
+
+
+async def test_migrate_reports_a_server_that_is_down_and_migrates_the_rest(runtime, second, store_a) -> None:
+    far, _ = await new_store("far-migrating", server="second")
+    latest = migrate.tenant_schema_version()
+    await Tenant.update({Tenant.schema_version: ""}).where(Tenant.slug.is_in([far.slug, store_a.slug]))
+    second.stop()
+    try:
+        results = {r.slug: r for r in await migrate.migrate_all()}
+    finally:
+        second.start()
+    assert not results["template@second"].ok
+    assert not results[far.slug].ok and results[far.slug].error
+    assert results[store_a.slug].ok and results[store_a.slug].version == latest
+    again = {r.slug: r for r in await migrate.migrate_all()}
+    assert again["far-migrating"].ok and "template@second" not in again
+    await provision.deprovision(far.slug)
 
 
 # -- a paused store -----------------------------------------------------------------------------
