@@ -154,9 +154,9 @@ async def cmd_server_add(args: argparse.Namespace) -> int:
 
 
 async def cmd_server_list(args: argparse.Namespace) -> int:
-
     rows = [r.as_dict() for r in await fleet.list_servers()]
-    print(json.dumps(rows, indent=2) if args.json else _table(rows, ["name", "dsn", "status", "accepts_new", "stores"]))
+    columns = ["name", "dsn", "status", "accepts_new", "stores", "reachable", "version"]
+    print(json.dumps(rows, indent=2) if args.json else _table(rows, columns))
     return 0
 
 

@@ -95,6 +95,7 @@ async def test_new_stores_go_to_the_least_loaded_server_or_the_named_one(runtime
     assert named.server == tenancy.PRIMARY_SERVER
     listed = {s.name: s for s in await fleet.list_servers()}
     assert listed["second"].stores >= 1 and "postgres" in listed["second"].dsn
+    assert listed["second"].reachable and listed["second"].version.startswith("18")
     with pytest.raises(LookupError):
         await new_store("placed-nowhere", server="no-such-server", identity_id=owner)
     for slug in ("placed-auto", "placed-named"):
@@ -120,6 +121,8 @@ async def test_a_server_down_affects_only_its_stores_and_they_recover_without_re
         assert (await client.get("/s/near-by/orders/")).status_code == 200
         assert (await client.get("/f/near-by/order")).status_code == 200
         assert (await client.get("/stores")).status_code == 200
+        listed = {s.name: s for s in await fleet.list_servers()}
+        assert not listed["second"].reachable and listed[tenancy.PRIMARY_SERVER].reachable
     finally:
         second.start()
     # No restart, no retry: the very first request after the server is back is served.
