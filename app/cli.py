@@ -131,14 +131,21 @@ async def cmd_tenant_backup(args: argparse.Namespace) -> int:
 
 
 async def cmd_tenant_restore(args: argparse.Namespace) -> int:
+    file = Path(args.file).resolve()
     try:
-        report = await relocate.restore_tenant(
-            args.slug, Path(args.file).resolve(), source=args.source, server=args.server
-        )
+        if args.replace:
+            if args.source or args.server:
+                return _fail("--replace restores the store SLUG itself; --from and --server do not apply")
+            report = await relocate.replace_from_backup(args.slug, file, keep_old=args.keep_old)
+        else:
+            report = await relocate.restore_tenant(args.slug, file, source=args.source, server=args.server)
     except RELOCATION_ERRORS as exc:
-        return _fail(f"restore failed, nothing was kept: {exc}")
+        return _fail(f"restore failed, nothing was changed: {exc}")
     _print_tables(report.tables)
     checked = "rows and checksums match the backup" if report.verified else "no manifest to check against"
+    if args.replace:
+        print(f"store {report.slug} is back to the backup (database {report.database} on {report.server}); {checked}")
+        return 0
     print(
         f"restored into store {report.slug} (database {report.database} on server {report.server}); {checked}; "
         f"{report.members} staff members copied"
@@ -328,11 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("slug")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(run=cmd_tenant_backup)
-    p = tenant.add_parser("restore", help="restore a backup into a new store SLUG (for inspection or recovery)")
-    p.add_argument("slug", help="the new store's slug (must not exist)")
+    p = tenant.add_parser("restore", help="restore a backup into a new store SLUG (or, with --replace, over SLUG)")
+    p.add_argument("slug", help="the new store's slug (must not exist), or the store to put back with --replace")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--from", dest="source", metavar="SLUG", help="the original store: its staff can open the copy")
     p.add_argument("--server", help="server for the new store (default: the original's, else placement policy)")
+    p.add_argument("--replace", action="store_true", help="put the existing store SLUG back to the backup, in place")
+    p.add_argument("--keep-old", action="store_true", help="with --replace: keep the replaced database as <name>_old")
     p.set_defaults(run=cmd_tenant_restore)
     server_parser = sub.add_parser("server", help="PostgreSQL servers that host stores")
     server = server_parser.add_subparsers(dest="verb", required=True)

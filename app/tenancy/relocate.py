@@ -362,5 +362,75 @@ __all__ = [
     "RestoreReport",
     "backup_tenant",
     "move_tenant",
+    "replace_from_backup",
     "restore_tenant",
 ]
+
+
+async def replace_from_backup(slug: str, file: Path, *, keep_old: bool = False) -> RestoreReport:
+    """Put an existing store back to a backup, in place (disaster recovery).
+
+    The archive is loaded into a staging database beside the store's and checked against the
+    manifest while the store keeps serving; then a short pause (as in a move) swaps the two by
+    renaming. The replaced database is dropped, or kept as ``<name>_old`` with ``keep_old``.
+    """
+    if not file.is_file():
+        raise RelocationError(f"no such file: {file}")
+    info = await rt.lookup_tenant(slug, fresh=True)
+    if info is None:
+        raise RelocationError(f"no store called {slug!r}")
+    if info.status not in MOVABLE:
+        raise RelocationError(f"store {slug} is {info.status}; only active stores can be restored in place")
+    manifest = read_manifest(file)
+    server, name = info.server, info.database
+    staging, kept = f"{name[:55]}_restore", f"{name[:59]}_old"
+    tools = pgtools.tools_for(await server_major(server))
+    async with admin_connection(server) as conn:
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(staging)} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {quote_ident(staging)} OWNER {quote_ident(name)} TEMPLATE template0")
+        await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(staging)} FROM PUBLIC")
+    try:
+        await pgtools.restore(tools, await rt.server_dsn(server), staging, name, file)
+        prints = await database_prints(server, staging)
+        if manifest is not None and (problems := pgtools.differences(manifest.prints(), prints)):
+            raise RelocationError("the restored data differs from the backup: " + "; ".join(problems[:5]))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await _drop_database(server, staging)
+        raise
+    previous = "active" if info.status == "moving" else info.status
+    renamed = False
+    try:
+        await _set_status(info.id, "moving", slug, name)
+        await rt.get_runtime().registry.evict_database(name)
+        await _lock_out(server, name)
+        async with admin_connection(server) as conn:
+            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(kept)} WITH (FORCE)")
+            await conn.execute(f"ALTER DATABASE {quote_ident(name)} RENAME TO {quote_ident(kept)}")
+            renamed = True
+            await conn.execute(f"ALTER DATABASE {quote_ident(staging)} RENAME TO {quote_ident(name)}")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            async with admin_connection(server) as conn:
+                if renamed and not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                    await conn.execute(f"ALTER DATABASE {quote_ident(kept)} RENAME TO {quote_ident(name)}")
+        with contextlib.suppress(Exception):
+            await _drop_database(server, staging)
+        with contextlib.suppress(Exception):
+            await _unlock(server, name)
+        with contextlib.suppress(Exception):
+            await _set_status(info.id, previous, slug, name)
+        raise
+    await _unlock(server, name)
+    if manifest is not None:
+        await Tenant.update({Tenant.schema_version: manifest.schema_version}).where(Tenant.id == info.id)
+    await _set_status(info.id, previous, slug, name, expect="moving")
+    if not keep_old:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            await _drop_database(server, kept)
+    return RestoreReport(slug, server, name, prints, manifest is not None, 0)
+
+
+async def _drop_database(server: str, database: str) -> None:
+    async with admin_connection(server) as conn:
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")

@@ -112,3 +112,33 @@ async def test_backup_then_restore_into_a_new_name_matches_and_leaves_others_alo
         await relocate.backup_tenant("no-such-store", tmp_path / "x.dump")
     for slug in ("backed-up", "backed-up-copy"):
         await provision.deprovision(slug)
+
+
+async def test_restore_in_place_puts_the_store_back_to_the_backup(runtime, client, store_b, tmp_path) -> None:
+    shop = await make_store("put-back")
+    await add_orders(shop.tenant, 6, "kept")
+    archive = tmp_path / "put-back.dump"
+    backup = await relocate.backup_tenant("put-back", archive)
+    await add_orders(shop.tenant, 4, "lost")  # the damage the restore undoes
+    others_before = await relocate.database_prints(store_b.tenant.server, store_b.tenant.database)
+
+    report = await relocate.replace_from_backup("put-back", archive, keep_old=True)
+    assert report.verified and report.tables == backup.tables
+    info = await tenancy.lookup_tenant("put-back", fresh=True)
+    assert info is not None and info.status == "active" and info.database == shop.tenant.database
+    assert info.routing_version > shop.tenant.routing_version
+    async with tenancy.bind_tenant(info):
+        keys = sorted(r["idempotency_key"] for r in await Order.select(Order.idempotency_key))
+    assert keys == sorted(f"kept{i}" for i in range(6))
+    async with provision.admin_connection(info.server, f"{info.database}_old") as conn:
+        assert await conn.fetchval("SELECT count(*) FROM orders") == 10  # the replaced copy, kept
+    await login(client, shop.email)
+    assert (await client.get("/s/put-back/orders/")).status_code == 200
+    await add_orders(info, 1, "after")  # the store's own role writes to the restored database
+    assert await relocate.database_prints(store_b.tenant.server, store_b.tenant.database) == others_before
+
+    with pytest.raises(relocate.RelocationError, match="no store called"):
+        await relocate.replace_from_backup("no-such-store", archive)
+    async with provision.admin_connection(tenancy.PRIMARY_SERVER) as conn:
+        await conn.execute(f'DROP DATABASE "{info.database}_old"')
+    await provision.deprovision("put-back")
