@@ -11,11 +11,9 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.tenancy.pools import PoolsExhausted
-from app.tenancy.runtime import bind_tenant, lookup_tenant
+from app.tenancy.runtime import PAUSED_STATUSES, bind_tenant, lookup_tenant
 
 SERVING_STATUSES = frozenset({"active", "read_only"})
-# A store being moved or restored is paused for a few seconds: answer 503 and ask to retry.
-PAUSED_STATUSES = frozenset({"moving"})
 RETRY_AFTER = {"Retry-After": "5"}
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,38}[a-z0-9]")
 STATE_KEY = "tenant"

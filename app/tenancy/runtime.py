@@ -42,6 +42,14 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
 )
 log = logging.getLogger("autooffice.tenancy")
+PAUSED_STATUSES = frozenset({"moving"})
+
+
+class StoreUnavailable(ConnectionError):
+    """The store is paused for a few seconds (being moved or restored): retry shortly.
+
+    A ``ConnectionError`` (so an ``OSError``): web requests answer 503, jobs retry like on a network error.
+    """
 
 
 @dataclass(frozen=True)
@@ -288,6 +296,8 @@ def current_tenant() -> TenantInfo:
 @asynccontextmanager
 async def bind_tenant(tenant: TenantInfo) -> AsyncIterator[TenantInfo]:
     """Route every tenant-table query in the enclosed code to ``tenant``'s database."""
+    if tenant.status in PAUSED_STATUSES:
+        raise StoreUnavailable(f"store {tenant.slug} is paused ({tenant.status})")
     runtime = get_runtime()
     dsn = await server_dsn(tenant.server)
     key = f"{tenant.server}/{tenant.database}"

@@ -15,6 +15,7 @@ from dataclasses import replace
 import asyncpg
 import pytest
 
+from app import jobs
 from app.forms.auth import SignupData
 from app.services import fleet, orders, stores
 from app.settings import PROJECT_DIR
@@ -123,6 +124,7 @@ async def test_a_server_down_affects_only_its_stores_and_they_recover_without_re
         assert (await client.get("/stores")).status_code == 200
         listed = {s.name: s for s in await fleet.list_servers()}
         assert not listed["second"].reachable and listed[tenancy.PRIMARY_SERVER].reachable
+        await jobs.sweep_unfinished(timestamp=0)  # periodic work skips the store it cannot reach
     finally:
         second.start()
     # No restart, no retry: the very first request after the server is back is served.
@@ -169,6 +171,11 @@ async def test_a_paused_store_answers_503_in_the_visitors_language(
             assert response.headers["retry-after"] == "5"
         other = await client.get(f"/f/{store_b.slug}/order?lang={locale}")
         assert other.status_code == 200
+        paused = await tenancy.lookup_tenant(store_a.slug)
+        assert paused is not None
+        with pytest.raises(tenancy.StoreUnavailable):  # jobs too: they retry later
+            async with tenancy.bind_tenant(paused):
+                pass
     finally:
         await Tenant.update({Tenant.status: "active"}).where(Tenant.slug == store_a.slug)
         tenancy.forget_tenant(store_a.slug)
