@@ -329,7 +329,7 @@ async def restore_tenant(
         prints = await database_prints(tenant.server, tenant.database)
         verified = False
         if manifest is not None:
-            problems = pgtools.differences(manifest.prints(), prints)
+            problems = pgtools.differences(manifest.prints(), prints, exact_sequences=False)
             if problems:
                 raise RelocationError("the restored data differs from the backup: " + "; ".join(problems[:5]))
             verified = True
@@ -392,7 +392,7 @@ async def replace_from_backup(slug: str, file: Path, *, keep_old: bool = False) 
     try:
         await pgtools.restore(tools, await rt.server_dsn(server), staging, name, file)
         prints = await database_prints(server, staging)
-        if manifest is not None and (problems := pgtools.differences(manifest.prints(), prints)):
+        if manifest is not None and (problems := pgtools.differences(manifest.prints(), prints, exact_sequences=False)):
             raise RelocationError("the restored data differs from the backup: " + "; ".join(problems[:5]))
     except BaseException:
         with contextlib.suppress(Exception):

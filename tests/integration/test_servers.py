@@ -21,7 +21,7 @@ from app.services import fleet, orders, stores
 from app.settings import PROJECT_DIR
 from app.tables.control import DbServer, Tenant
 from app.tables.orders import Order
-from app.tenancy import migrate, provision, relocate
+from app.tenancy import migrate, pgtools, provision, relocate
 from app.tenancy import runtime as tenancy
 from app.tenancy.pools import PoolsExhausted
 from tests.conftest import PASSWORD, login
@@ -311,3 +311,25 @@ async def test_a_move_to_an_older_postgresql_is_refused_before_anything_changes(
     assert replace(info, routing_version=tenant.routing_version) == replace(tenant, status="active")
     await place("stay-put", "still-works")
     await provision.deprovision("stay-put")
+
+
+async def test_a_failed_move_leaves_the_store_serving_where_it_was(runtime, second, monkeypatch) -> None:
+    tenant, _ = await new_store("not-moved", server=tenancy.PRIMARY_SERVER)
+    await place("not-moved", "first")
+
+    async def broken_restore(*args: object, **kwargs: object) -> None:
+        raise pgtools.CopyFailed("pg_restore failed: disk full")
+
+    monkeypatch.setattr(pgtools, "restore", broken_restore)
+    with pytest.raises(pgtools.CopyFailed, match="disk full"):
+        await relocate.move_tenant("not-moved", "second")
+    info = await tenancy.lookup_tenant("not-moved", fresh=True)
+    assert info is not None and info.server == tenancy.PRIMARY_SERVER and info.status == "active"
+    await place("not-moved", "second")  # the role may log in again and writes land on the source
+    assert sorted(await order_keys(info)) == ["first", "second"]
+    target = await asyncpg.connect(second.dsn)
+    try:
+        assert not await target.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", tenant.database)
+    finally:
+        await target.close()
+    await provision.deprovision("not-moved")
