@@ -35,6 +35,9 @@ class DatabaseSettings:
     max_connections_per_server: int = 60
     pool_idle_seconds: float = 60.0
     acquire_timeout: float = 10.0
+    # Seconds to wait for a store database server to answer a new connection; a server that does not
+    # answer in time counts as down (its stores get the "temporarily unavailable" page).
+    connect_timeout: float = 5.0
     # 0 disables asyncpg's statement cache, needed behind PgBouncer < 1.21 in transaction mode.
     statement_cache_size: int = 100
 
@@ -95,6 +98,7 @@ def load_settings() -> Settings:
         pool_max_size=_env_int("AUTOOFFICE_POOL_MAX_SIZE", 3),
         max_connections_per_server=_env_int("AUTOOFFICE_MAX_CONNECTIONS_PER_SERVER", 60),
         pool_idle_seconds=float(_env_int("AUTOOFFICE_POOL_IDLE_SECONDS", 60)),
+        connect_timeout=float(_env_int("AUTOOFFICE_CONNECT_TIMEOUT", 5)),
         statement_cache_size=_env_int("AUTOOFFICE_STATEMENT_CACHE_SIZE", 100),
     )
     return Settings(

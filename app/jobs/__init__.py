@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -23,9 +24,10 @@ from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
 from app.services.mail import mail_settings_from_env
 from app.settings import Settings, get_settings
-from app.tenancy.runtime import bind_tenant, lookup_tenant
+from app.tenancy.runtime import UNAVAILABLE_ERRORS, bind_tenant, lookup_tenant
 
 jobs_app = App(connector=PsycopgConnector())
+log = logging.getLogger("autooffice.jobs")
 _pool: AsyncConnectionPool | None = None
 _users = 0
 _lock = asyncio.Lock()
@@ -109,9 +111,13 @@ async def sweep_unfinished(timestamp: int) -> None:
     """Every ten minutes, in every active store: contacts left in unsent forms become leads."""
     for slug in await active_stores():
         tenant = await lookup_tenant(slug)
-        if tenant is not None:
+        if tenant is None:
+            continue
+        try:
             async with bind_tenant(tenant):
                 await forms.sweep_unfinished()
+        except UNAVAILABLE_ERRORS as exc:  # a server down or a store moving: the other stores go on
+            log.warning("skipped store %s this round: %s", slug, type(exc).__name__)
 
 
 @jobs_app.periodic(cron="* * * * *")
@@ -130,9 +136,12 @@ async def reconcile_store(slug: str) -> None:
     if tenant is None:
         return
     settings = get_settings()
-    async with bind_tenant(tenant):
-        with use_locale(tenant.locale):
-            await payments.reconcile_due(payments.Keys(settings.secret_key, settings.public_url))
+    try:
+        async with bind_tenant(tenant):
+            with use_locale(tenant.locale):
+                await payments.reconcile_due(payments.Keys(settings.secret_key, settings.public_url))
+    except UNAVAILABLE_ERRORS as exc:  # a server down or a store moving: checked again on its next due time
+        log.warning("skipped store %s this round: %s", slug, type(exc).__name__)
 
 
 async def defer_reconcile(slug: str) -> None:
