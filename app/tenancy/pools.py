@@ -94,13 +94,14 @@ class PoolRegistry:
 
     async def _open(self, handle: DatabaseHandle) -> DatabaseHandle:
         try:
-            handle.pool = await self._create_pool(
-                min_size=0,
-                max_size=self.max_size,
-                max_inactive_connection_lifetime=self.idle_seconds,
-                statement_cache_size=self.statement_cache_size,
-                **handle.config,
-            )
+            options = {
+                "min_size": 0,
+                "max_size": self.max_size,
+                "max_inactive_connection_lifetime": self.idle_seconds,
+                "statement_cache_size": self.statement_cache_size,
+                **handle.config,  # a server behind PgBouncer brings statement_cache_size=0
+            }
+            handle.pool = await self._create_pool(**options)
         except BaseException:
             async with self._cond:
                 self._handles.pop(handle.key, None)
@@ -191,6 +192,9 @@ class PoolRegistry:
             handles = list(self._handles.values())
             self._handles.clear()
         await asyncio.gather(*(self._close(h) for h in handles))
+
+    def servers_of_open_pools(self) -> list[str]:
+        return [h.server for h in self._handles.values() if h.pool is not None]
 
     def reset_peaks(self) -> None:
         self._peak_slots = dict(self._slots)
