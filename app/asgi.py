@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +36,8 @@ from app.web.observe import ObserveMiddleware
 from app.web.sessions import RotatingSessionConfig
 from app.web.stores import PostgresStore
 from app.web.templating import build_environment
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Litestar matches these as regular expressions anywhere in the path: anchor every one.
@@ -83,7 +86,7 @@ def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[A
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    request.logger.exception("unhandled error", exc_info=exc)
+    logger.exception("unhandled error", exc_info=exc)
     title, detail = _messages(500)
     return _error_page(request, 500, title, detail)
 
@@ -149,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[tenancy_lifespan],
         state=State({"settings": settings}),
         debug=settings.debug,
+        logging_config=None,  # the process's logging is app.logs (set up by the CLI), not Litestar's
     )
     # Outside Litestar's own handler, so unmatched paths and error pages get a request id and a log line.
     app.asgi_handler = ObserveMiddleware(app.asgi_handler)

@@ -59,8 +59,8 @@ class Json(JsonFormatter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("timestamp", "time")
         kwargs.setdefault("json_ensure_ascii", False)
-        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
-        super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger", "process": "pid"})
+        super().__init__("%(levelname)s %(name)s %(process)d %(message)s", *args, **kwargs)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         for key, value in list(log_data.items()):
