@@ -153,6 +153,8 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
     logs.configure(settings.log_format, settings.log_level)
     async with jobs.opened(tenancy.get_runtime().primary_dsn, settings):
+        # A worker that (re)starts first takes back the jobs of workers that died (SIGKILL, lost machine).
+        await jobs.retry_stalled_jobs()
         await jobs.run_worker(concurrency=args.concurrency, queues=args.queue or None)
     return 0
 
