@@ -7,6 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from app import jobs
@@ -44,15 +45,14 @@ async def _job_row(job_id: int) -> dict:
 async def _queue_row(procrastinate_id: int) -> dict:
     conn = await jobs_conn()
     try:
-        row = await conn.fetchrow("SELECT status::text, attempts FROM procrastinate_jobs WHERE id = $1", procrastinate_id)
+        query = "SELECT status::text, attempts FROM procrastinate_jobs WHERE id = $1"
+        row = await conn.fetchrow(query, procrastinate_id)
         return dict(row)
     finally:
         await conn.close()
 
 
-async def jobs_conn():
-    import asyncpg
-
+async def jobs_conn() -> asyncpg.Connection:
     runtime = tenancy.get_runtime()
     return await asyncpg.connect(runtime.primary_dsn, database=runtime.settings.db.control_database)
 
