@@ -147,6 +147,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OSError: database_down,
             asyncpg.PostgresConnectionError: database_down,
             asyncpg.CannotConnectNowError: database_down,
+            # PostgreSQL restarting or failing over: "terminating connection due to administrator command".
+            asyncpg.exceptions.OperatorInterventionError: database_down,
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],

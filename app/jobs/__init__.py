@@ -55,7 +55,14 @@ async def opened(dsn: str, settings: Settings) -> AsyncIterator[App]:
     global _pool, _users
     async with _lock:
         if _pool is None:
-            _pool = AsyncConnectionPool(conninfo(dsn, settings), min_size=1, max_size=4, open=False)
+            # check: a connection that died with its server (restart, failover) is replaced, not handed out.
+            _pool = AsyncConnectionPool(
+                conninfo(dsn, settings),
+                min_size=1,
+                max_size=4,
+                open=False,
+                check=AsyncConnectionPool.check_connection,
+            )
             await _pool.open(wait=True)
             await jobs_app.open_async(_pool)
         _users += 1
