@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from app import jobs
+from app import jobs, logs, metrics
 from app.errors import AppError, ValidationFailed
 from app.forms.auth import validate_signup
 from app.i18n import use_locale
@@ -207,8 +207,11 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
 async def cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
     async with jobs.opened(tenancy.get_runtime().primary_dsn, settings):
-        await jobs.run_worker(concurrency=args.concurrency)
+        # A worker that (re)starts first takes back the jobs of workers that died (SIGKILL, lost machine).
+        await jobs.retry_stalled_jobs()
+        await jobs.run_worker(concurrency=args.concurrency, queues=args.queue or None)
     return 0
 
 
@@ -252,19 +255,28 @@ async def cmd_gateway_connect(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Any worker serves any request: sessions, rate limits and the job queue live in PostgreSQL."""
     settings = get_settings()
+    if args.workers < 1:
+        return _fail("--workers must be at least 1")
     if not settings.db.url:
         # Worker processes find the embedded server through the environment.
         os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
+    if args.workers > 1 and not os.environ.get(metrics.MULTIPROC_ENV):
+        # Each worker writes its metric values here; a scrape answered by any worker sums them.
+        directory = settings.data_dir / "metrics" / str(args.port)
+        metrics.prepare_multiprocess_dir(directory)
+        os.environ[metrics.MULTIPROC_ENV] = str(directory)
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
+        log_config=logs.logging_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level.lower(),
         proxy_headers=True,
-        access_log=args.access_log,
+        access_log=False,  # app.web.observe writes one line per request, with the store and request id
     )
     return 0
 
@@ -273,6 +285,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """`make run`: migrate, seed the demo store, print the login, serve."""
     settings = get_settings()
     os.environ.setdefault("AUTOOFFICE_INPROCESS_WORKER", "1")
+    os.environ.setdefault("AUTOOFFICE_LOG_FORMAT", "text")
     if not settings.db.url:
         os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
     get_settings.cache_clear()
@@ -296,7 +309,6 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=port)
         p.add_argument("--workers", type=int, default=1)
-        p.add_argument("--access-log", action="store_true")
         p.set_defaults(sync=cmd_serve if name == "serve" else cmd_dev)
     p = sub.add_parser("migrate", help="control plane, templates, then every store database")
     p.add_argument("--concurrency", type=int, default=8)
@@ -304,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="(re)seed the demo store").set_defaults(run=cmd_demo)
     p = sub.add_parser("worker", help="a background job worker (run any number, on any machines)")
     p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--queue", action="append", help="take jobs from this queue only (repeat for several)")
     p.set_defaults(run=cmd_worker)
     p = sub.add_parser("import", help="import goods from YML, CommerceML or CSV files")
     p.add_argument("slug")

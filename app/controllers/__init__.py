@@ -10,6 +10,7 @@ from app.controllers.dashboard import DashboardController
 from app.controllers.health import HealthController
 from app.controllers.hooks import HookController
 from app.controllers.imports import ImportController
+from app.controllers.metrics import MetricsController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
 from app.controllers.settings import (
@@ -36,4 +37,12 @@ STAFF_ROUTER = Router(
     include_in_schema=False,
 )
 
-ROUTE_HANDLERS = [AuthController, HealthController, STAFF_ROUTER, ShopController, EmbedController, HookController]
+ROUTE_HANDLERS = [
+    AuthController,
+    HealthController,
+    MetricsController,
+    STAFF_ROUTER,
+    ShopController,
+    EmbedController,
+    HookController,
+]

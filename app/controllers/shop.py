@@ -7,6 +7,7 @@ one order, and the order page is found by its unguessable token.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,8 @@ from app.i18n import LOCALE_NAMES
 from app.i18n import gettext as _
 from app.services import forms, orders, payments
 from app.tenancy.runtime import TenantInfo
+
+logger = logging.getLogger(__name__)
 
 EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "embed.js"
 BASE_CSP = (
@@ -204,7 +207,7 @@ async def _notify(request: Request[Any, Any, Any], slug: str, order_id: int) -> 
     try:
         await jobs.defer_order_mail(slug, order_id)
     except Exception:
-        request.logger.exception("could not queue the e-mails for order %s of %s", order_id, slug)
+        logger.exception("could not queue the e-mails for order %s of %s", order_id, slug)
 
 
 def _status_url(request: Request[Any, Any, Any], tenant: TenantInfo, order: dict) -> str:
