@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.services import orders
+from app.services import customers, orders
 from app.services.mail import MailSettings, OrderMail, OrderMailLine, send_order_emails
 from app.tables.stores import StaffProfile, StoreSetting
 from app.tenancy.runtime import current_tenant
@@ -38,4 +38,12 @@ async def order_placed(order_id: int, public_url: str, settings: MailSettings) -
         shopper_locale=order["locale"],
         comment=order["comment"] or None,
     )
-    return await send_order_emails(mail, settings)
+    sent = await send_order_emails(mail, settings)
+    if order["email"] and order["email"] in sent:
+        await customers.add_event(
+            order["customer"],
+            customers.MESSAGE,
+            order_id=order["id"],
+            data={"channel": "email", "to": order["email"], "about": "order_placed", "number": order["number"]},
+        )
+    return sent
