@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from app.i18n import gettext as _
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
+from app.services.customers._identity import format_phone
 from app.tables.customers import Customer
 
 # Counting stops here: beyond it the list says "more than …" (or the planner's estimate when unfiltered),
@@ -24,6 +25,15 @@ SORTS = {
     "orders": "c.orders_count DESC, c.id DESC",
     "new": "c.created_at DESC, c.id DESC",
     "name": "lower(c.name), c.id",
+}
+# With a search, the matches come from the GIN index and are sorted afterwards: these orders cannot walk
+# a btree, or the planner would walk the whole base in sort order hoping to meet rare matches early.
+SEARCH_SORTS = {
+    "recent": "(c.last_order_at + interval '0 s') DESC NULLS LAST, c.id + 0 DESC",
+    "spent": "c.total_spent_minor + 0 DESC, c.id + 0 DESC",
+    "orders": "c.orders_count + 0 DESC, c.id + 0 DESC",
+    "new": "(c.created_at + interval '0 s') DESC, c.id + 0 DESC",
+    "name": "lower(c.name) || '', c.id + 0",
 }
 _WORD = re.compile(r"[^\w@.\-]+", re.UNICODE)
 _PHONEISH = re.compile(r"^[\d\s()+\-.]+$")
@@ -91,7 +101,7 @@ def search_clause(q: str, country: str = "") -> Clause | None:
         digits = re.sub(r"\D", "", q)
         if len(digits) < 3:
             return None
-        if country.upper() == "RU" and len(digits) == 11 and digits.startswith("8"):
+        if country.upper() in ("RU", "KZ") and len(digits) >= 4 and digits.startswith("8"):
             digits = "7" + digits[1:]  # 8 912 … is how Russians write +7 912 …
         return "c.search @@ to_tsquery('simple', {})", [f"{digits}:*"]
     words = [w.strip(".-@") for w in _WORD.split(q.lower())]
@@ -148,7 +158,8 @@ async def list_page(filters: Filters, *, country: str = "", extra: Clause | None
     The SQL text comes only from fixed clause templates and the sort whitelist; values are parameters.
     """
     where, params = joined(where_clauses(filters, country, extra))
-    order, skip = SORTS[filters.sort], offset(filters.page)
+    searching = search_clause(filters.q, country) is not None
+    order, skip = (SEARCH_SORTS if searching else SORTS)[filters.sort], offset(filters.page)
     rows = await Customer.raw(
         f"SELECT {LIST_COLUMNS} FROM customer c WHERE {where} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {skip}",  # noqa: S608
         *params,
@@ -163,6 +174,7 @@ async def list_page(filters: Filters, *, country: str = "", extra: Clause | None
         total = max(total, estimate[0]["n"])
     for row in rows:
         row["tags"] = _tags(row["tags"])
+        row["phone_display"] = format_phone(row["phone"])
     return Page(rows, total, filters)
 
 
