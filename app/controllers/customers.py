@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from app.controllers._htmx import Form, redirect, render
 from app.errors import Conflict
 from app.i18n import gettext as _
 from app.services import customers, rfm, segments
+
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+MAX_UPLOAD = 6 * 1024 * 1024
 
 
 def _slug(request: Request[Any, Any, Any]) -> str:
@@ -45,6 +50,25 @@ class CustomerController(Controller):
             "sorts": customers.sort_labels(),
         }
         return render(request, "customers/index.html", context, fragment="customers/_table.html")
+
+    @get("/import", name="customers:import_form")
+    async def import_form(self, request: Request[Any, Any, Any]) -> Template:
+        return render(request, "customers/import.html", {"result": None})
+
+    @post("/import", name="customers:import", request_max_body_size=MAX_UPLOAD)
+    async def import_customers(self, request: Request[Any, Any, Any], data: Multipart) -> Template:
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            result = customers.ImportResult(errors=[(0, _("Choose a CSV file."))])
+        else:
+            result = await customers.import_csv(
+                await upload.read(),
+                country=request.scope["state"]["tenant"].country,
+                filename=upload.filename,
+                actor_id=_member(request).identity_id,
+            )
+        status = 422 if result.errors else 200
+        return render(request, "customers/import.html", {"result": result}, status_code=status)
 
     @get("/duplicates", name="customers:duplicates")
     async def list_duplicates(self, request: Request[Any, Any, Any]) -> Template:

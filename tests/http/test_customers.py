@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.services import orders, segments
-from app.tables.customers import CustomerEvent
+from app.tables.customers import Customer, CustomerEvent
 from app.tenancy import runtime as tenancy
 from tests.conftest import csrf, login, make_store
 from tests.http.test_pages_i18n import english_phrases, visible_text
@@ -248,3 +248,32 @@ async def test_card_segment_and_portrait_render_translated(client, shops, locale
             text = visible_text(response.text)
             leaked = [phrase for phrase in english_phrases(locale) if phrase in text]
             assert not leaked, f"{locale} {path}: untranslated {leaked[:5]}"
+
+
+async def test_customer_csv_import_upserts_by_phone_or_refuses_the_whole_file(client, shops) -> None:
+    a = shops["a"]
+    await login(client, a.email)
+    url = f"/s/{a.slug}/customers/import"
+    bad = "Имя;Телефон;E-mail;Город\nОля;+7 912 777-00-01;;Омск\nНикто;12;;\nЛена;;не почта;\n".encode("cp1251")
+    response = await client.post(url, files={"file": ("bad.csv", bad, "text/csv")}, data={"_csrf_token": csrf(client)})
+    assert response.status_code == 422
+    assert response.text.count('data-testid="import-error"') == 2
+    async with tenancy.bind_tenant(a.tenant):
+        assert not await Customer.exists().where(Customer.phone == "+79127770001")  # nothing half-applied
+    good = "name,phone,email,city,tags\nОля,+7 912 777-00-01,,Омск,опт\nАнна,8 912 555-00-01,,,vip\n".encode()
+    response = await client.post(
+        url, files={"file": ("good.csv", good, "text/csv")}, data={"_csrf_token": csrf(client)}
+    )
+    assert response.status_code == 200 and 'data-testid="import-done"' in response.text
+    async with tenancy.bind_tenant(a.tenant):
+        olya = await Customer.select().where(Customer.phone == "+79127770001").first()
+        assert olya["source"] == "import" and olya["city"] == "Омск"
+        anna = await Customer.select(Customer.id, Customer.tags).where(Customer.phone == "+79125550001").first()
+        assert anna["id"] == shops["anna"] and "vip" in anna["tags"]  # the existing customer, updated
+        kinds = [
+            e["kind"]
+            for e in await CustomerEvent.select(CustomerEvent.kind).where(CustomerEvent.customer == anna["id"])
+        ]
+        assert "import" in kinds
+    empty = await client.post(url, data={"_csrf_token": csrf(client)}, files={"other": ("x", b"", "text/plain")})
+    assert empty.status_code == 422

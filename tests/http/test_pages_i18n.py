@@ -28,6 +28,7 @@ STAFF = [
     "/s/{slug}/products/",
     "/s/{slug}/customers/",
     "/s/{slug}/customers/duplicates",
+    "/s/{slug}/customers/import",
     "/s/{slug}/segments/",
     "/s/{slug}/segments/new",
     "/s/{slug}/segments/new?kind=static",

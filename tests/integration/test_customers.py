@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.errors import Conflict
-from app.services import customers, orders, portrait, rfm, segments
+from app.services import customers, demo_customers, orders, portrait, rfm, segments
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.orders import Order
+from app.tables.segments import Segment
 from app.tenancy import runtime as tenancy
 from tests.conftest import make_store
 
@@ -239,3 +240,21 @@ async def test_search_finds_by_name_prefix_phone_digits_and_email(runtime) -> No
             assert await found(q) == [cid], q
         assert await found("нет такого") == []
         assert len(await found("&|!:*()'")) == 2  # nothing searchable: the filter is ignored, no SQL error
+
+
+async def test_demo_extras_give_segments_a_history_and_run_twice_safely(runtime) -> None:
+    store = await make_store("cust-demo-extras")
+    async with tenancy.bind_tenant(store.tenant):
+        await buyer("+79120000041", [40, 20, 10, 5])
+        await buyer("+79120000042", [3])
+        await demo_customers.seed_extras()
+        await demo_customers.seed_extras()
+        assert await Segment.count() == 4
+        repeat = await Segment.select().where(Segment.name == "Повторные покупатели").first()
+        assert repeat["size"] == 1
+        history = await segments.history(repeat["id"])
+        assert len(history) >= 30
+        # Before the third order (10 days ago) nobody had three orders: the history is real, not a copy.
+        assert history[0]["size"] == 0 and history[-1]["size"] == 1
+        assert await Customer.count().where(Customer.rfm_class.is_not_null()) == 2
+        assert await CustomerEvent.count().where(CustomerEvent.kind == "note") == 1

@@ -36,6 +36,7 @@ from app.services.customers._identity import (
     recompute_totals,
     record_order,
 )
+from app.services.customers._import import ImportResult, import_csv
 from app.services.customers._lists import (
     COUNT_CAP,
     SORTS,
@@ -72,6 +73,7 @@ __all__ = [
     "TASK",
     "UNMERGED",
     "Filters",
+    "ImportResult",
     "add_event",
     "add_note",
     "add_task",
@@ -82,6 +84,7 @@ __all__ = [
     "filters_query",
     "find_or_create",
     "format_phone",
+    "import_csv",
     "list_page",
     "merge",
     "merge_survivor",
