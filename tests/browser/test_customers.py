@@ -19,6 +19,11 @@ from tests.conftest import PASSWORD, make_store
 
 pytestmark = pytest.mark.browser
 
+# What sticks out past a phone's width (for the failure message).
+WIDE = (
+    "[...document.querySelectorAll('body *')].filter(e => !e.parentElement.closest('.table-scroll')"
+    " && e.getBoundingClientRect().right > 391).map(e => e.tagName + '.' + e.className).slice(0, 12)"
+)
 CITIES = ["Казань", "Москва", "Самара", "Пермь"]
 
 
@@ -123,6 +128,7 @@ async def test_customer_screens_show_charts_in_three_languages(browser, live_ser
         assert await chart.count() == 1
         assert (await chart.bounding_box())["height"] > 100
         assert await page.locator("[data-testid=segment-history] svg .line").count() >= 1
+        await page.screenshot(path=shot(f"segment-{locale}"), full_page=True)
 
         await page.goto(f"{base}/segments/portrait?group=segment:{data['segment']}")
         bars = page.locator("[data-testid=portrait-chart] svg .rect")
@@ -139,3 +145,21 @@ async def test_customer_screens_show_charts_in_three_languages(browser, live_ser
     await expect(page.locator("[data-testid=segment-count]")).to_contain_text(re.compile(r"\d"))
     await page.screenshot(path=shot("segment-editor-uk"), full_page=True)
     await context.close()
+
+    # A phone: the list and the card stay usable at 390 px.
+    phone = await browser.new_context(viewport={"width": 390, "height": 844})
+    small = await phone.new_page()
+    await small.goto(f"{live_server}/login")
+    await small.fill("#f-email", store.email)
+    await small.fill("#f-password", PASSWORD)
+    await small.click("[data-testid=login-submit]")
+    await small.wait_for_url(f"{live_server}/s/{store.slug}/")
+    await small.goto(f"{base}/customers/{data['customer']}")
+    await small.screenshot(path=shot("customer-card-390"), full_page=True)
+    wide = await small.evaluate(WIDE)
+    assert await small.evaluate("document.documentElement.scrollWidth") <= 390 + 1, wide
+    await small.goto(f"{base}/segments/")
+    await small.screenshot(path=shot("segments-rfm-390"), full_page=True)
+    wide = await small.evaluate(WIDE)
+    assert await small.evaluate("document.documentElement.scrollWidth") <= 390 + 1, wide
+    await phone.close()

@@ -277,3 +277,32 @@ async def test_customer_csv_import_upserts_by_phone_or_refuses_the_whole_file(cl
         assert "import" in kinds
     empty = await client.post(url, data={"_csrf_token": csrf(client)}, files={"other": ("x", b"", "text/plain")})
     assert empty.status_code == 422
+
+
+async def test_duplicates_page_merges_and_the_card_undoes(client, runtime) -> None:
+    shop = await make_store("cust-http-dups")
+    async with tenancy.bind_tenant(shop.tenant):
+        keep = (await orders.create_order(draft("+79126660001")))[0]["customer"]
+        drop = (await orders.create_order(draft(None, "olga@example.com", "Ольга")))[0]["customer"]
+        await orders.create_order(draft("+79126660001", "olga@example.com"))
+    await login(client, shop.email)
+    page = await client.get(f"/s/{shop.slug}/customers/duplicates")
+    assert page.text.count('data-testid="duplicate-pair"') == 1
+    merged = await client.post(
+        f"/s/{shop.slug}/customers/merge", data={"survivor": keep, "merged": drop, "_csrf_token": csrf(client)}
+    )
+    assert merged.status_code == 303 and merged.headers["location"].endswith(f"/customers/{keep}")
+    card = await client.get(f"/s/{shop.slug}/customers/{keep}")
+    assert card.text.count('data-testid="customer-order"') == 3
+    undo = card.text.split('data-testid="undo-merge-')[1].split('"')[0]
+    again = await client.post(
+        f"/s/{shop.slug}/customers/merge", data={"survivor": keep, "merged": drop, "_csrf_token": csrf(client)}
+    )
+    assert again.status_code == 422 and 'data-testid="error-merge"' in again.text
+    undone = await client.post(f"/s/{shop.slug}/customers/merges/{undo}/undo", data={"_csrf_token": csrf(client)})
+    assert undone.status_code == 303
+    assert (await client.get(f"/s/{shop.slug}/customers/{keep}")).text.count('data-testid="customer-order"') == 2
+    twice = await client.post(f"/s/{shop.slug}/customers/merges/{undo}/undo", data={"_csrf_token": csrf(client)})
+    assert twice.status_code == 422
+    no_csrf = await client.post(f"/s/{shop.slug}/customers/merge", data={"survivor": keep, "merged": drop})
+    assert no_csrf.status_code == 403
