@@ -17,7 +17,7 @@ from app import jobs, logs, metrics
 from app.errors import AppError, ValidationFailed
 from app.forms.auth import validate_signup
 from app.i18n import use_locale
-from app.services import demo, fleet, payments, stores
+from app.services import demo, demo_customers, fleet, payments, stores
 from app.services.imports import jobs as import_jobs
 from app.settings import get_settings
 from app.tenancy import migrate, pgtools, relocate
@@ -65,6 +65,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     await _migrate()
     settings = get_settings()
     slug = await demo.seed(settings.demo_password, payments.Keys(settings.secret_key, settings.public_url))
+    await demo_customers.seed_store(slug)
     print(f"demo store ready: /s/{slug}/ (login {demo.DEMO_EMAIL})")
     return 0
 

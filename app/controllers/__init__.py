@@ -6,6 +6,7 @@ from litestar import Router
 
 from app.controllers._auth import staff_guard
 from app.controllers.auth import AuthController
+from app.controllers.customers import CustomerController
 from app.controllers.dashboard import DashboardController
 from app.controllers.health import HealthController
 from app.controllers.hooks import HookController
@@ -13,6 +14,7 @@ from app.controllers.imports import ImportController
 from app.controllers.metrics import MetricsController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
+from app.controllers.segments import SegmentController
 from app.controllers.settings import (
     FormSettingsController,
     PaymentSettingsController,
@@ -26,6 +28,8 @@ STAFF_ROUTER = Router(
     route_handlers=[
         DashboardController,
         OrderController,
+        CustomerController,
+        SegmentController,
         ProductController,
         ImportController,
         SettingsController,

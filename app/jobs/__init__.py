@@ -18,7 +18,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
-from app.services import forms, notifications, payments
+from app.services import forms, notifications, payments, segments
 from app.services.fleet import active_stores
 from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
@@ -193,6 +193,17 @@ async def defer_reconcile(slug: str) -> None:
         await jobs_app.configure_task(
             "payments.reconcile_store", lock=f"payments:{slug}", queueing_lock=f"reconcile:{slug}"
         ).defer_async(slug=slug)
+
+
+@jobs_app.periodic(cron="17 * * * *")
+@jobs_app.task(name="segments.refresh", queue="segments", queueing_lock="segments_refresh")
+async def refresh_segments(timestamp: int) -> None:
+    """Every hour, in every active store: RFM classes (recency moves with the clock) and today's segment sizes."""
+    for slug in await active_stores():
+        tenant = await lookup_tenant(slug)
+        if tenant is not None:
+            async with bind_tenant(tenant):
+                await segments.refresh_all()
 
 
 async def defer_feed(slug: str) -> None:

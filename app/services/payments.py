@@ -173,6 +173,12 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
     await Payment.update({Payment.provider_payment_id: result.provider_payment_id, Payment.attempts: 1}).where(
         Payment.id == created[0]["id"]
     )
+    await customers.add_event(
+        order["customer"],
+        customers.PAYMENT_TRIED,
+        order_id=order["id"],
+        data={"amount_minor": order["total_minor"], "currency": order["currency"], "gateway": row["code"]},
+    )
     assert result.shopper_step is not None
     return result.shopper_step
 
@@ -861,7 +867,7 @@ async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) 
     status, refunded = rows[0]["status"], rows[0]["refunded_minor"]
     await customers.add_event(
         order["customer"],
-        "refunded",
+        customers.REFUNDED,
         order_id=order["id"],
         data={"amount_minor": amount_minor, "currency": payment["currency"]},
     )
