@@ -162,12 +162,12 @@ async def funnel(currency: str, start: date, end: date) -> dict[str, int]:
     return {**{k: int(v) for k, v in forms[0].items()}, **{k: int(v) for k, v in sales[0].items()}}
 
 
-async def record_form_opened(form_code: str, utm_source: str, timezone: str) -> None:
+async def record_form_opened(form_code: str, utm_source: str) -> None:
     """Count one opening of a hosted form (opens have no base table: the counter is the record)."""
     await Order.raw(
-        "INSERT INTO form_day AS t (day, form_code, utm_source, opened) VALUES ({}, {}, {}, 1)"
+        "INSERT INTO form_day AS t (day, form_code, utm_source, opened)"
+        " VALUES ((now() AT TIME ZONE analytics_tz())::date, {}, {}, 1)"
         " ON CONFLICT (day, form_code, utm_source) DO UPDATE SET opened = t.opened + 1",
-        store_today(timezone),
         form_code[:40],
         utm_source[:100],
     )

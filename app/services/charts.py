@@ -133,3 +133,33 @@ def hbar(
     chart.x_labels = [label for label, _ in rows]
     chart.add(title, [value for _, value in rows])
     return _render(chart, title)
+
+
+def funnel(
+    steps: Mapping[str, Number],
+    *,
+    title: str,
+    formatter: Formatter | None = None,
+    width: int = 720,
+) -> str:
+    """A funnel read top to bottom: one bar per step, each in the next palette colour, values printed."""
+    rows = list(steps.items())
+    options = _config(formatter, width=width, height=max(160, 52 * len(rows) + 40), legend=False)
+    options["print_values"] = True
+    options["show_y_guides"] = False
+    chart = pygal.HorizontalStackedBar(**options)
+    # pygal draws the first label at the bottom; a funnel starts at the top.
+    chart.x_labels = [label for label, _ in reversed(rows)]
+    for index, (label, value) in enumerate(rows):
+        values: list[Number] = [None] * len(rows)
+        values[len(rows) - 1 - index] = value
+        chart.add(label, values)
+    return _render(chart, title)
+
+
+def heat_colour(share: float | None) -> str:
+    """A single-hue (indigo) shade for a heat-map cell: readable for colour-blind people and in print."""
+    if share is None:
+        return "transparent"
+    alpha = 0.08 + 0.8 * max(0.0, min(1.0, share))
+    return f"rgba(67, 56, 202, {alpha:.2f})"
