@@ -12,6 +12,7 @@ from app.controllers.hooks import HookController
 from app.controllers.imports import ImportController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
+from app.controllers.reports import ReportController
 from app.controllers.settings import (
     FormSettingsController,
     PaymentSettingsController,
@@ -25,6 +26,7 @@ STAFF_ROUTER = Router(
     route_handlers=[
         DashboardController,
         OrderController,
+        ReportController,
         ProductController,
         ImportController,
         SettingsController,
