@@ -11,9 +11,11 @@ from decimal import Decimal
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 
-from app.i18n import babel_locale, format_money, format_number, format_percent
+from app.i18n import babel_locale, format_number, format_percent
 from app.i18n import gettext as _
 from app.services import analytics, charts
+
+CHART_WIDTH = 540  # drawn at about the size a card shows it, so its text stays readable from desktop to phone
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def _metric(key: str, label: str, current: float | None, previous: float | None,
 
 def metrics(cur: Mapping[str, int], prev: Mapping[str, int], currency: str) -> list[Metric]:
     def money(v: float) -> str:
-        return format_money(round(v), currency)
+        return money_whole(round(v), currency)
 
     valid, prev_valid = cur["orders"] - cur["cancelled"], prev["orders"] - prev["cancelled"]
     return [
@@ -75,6 +77,15 @@ def metrics(cur: Mapping[str, int], prev: Mapping[str, int], currency: str) -> l
         _metric("paid", _("Received"), cur["paid_minor"], prev["paid_minor"], money),
         _metric("new_customers", _("New customers"), cur["new_customers"], prev["new_customers"], format_number),
     ]
+
+
+def money_whole(minor: int, currency: str) -> str:
+    """Money rounded to whole units for headline figures (``1 834 105 ₽``): cents only add noise there."""
+    digits = babel_numbers.get_currency_precision(currency)
+    locale = babel_locale()
+    pattern = locale.currency_formats["standard"].pattern.split(";")[0].replace(".00", "")
+    major = (Decimal(minor).scaleb(-digits)).quantize(Decimal(1))
+    return babel_numbers.format_currency(major, currency, format=pattern, locale=locale, currency_digits=False)
 
 
 def bucket_label(day: date, granularity: str) -> str:
@@ -107,6 +118,7 @@ def trend_charts(period: analytics.Period, cur: dict, prev: dict, currency: str)
         labels,
         title=_("Revenue"),
         formatter=money_axis(currency),
+        width=CHART_WIDTH,
     )
     orders = charts.bar(
         {
@@ -118,6 +130,7 @@ def trend_charts(period: analytics.Period, cur: dict, prev: dict, currency: str)
         title=_("Orders"),
         formatter=lambda v: format_number(round(v)),
         stacked=True,
+        width=CHART_WIDTH,
     )
     return {"revenue": revenue, "orders": orders}
 
@@ -147,6 +160,7 @@ async def overview(period: analytics.Period, currency: str) -> dict:
         {step["label"]: step["count"] for step in steps},
         title=_("Funnel"),
         formatter=lambda v: format_number(round(v)),
+        width=CHART_WIDTH,
     )
     return {
         "metrics": metrics(cur, prev, currency),

@@ -11,7 +11,7 @@ from datetime import date
 from app.i18n import format_percent
 from app.i18n import gettext as _
 from app.services import analytics, charts
-from app.services.dashboard import bucket_label, money_axis
+from app.services.dashboard import CHART_WIDTH, bucket_label, money_axis
 from app.tables.orders import Order
 
 ABC_LIMITS = (0.80, 0.95)  # A: the goods that make the first 80 % of revenue, B: the next 15 %, C: the rest
@@ -24,26 +24,31 @@ def _share(part: int, whole: int) -> float | None:
 
 
 async def repeat_purchases(start: date, end: date) -> dict:
-    """Of the customers whose first purchase fell in the period, how many bought again (ever since)."""
+    """Of the customers whose first purchase fell in the period, how many bought again (ever since).
+
+    Read from ``sales_day``, where each customer is counted once on the day of their first purchase.
+    """
     rows = await Order.raw(
-        "SELECT count(*) AS first, count(*) FILTER (WHERE orders >= 2) AS repeat,"
-        " coalesce(sum(orders), 0) AS orders,"
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY orders) AS median_orders"
-        " FROM customer_fact WHERE first_day BETWEEN {} AND {}",
+        "SELECT coalesce(sum(new_customers) FILTER (WHERE day BETWEEN {} AND {}), 0) AS first,"
+        " coalesce(sum(repeat_customers) FILTER (WHERE day BETWEEN {} AND {}), 0) AS repeat,"
+        " coalesce(sum(new_customer_orders) FILTER (WHERE day BETWEEN {} AND {}), 0) AS orders,"
+        " coalesce(sum(new_customers), 0) AS customers, coalesce(sum(repeat_customers), 0) AS all_repeat"
+        " FROM sales_day",
+        start,
+        end,
+        start,
+        end,
         start,
         end,
     )
-    overall = await Order.raw(
-        "SELECT count(*) AS customers, count(*) FILTER (WHERE orders >= 2) AS repeat FROM customer_fact"
-    )
-    row, all_row = rows[0], overall[0]
+    row = {key: int(value) for key, value in rows[0].items()}
     return {
-        "first": int(row["first"]),
-        "repeat": int(row["repeat"]),
-        "rate": _share(int(row["repeat"]), int(row["first"])),
-        "orders_per_customer": (int(row["orders"]) / int(row["first"])) if row["first"] else None,
-        "customers": int(all_row["customers"]),
-        "overall_rate": _share(int(all_row["repeat"]), int(all_row["customers"])),
+        "first": row["first"],
+        "repeat": row["repeat"],
+        "rate": _share(row["repeat"], row["first"]),
+        "orders_per_customer": row["orders"] / row["first"] if row["first"] else None,
+        "customers": row["customers"],
+        "overall_rate": _share(row["all_repeat"], row["customers"]),
     }
 
 
@@ -130,6 +135,7 @@ async def abc(currency: str, start: date, end: date) -> dict:
         {g["name"]: g["revenue_minor"] for g in goods[:10]},
         title=_("Top goods by revenue"),
         formatter=money_axis(currency),
+        width=CHART_WIDTH,
     )
     return {"goods": goods[:ABC_SHOWN], "count": len(goods), "summary": summary, "total": total, "chart": chart}
 
@@ -175,6 +181,7 @@ async def sources(currency: str, start: date, end: date) -> dict:
         dict(sorted(by_utm.items(), key=lambda kv: -kv[1])[:10]),
         title=_("Revenue by UTM source"),
         formatter=money_axis(currency),
+        width=CHART_WIDTH,
     )
     return {"rows": out, "chart": chart}
 
@@ -190,6 +197,7 @@ def repeat_chart(rows: list[CohortRow]) -> str:
         list(values.keys()),
         title=_("Came back within 3 months"),
         formatter=lambda v: format_percent(v / 100),
+        width=CHART_WIDTH,
     )
 
 

@@ -43,6 +43,8 @@ TABLES = [
         paid_minor bigint NOT NULL DEFAULT 0,
         refunded_minor bigint NOT NULL DEFAULT 0,
         new_customers integer NOT NULL DEFAULT 0,
+        repeat_customers integer NOT NULL DEFAULT 0,
+        new_customer_orders integer NOT NULL DEFAULT 0,
         PRIMARY KEY (day, currency, source, utm_source, utm_campaign)
     )""",
     """CREATE TABLE goods_day (
@@ -96,6 +98,24 @@ TABLES = [
         PRIMARY KEY (day, form_code, utm_source)
     )""",
 ]
+
+# A customer's first purchase, purchase count and months, from the order facts (for some or all customers).
+CUSTOMER_ROWS = """CREATE FUNCTION {name} RETURNS void LANGUAGE sql AS $$
+        INSERT INTO customer_fact
+        SELECT customer_id, (array_agg(order_id ORDER BY created_at, order_id))[1],
+               min(created_at), (array_agg(day ORDER BY created_at, order_id))[1],
+               date_trunc('month', (array_agg(day ORDER BY created_at, order_id))[1])::date,
+               (array_agg(currency ORDER BY created_at, order_id))[1],
+               (array_agg(source ORDER BY created_at, order_id))[1],
+               (array_agg(utm_source ORDER BY created_at, order_id))[1],
+               (array_agg(utm_campaign ORDER BY created_at, order_id))[1],
+               count(*), sum(total_minor), max(created_at)
+        FROM order_fact WHERE {where} customer_id IS NOT NULL AND NOT cancelled GROUP BY customer_id;
+        INSERT INTO customer_month
+        SELECT f.customer_id, date_trunc('month', f.day)::date, c.cohort, count(*), sum(f.total_minor)
+        FROM order_fact f JOIN customer_fact c USING (customer_id)
+        WHERE {where_f} NOT f.cancelled GROUP BY 1, 2, 3;
+    $$"""
 
 FUNCTIONS = [
     """CREATE FUNCTION analytics_tz() RETURNS text LANGUAGE sql STABLE AS $$
@@ -152,12 +172,16 @@ FUNCTIONS = [
     $$""",
     # New customers are counted on the day, source and campaign of their first purchase.
     """CREATE FUNCTION analytics_customers_add(cids integer[], sign integer) RETURNS void LANGUAGE sql AS $$
-        INSERT INTO sales_day AS t (day, currency, source, utm_source, utm_campaign, new_customers)
-        SELECT first_day, currency, source, utm_source, utm_campaign, sign * count(*)
+        INSERT INTO sales_day AS t (day, currency, source, utm_source, utm_campaign, new_customers,
+                                    repeat_customers, new_customer_orders)
+        SELECT first_day, currency, source, utm_source, utm_campaign, sign * count(*),
+               sign * count(*) FILTER (WHERE orders >= 2), sign * sum(orders)
         FROM customer_fact WHERE customer_id = ANY(cids)
         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (day, currency, source, utm_source, utm_campaign) DO UPDATE SET
-            new_customers = t.new_customers + excluded.new_customers;
+            new_customers = t.new_customers + excluded.new_customers,
+            repeat_customers = t.repeat_customers + excluded.repeat_customers,
+            new_customer_orders = t.new_customer_orders + excluded.new_customer_orders;
         INSERT INTO cohort_month AS t (cohort, month, customers, orders, revenue_minor)
         SELECT cohort, month, sign * count(*), sign * sum(orders), sign * sum(revenue_minor)
         FROM customer_month WHERE customer_id = ANY(cids)
@@ -165,22 +189,12 @@ FUNCTIONS = [
         ON CONFLICT (cohort, month) DO UPDATE SET customers = t.customers + excluded.customers,
             orders = t.orders + excluded.orders, revenue_minor = t.revenue_minor + excluded.revenue_minor;
     $$""",
-    """CREATE FUNCTION analytics_customer_rows(cids integer[]) RETURNS void LANGUAGE sql AS $$
-        INSERT INTO customer_fact
-        SELECT customer_id, (array_agg(order_id ORDER BY created_at, order_id))[1],
-               min(created_at), (array_agg(day ORDER BY created_at, order_id))[1],
-               date_trunc('month', (array_agg(day ORDER BY created_at, order_id))[1])::date,
-               (array_agg(currency ORDER BY created_at, order_id))[1],
-               (array_agg(source ORDER BY created_at, order_id))[1],
-               (array_agg(utm_source ORDER BY created_at, order_id))[1],
-               (array_agg(utm_campaign ORDER BY created_at, order_id))[1],
-               count(*), sum(total_minor), max(created_at)
-        FROM order_fact WHERE customer_id = ANY(cids) AND NOT cancelled GROUP BY customer_id;
-        INSERT INTO customer_month
-        SELECT f.customer_id, date_trunc('month', f.day)::date, c.cohort, count(*), sum(f.total_minor)
-        FROM order_fact f JOIN customer_fact c USING (customer_id)
-        WHERE f.customer_id = ANY(cids) AND NOT f.cancelled GROUP BY 1, 2, 3;
-    $$""",
+    CUSTOMER_ROWS.format(
+        name="analytics_customer_rows(cids integer[])",
+        where="customer_id = ANY(cids) AND",
+        where_f="f.customer_id = ANY(cids) AND",
+    ),
+    CUSTOMER_ROWS.format(name="analytics_customer_rows_all()", where="", where_f=""),
     """CREATE FUNCTION analytics_refresh_customers(cids integer[]) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
         IF cids IS NULL OR cardinality(cids) = 0 THEN RETURN; END IF;
@@ -217,9 +231,30 @@ FUNCTIONS = [
     # Everything from the base tables again (after imports, data repair, or a new time zone).
     # Form opens are counted as they happen and have no base table, so they are kept.
     """CREATE FUNCTION analytics_rebuild() RETURNS void LANGUAGE plpgsql AS $$
+    DECLARE
+        tz text := analytics_tz();
     BEGIN
         TRUNCATE order_fact, sales_day, goods_day, customer_fact, customer_month, cohort_month;
-        INSERT INTO order_fact SELECT * FROM order_fact_source;
+        -- The same facts as order_fact_source, joined in bulk (hash joins) rather than order by order.
+        INSERT INTO order_fact
+        SELECT o.id, o.customer, (o.created_at AT TIME ZONE tz)::date, o.currency, o.source,
+               left(coalesce(o.utm->>'utm_source', ''), 100), left(coalesce(o.utm->>'utm_campaign', ''), 100),
+               o.created_at, s."group" = 'cancel', o.total_minor,
+               coalesce(p.paid, 0)::bigint, coalesce(p.refunded, 0)::bigint,
+               CASE WHEN s."group" = 'cancel' THEN '[]'::jsonb ELSE coalesce(l.lines, '[]'::jsonb) END
+        FROM orders o
+        JOIN order_status s ON s.id = o.status
+        LEFT JOIN (
+            SELECT "order", sum(amount_minor) AS paid, sum(refunded_minor) AS refunded FROM payment
+            WHERE status IN ('succeeded', 'partially_refunded', 'refunded') GROUP BY 1
+        ) p ON p."order" = o.id
+        LEFT JOIN (
+            SELECT "order", jsonb_agg(jsonb_build_array(item, name, quantity, revenue)) AS lines FROM (
+                SELECT "order", coalesce('o' || offer_id, 's' || left(sku, 250), 'n' || left(name, 250)) AS item,
+                       max(left(name, 500)) AS name, sum(quantity) AS quantity, sum(total_minor) AS revenue
+                FROM order_line GROUP BY 1, 2
+            ) x GROUP BY 1
+        ) l ON l."order" = o.id;
         INSERT INTO sales_day (day, currency, source, utm_source, utm_campaign, orders, cancelled,
                                revenue_minor, paid_orders, paid_minor, refunded_minor)
         SELECT day, currency, source, utm_source, utm_campaign, count(*), count(*) FILTER (WHERE cancelled),
@@ -230,18 +265,20 @@ FUNCTIONS = [
         INSERT INTO goods_day (day, currency, item, name, quantity, revenue_minor, orders)
         SELECT f.day, f.currency, e->>0, max(e->>1), sum((e->>2)::bigint), sum((e->>3)::bigint), count(*)
         FROM order_fact f, jsonb_array_elements(f.lines) e GROUP BY 1, 2, 3;
-        PERFORM analytics_customer_rows(ARRAY(SELECT DISTINCT customer_id FROM order_fact
-                                              WHERE customer_id IS NOT NULL AND NOT cancelled));
-        INSERT INTO sales_day AS t (day, currency, source, utm_source, utm_campaign, new_customers)
-        SELECT first_day, currency, source, utm_source, utm_campaign, count(*) FROM customer_fact
+        PERFORM analytics_customer_rows_all();
+        INSERT INTO sales_day AS t (day, currency, source, utm_source, utm_campaign, new_customers,
+                                    repeat_customers, new_customer_orders)
+        SELECT first_day, currency, source, utm_source, utm_campaign, count(*),
+               count(*) FILTER (WHERE orders >= 2), sum(orders) FROM customer_fact
         GROUP BY 1, 2, 3, 4, 5
         ON CONFLICT (day, currency, source, utm_source, utm_campaign) DO UPDATE SET
-            new_customers = excluded.new_customers;
+            new_customers = excluded.new_customers, repeat_customers = excluded.repeat_customers,
+            new_customer_orders = excluded.new_customer_orders;
         INSERT INTO cohort_month (cohort, month, customers, orders, revenue_minor)
         SELECT cohort, month, count(*), sum(orders), sum(revenue_minor) FROM customer_month GROUP BY 1, 2;
         UPDATE form_day SET started = 0, unfinished = 0 WHERE started <> 0 OR unfinished <> 0;
         INSERT INTO form_day AS t (day, form_code, utm_source, started, unfinished)
-        SELECT (created_at AT TIME ZONE analytics_tz())::date, form_code,
+        SELECT (created_at AT TIME ZONE tz)::date, form_code,
                left(coalesce(utm->>'utm_source', ''), 100), count(*),
                count(*) FILTER (WHERE reported AND NOT converted)
         FROM form_draft GROUP BY 1, 2, 3

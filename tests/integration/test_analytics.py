@@ -31,24 +31,31 @@ WITH p AS (
            coalesce(p.refunded, 0) AS refunded
     FROM orders o JOIN order_status s ON s.id = o.status LEFT JOIN p ON p."order" = o.id
 ), firsts AS (
-    SELECT DISTINCT ON (customer) customer, day, currency, source, us, uc FROM o
+    SELECT DISTINCT ON (customer) customer, day, currency, source, us, uc,
+           count(*) OVER (PARTITION BY customer) AS purchases FROM o
     WHERE NOT cancelled AND customer IS NOT NULL ORDER BY customer, created_at, id
 ), sales AS (
     SELECT day, currency, source, us, uc, count(*) AS orders, count(*) FILTER (WHERE cancelled) AS cancelled,
            coalesce(sum(total_minor) FILTER (WHERE NOT cancelled), 0) AS revenue,
            count(*) FILTER (WHERE net > 0) AS paid_orders, sum(net) AS paid, sum(refunded) AS refunded
     FROM o GROUP BY 1, 2, 3, 4, 5
-), news AS (SELECT day, currency, source, us, uc, count(*) AS n FROM firsts GROUP BY 1, 2, 3, 4, 5)
+), news AS (
+    SELECT day, currency, source, us, uc, count(*) AS n, count(*) FILTER (WHERE purchases >= 2) AS r,
+           sum(purchases) AS p
+    FROM firsts GROUP BY 1, 2, 3, 4, 5
+)
 SELECT day, currency, source, us AS utm_source, uc AS utm_campaign, coalesce(orders, 0) AS orders,
        coalesce(cancelled, 0) AS cancelled, coalesce(revenue, 0) AS revenue_minor,
        coalesce(paid_orders, 0) AS paid_orders, coalesce(paid, 0) AS paid_minor,
-       coalesce(refunded, 0) AS refunded_minor, coalesce(n, 0) AS new_customers
+       coalesce(refunded, 0) AS refunded_minor, coalesce(n, 0) AS new_customers,
+       coalesce(r, 0) AS repeat_customers, coalesce(p, 0) AS new_customer_orders
 FROM sales FULL JOIN news USING (day, currency, source, us, uc)
 ORDER BY 1, 2, 3, 4, 5
 """
 ACTUAL_SALES = (
     "SELECT day, currency, source, utm_source, utm_campaign, orders, cancelled, revenue_minor, paid_orders,"
-    " paid_minor, refunded_minor, new_customers FROM sales_day ORDER BY 1, 2, 3, 4, 5"
+    " paid_minor, refunded_minor, new_customers, repeat_customers, new_customer_orders FROM sales_day"
+    " ORDER BY 1, 2, 3, 4, 5"
 )
 EXPECTED_GOODS = f"""
 SELECT {DAY} AS day, o.currency, coalesce('o' || l.offer_id, 's' || l.sku, 'n' || l.name) AS item,
