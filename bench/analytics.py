@@ -28,7 +28,7 @@ PAGES = [
     ("dashboard (30 days)", "/s/{slug}/?period=30d"),
     ("dashboard (year, by month)", "/s/{slug}/?period=year&by=month"),
     ("reports (year)", "/s/{slug}/reports?period=year"),
-    ("customer list", "/s/{slug}/customers"),
+    ("customer list", "/s/{slug}/customers/"),
 ]
 TABLES = ("orders", "order_line", "payment", "form_draft")
 
