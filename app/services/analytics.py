@@ -176,4 +176,6 @@ async def record_form_opened(form_code: str, utm_source: str) -> None:
 async def rebuild() -> None:
     """Recompute every rollup of the bound store from its base tables (after imports or repairs)."""
     async with store_transaction():
+        # A big store takes longer than the role's guard against runaway page queries.
+        await Order.raw("SET LOCAL statement_timeout = '30min'")
         await Order.raw("SELECT analytics_rebuild()")

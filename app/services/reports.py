@@ -17,6 +17,7 @@ from app.tables.orders import Order
 ABC_LIMITS = (0.80, 0.95)  # A: the goods that make the first 80 % of revenue, B: the next 15 %, C: the rest
 ABC_SHOWN = 200
 COHORT_MONTHS = 12
+HBAR_WIDTH = 820  # rankings have long labels on the left: wider, so ten bars stay a readable height
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -135,7 +136,7 @@ async def abc(currency: str, start: date, end: date) -> dict:
         {g["name"]: g["revenue_minor"] for g in goods[:10]},
         title=_("Top goods by revenue"),
         formatter=money_axis(currency),
-        width=CHART_WIDTH,
+        width=HBAR_WIDTH,
     )
     return {"goods": goods[:ABC_SHOWN], "count": len(goods), "summary": summary, "total": total, "chart": chart}
 
@@ -181,7 +182,7 @@ async def sources(currency: str, start: date, end: date) -> dict:
         dict(sorted(by_utm.items(), key=lambda kv: -kv[1])[:10]),
         title=_("Revenue by UTM source"),
         formatter=money_axis(currency),
-        width=CHART_WIDTH,
+        width=HBAR_WIDTH,
     )
     return {"rows": out, "chart": chart}
 
