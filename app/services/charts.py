@@ -85,6 +85,7 @@ def line(
     chart = pygal.Line(
         **_config(formatter, width=width, height=height, legend=len(series) > 1),
         fill=fill,
+        margin_bottom=18,  # pygal under-measures the bottom legend of a line chart and clips its text
         show_dots=len(labels) <= 31,
         dots_size=3,
         x_label_rotation=0,

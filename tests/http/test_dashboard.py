@@ -152,3 +152,17 @@ async def test_store_b_cannot_see_store_a_numbers(client, shop, store_b) -> None
     own = (await client.get(f"/s/{store_b.slug}/?period=30d")).text
     assert text_of(own, "kpi-orders-value") == "0"
     assert format_money(30000, "RUB") not in own
+
+
+async def test_opening_the_hosted_form_counts_a_visit_but_a_search_inside_it_does_not(client, runtime) -> None:
+    store = await make_store("dash-visits")
+    for query in ("?utm_source=vk", "?utm_source=vk&lang=en", "", "?q=kettle&utm_source=vk"):
+        assert (await client.get(f"/f/{store.slug}/order{query}")).status_code == 200
+    assert (await client.get(f"/f/{store.slug}/order", headers={"HX-Request": "true"})).status_code == 200
+    async with tenancy.bind_tenant(store.tenant):
+        rows = await Order.raw("SELECT utm_source, opened FROM form_day ORDER BY 1")
+    assert [(r["utm_source"], r["opened"]) for r in rows] == [("", 1), ("vk", 2)]
+    await login(client, store.email)
+    page = (await client.get(f"/s/{store.slug}/?period=7d")).text
+    assert text_of(page, "funnel-opened-count") == "3"
+    assert text_of(page, "funnel-placed-count") == "0"
