@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from app import jobs, logs, metrics
 from app.errors import AppError, ValidationFailed
 from app.forms.auth import validate_signup
 from app.i18n import use_locale
-from app.services import demo, demo_customers, fleet, payments, stores
+from app.services import analytics, demo, demo_customers, fleet, payments, stores
 from app.services.imports import jobs as import_jobs
 from app.settings import get_settings
 from app.tenancy import migrate, pgtools, relocate
@@ -165,6 +166,18 @@ async def cmd_server_list(args: argparse.Namespace) -> int:
     rows = [r.as_dict() for r in await fleet.list_servers()]
     columns = ["name", "dsn", "status", "accepts_new", "stores", "reachable", "version"]
     print(json.dumps(rows, indent=2) if args.json else _table(rows, columns))
+    return 0
+
+
+async def cmd_analytics(args: argparse.Namespace) -> int:
+    """Rebuild a store's dashboard and report figures from its orders (after bulk loads or repairs)."""
+    tenant = await tenancy.lookup_tenant(args.slug, fresh=True)
+    if tenant is None:
+        return _fail(f"no store called {args.slug!r}")
+    started = time.perf_counter()
+    async with tenancy.bind_tenant(tenant):
+        await analytics.rebuild()
+    print(f"{args.slug}: analytics rebuilt in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -319,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--queue", action="append", help="take jobs from this queue only (repeat for several)")
     p.set_defaults(run=cmd_worker)
+    analytics_parser = sub.add_parser("analytics", help="dashboard and report figures")
+    p = analytics_parser.add_subparsers(dest="verb", required=True).add_parser(
+        "rebuild", help="recompute a store's rollups from its orders"
+    )
+    p.add_argument("slug")
+    p.set_defaults(run=cmd_analytics)
     p = sub.add_parser("import", help="import goods from YML, CommerceML or CSV files")
     p.add_argument("slug")
     p.add_argument("files", nargs="+", metavar="FILE")

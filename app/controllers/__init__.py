@@ -15,6 +15,7 @@ from app.controllers.metrics import MetricsController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
 from app.controllers.segments import SegmentController
+from app.controllers.reports import ReportController
 from app.controllers.settings import (
     FormSettingsController,
     PaymentSettingsController,
@@ -30,6 +31,7 @@ STAFF_ROUTER = Router(
         OrderController,
         CustomerController,
         SegmentController,
+        ReportController,
         ProductController,
         ImportController,
         SettingsController,

@@ -17,6 +17,9 @@ PUBLIC = ["/", "/signup", "/login", "/no-such-page"]
 STAFF = [
     "/stores",
     "/s/{slug}/",
+    "/s/{slug}/?period=year&by=month",
+    "/s/{slug}/reports",
+    "/s/{slug}/reports?period=90d",
     "/s/{slug}/settings/store",
     "/s/{slug}/settings/forms/",
     "/s/{slug}/settings/forms/order",
