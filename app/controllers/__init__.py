@@ -19,6 +19,7 @@ from app.controllers.settings import (
     StatusSettingsController,
 )
 from app.controllers.shop import EmbedController, ShopController
+from app.controllers.staff import JoinController, StaffController
 
 STAFF_ROUTER = Router(
     path="/s/{slug:str}",
@@ -31,6 +32,8 @@ STAFF_ROUTER = Router(
         FormSettingsController,
         StatusSettingsController,
         PaymentSettingsController,
+        StaffController,
+        JoinController,
     ],
     guards=[staff_guard],
     include_in_schema=False,

@@ -17,7 +17,7 @@ class DashboardController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/", name="dashboard:show")
+    @get("/", name="dashboard:show", opt={"permission": "dashboard.view"})
     async def show_dashboard(self, request: Request[Any, Any, Any]) -> Template:
         store = await stores.current_store()
         context = {

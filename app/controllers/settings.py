@@ -41,19 +41,19 @@ class SettingsController(Controller):
     path = "/settings"
     include_in_schema = False
 
-    @get("/", name="settings:index")
+    @get("/", name="settings:index", opt={"permission": "settings.view"})
     async def show_settings(self, request: Request[Any, Any, Any]) -> Redirect:
         _require_manager(request)
         return Redirect(path=request.url.path.rstrip("/") + "/store")
 
-    @get("/store", name="settings:store")
+    @get("/store", name="settings:store", opt={"permission": "settings.view"})
     async def edit_store(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         store = await stores.current_store()
         values = {"name": store.name, "locale": store.locale, "currency": store.currency, "country": store.country}
         return render(request, "settings/store.html", _form_context(values, {}), fragment="settings/_store_form.html")
 
-    @post("/store", name="settings:update_store")
+    @post("/store", name="settings:update_store", opt={"permission": "settings.edit"})
     async def update_store(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         _require_manager(request)
         form, errors = stores.validate_settings(data)
@@ -110,13 +110,13 @@ class FormSettingsController(Controller):
     path = "/settings/forms"
     include_in_schema = False
 
-    @get("/", name="settings:forms")
+    @get("/", name="settings:forms", opt={"permission": "settings.view"})
     async def list_forms(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         public = request.app.state.settings.public_url.rstrip("/")
         return render(request, "settings/forms.html", {"forms": await form_settings.list_forms(), "public": public})
 
-    @get("/{code:str}", name="settings:form")
+    @get("/{code:str}", name="settings:form", opt={"permission": "settings.view"})
     async def edit_form(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
         _require_manager(request)
         form = await form_settings.get(code)
@@ -126,7 +126,7 @@ class FormSettingsController(Controller):
             values["goods_skus"] = "\n".join(await form_settings.skus_of(form["goods"]))
         return render(request, "settings/form_edit.html", await _editor_context(request, form, values, {}))
 
-    @post("/{code:str}", name="settings:update_form")
+    @post("/{code:str}", name="settings:update_form", opt={"permission": "settings.edit"})
     async def update_form(
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Template | Redirect:
@@ -162,12 +162,12 @@ class StatusSettingsController(Controller):
     path = "/settings/statuses"
     include_in_schema = False
 
-    @get("/", name="settings:statuses")
+    @get("/", name="settings:statuses", opt={"permission": "settings.view"})
     async def list_statuses(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         return render(request, "settings/statuses.html", await _status_context({}, {}))
 
-    @post("/", name="settings:create_status")
+    @post("/", name="settings:create_status", opt={"permission": "settings.edit"})
     async def create_status(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         _require_manager(request)
         errors = await orders.create_status(data)
@@ -176,7 +176,7 @@ class StatusSettingsController(Controller):
             return render(request, "settings/statuses.html", context, status_code=422)
         return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/settings/statuses/")
 
-    @post("/{code:str}", name="settings:update_status")
+    @post("/{code:str}", name="settings:update_status", opt={"permission": "settings.edit"})
     async def update_status(
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Template | Redirect:
@@ -207,13 +207,13 @@ class PaymentSettingsController(Controller):
     path = "/settings/payments"
     include_in_schema = False
 
-    @get("/", name="settings:payments")
+    @get("/", name="settings:payments", opt={"permission": "settings.view"})
     async def list_payments(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         code = str(request.query_params.get("code") or "")
         return render(request, "settings/payments.html", await _payment_context(request, code, {}, {}))
 
-    @post("/", name="settings:connect_payment")
+    @post("/", name="settings:connect_payment", opt={"permission": "settings.edit"})
     async def connect_payment(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         _require_manager(request)
         code = data.get("code", "")

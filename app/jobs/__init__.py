@@ -17,7 +17,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
-from app.services import forms, notifications, payments
+from app.services import forms, notifications, payments, staff
 from app.services.fleet import active_stores
 from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
@@ -145,6 +145,26 @@ async def order_mail(slug: str, order_id: int) -> None:
 
 async def defer_order_mail(slug: str, order_id: int) -> None:
     await jobs_app.configure_task("mail.order_placed").defer_async(slug=slug, order_id=order_id)
+
+
+@jobs_app.task(name="mail.staff_invitation", queue="mail", retry=RetryStrategy(max_attempts=5, wait=30))
+async def invitation_mail(slug: str, invitation_id: int) -> None:
+    tenant = await lookup_tenant(slug, fresh=True)
+    if tenant is None:
+        return
+    settings = get_settings()
+    async with bind_tenant(tenant):
+        await staff.send_invitation(
+            invitation_id,
+            secret=settings.secret_key,
+            slug=slug,
+            public_url=settings.public_url,
+            settings=mail_settings_from_env(),
+        )
+
+
+async def defer_invitation_mail(slug: str, invitation_id: int) -> None:
+    await jobs_app.configure_task("mail.staff_invitation").defer_async(slug=slug, invitation_id=invitation_id)
 
 
 async def defer_import(slug: str, job_id: int) -> None:

@@ -27,8 +27,11 @@ async def set_mode(new_mode: str) -> tuple[str, str]:
     """Store the mode; returns (before, after). Unknown modes are the caller's to reject."""
     assert new_mode in MODES
     before = await mode()
-    updated = await Distribution.update({Distribution.mode: new_mode, Distribution.updated_at: datetime.now(UTC)})
-    if not updated and not await Distribution.exists():
+    # One row by design (the migration inserts it), hence no WHERE.
+    updated = await Distribution.update(
+        {Distribution.mode: new_mode, Distribution.updated_at: datetime.now(UTC)}, force=True
+    ).returning(Distribution.id)
+    if not updated:
         await Distribution.insert(Distribution(mode=new_mode, updated_at=datetime.now(UTC)))
     return before, new_mode
 

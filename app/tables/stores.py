@@ -40,12 +40,14 @@ class Distribution(Table, tablename="distribution"):
 
 
 class StaffInvitation(Table, tablename="staff_invitation"):
-    """An e-mailed invitation to join the store; the link's token is stored only as a hash."""
+    """An e-mailed invitation to join the store. The link carries an HMAC (keyed by the app's secret) of this
+    row's nonce, so the database alone cannot rebuild a working link."""
 
     email = Varchar(length=254)
     role = Varchar(length=16)
     scope = Varchar(length=8, default="all")
-    token_hash = Varchar(length=64, unique=True)
+    locale = Varchar(length=8, default="ru")
+    nonce = Varchar(length=64)
     invited_by = Integer(null=True, default=None)
     created_at = Timestamptz()
     expires_at = Timestamptz()

@@ -1,7 +1,7 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-ID = "2026-11-25T03:49:00:000000"
+ID = "2026-11-25T03:52:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "one distribution row, indexes for scoped order lists, open-order counts and audit search"
 

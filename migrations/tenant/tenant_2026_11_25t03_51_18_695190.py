@@ -8,7 +8,7 @@ from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-25T03:48:24:880502"
+ID = "2026-11-25T03:51:18:695190"
 VERSION = "1.38.0"
 DESCRIPTION = "staff scope, shifts, last seen and invitations; order distribution; the audit log"
 
@@ -26,15 +26,15 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="AuditEntry",
-        tablename="audit_entry",
+        class_name="Distribution",
+        tablename="distribution",
         schema=None,
         columns=None,
     )
 
     manager.add_table(
-        class_name="Distribution",
-        tablename="distribution",
+        class_name="AuditEntry",
+        tablename="audit_entry",
         schema=None,
         columns=None,
     )
@@ -108,8 +108,30 @@ async def forwards():
     manager.add_column(
         table_class_name="StaffInvitation",
         tablename="staff_invitation",
-        column_name="token_hash",
-        db_column_name="token_hash",
+        column_name="locale",
+        db_column_name="locale",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 8,
+            "default": "ru",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="StaffInvitation",
+        tablename="staff_invitation",
+        column_name="nonce",
+        db_column_name="nonce",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -117,7 +139,7 @@ async def forwards():
             "default": "",
             "null": False,
             "primary_key": False,
-            "unique": True,
+            "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
@@ -242,6 +264,70 @@ async def forwards():
         params={
             "default": None,
             "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Distribution",
+        tablename="distribution",
+        column_name="mode",
+        db_column_name="mode",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "off",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Distribution",
+        tablename="distribution",
+        column_name="last_identity_id",
+        db_column_name="last_identity_id",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Distribution",
+        tablename="distribution",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -434,70 +520,6 @@ async def forwards():
         column_class=JSONB,
         params={
             "default": "{}",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Distribution",
-        tablename="distribution",
-        column_name="mode",
-        db_column_name="mode",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "off",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Distribution",
-        tablename="distribution",
-        column_name="last_identity_id",
-        db_column_name="last_identity_id",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Distribution",
-        tablename="distribution",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
             "unique": False,
