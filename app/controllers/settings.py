@@ -27,6 +27,12 @@ def _require_manager(request: Request[Any, Any, Any]) -> None:
         raise NotFoundException()
 
 
+def _actor(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who is changing the settings, for the audit log."""
+    member = request.scope["state"]["member"]
+    return {"actor_id": member.identity_id, "actor": member.email}
+
+
 def _form_context(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
     return {
         "values": values,
@@ -66,7 +72,7 @@ class SettingsController(Controller):
                 fragment="settings/_store_form.html",
                 status_code=422,
             )
-        store = await stores.update_settings(form)
+        store = await stores.update_settings(form, **_actor(request))
         values = {"name": store.name, "locale": store.locale, "currency": store.currency, "country": store.country}
         if wants_fragment(request):
             return HTMXTemplate(
@@ -138,7 +144,7 @@ class FormSettingsController(Controller):
             values = {k: v[:2000] for k, v in data.items()}
             context = await _editor_context(request, form, values, errors)
             return render(request, "settings/form_edit.html", context, status_code=422)
-        await form_settings.update(code, settings)
+        await form_settings.update(code, settings, **_actor(request))
         return redirect(request, f"/s/{tenant.slug}/settings/forms/{code}?saved=1")
 
 
@@ -170,7 +176,7 @@ class StatusSettingsController(Controller):
     @post("/", name="settings:create_status", opt={"permission": "settings.edit"})
     async def create_status(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         _require_manager(request)
-        errors = await orders.create_status(data)
+        errors = await orders.create_status(data, **_actor(request))
         if errors:
             context = await _status_context({k: v[:100] for k, v in data.items()}, errors)
             return render(request, "settings/statuses.html", context, status_code=422)
@@ -181,7 +187,7 @@ class StatusSettingsController(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Template | Redirect:
         _require_manager(request)
-        errors = await orders.update_status(code, data)
+        errors = await orders.update_status(code, data, **_actor(request))
         if errors:
             context = await _status_context({}, {}, edit_code=code, edit_errors=errors)
             return render(request, "settings/statuses.html", context, status_code=422)
@@ -224,6 +230,7 @@ class PaymentSettingsController(Controller):
                 keys=keys_of(request),
                 name=(data.get("name") or "")[:120],
                 test_mode=data.get("test_mode") == "on",
+                **_actor(request),
             )
         except ValidationFailed as exc:
             values = {k: v[:200] for k, v in data.items() if k not in _secret_fields(code)}

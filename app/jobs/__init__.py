@@ -23,7 +23,7 @@ from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
 from app.services.mail import mail_settings_from_env
 from app.settings import Settings, get_settings
-from app.tenancy.runtime import bind_tenant, lookup_tenant
+from app.tenancy.runtime import bind_tenant, get_runtime, lookup_tenant
 
 jobs_app = App(connector=PsycopgConnector())
 _pool: AsyncConnectionPool | None = None
@@ -152,7 +152,7 @@ async def invitation_mail(slug: str, invitation_id: int) -> None:
     tenant = await lookup_tenant(slug, fresh=True)
     if tenant is None:
         return
-    settings = get_settings()
+    settings = get_runtime().settings  # the running process's secret: the link is signed with it
     async with bind_tenant(tenant):
         await staff.send_invitation(
             invitation_id,

@@ -148,7 +148,7 @@ async def test_own_scope_manager_never_sees_another_managers_order(app, shop) ->
         assert (await client.get(f"{base}/{theirs['id']}")).status_code == 404
         assert (await client.get(f"{base}/{theirs['id']}/invoice")).status_code == 404
         token = {"_csrf_token": csrf(client)}
-        moved = await client.post(f"{base}/{theirs['id']}/status", data={**token, "status": "cancel"})
+        moved = await client.post(f"{base}/{theirs['id']}/status", data={**token, "status": "cancelled"})
         assert moved.status_code == 404
         assert (await client.post(f"{base}/{theirs['id']}/edit", data=token)).status_code == 404
         assert (await client.get(f"{base}/{mine['id']}")).status_code == 200

@@ -106,7 +106,7 @@ def _status_fields(raw: Mapping[str, str], codes: set[str], errors: dict[str, st
     }
 
 
-async def create_status(raw: Mapping[str, str]) -> dict[str, str]:
+async def create_status(raw: Mapping[str, str], *, actor_id: int | None = None, actor: str = "") -> dict[str, str]:
     """Add a store status in one of the fixed groups; returns errors (empty when created)."""
     errors: dict[str, str] = {}
     existing = {s["code"] for s in await all_statuses()}
@@ -122,11 +122,18 @@ async def create_status(raw: Mapping[str, str]) -> dict[str, str]:
     if errors:
         return errors
     position = max([s["position"] for s in await all_statuses()] or [0]) + 5
-    await OrderStatus.insert(OrderStatus(code=code, group=group, position=position, active=True, **fields))
+    async with store_transaction():
+        await OrderStatus.insert(OrderStatus(code=code, group=group, position=position, active=True, **fields))
+        await audit.record(
+            "settings", f"status:{code}", "create", actor_id=actor_id, actor=actor, summary=_("Order statuses"),
+            after={"code": code, "group": group, **fields},
+        )  # fmt: skip
     return {}
 
 
-async def update_status(code: str, raw: Mapping[str, str]) -> dict[str, str]:
+async def update_status(
+    code: str, raw: Mapping[str, str], *, actor_id: int | None = None, actor: str = ""
+) -> dict[str, str]:
     """Rename, recolour, switch off or change where a status may lead; its group stays."""
     statuses = await all_statuses()
     if code not in {s["code"] for s in statuses}:
@@ -136,7 +143,13 @@ async def update_status(code: str, raw: Mapping[str, str]) -> dict[str, str]:
     if errors:
         return errors
     active = raw.get("active") in ("on", "true", "1")
-    await OrderStatus.update(
-        {**{getattr(OrderStatus, k): v for k, v in fields.items()}, OrderStatus.active: active}
-    ).where(OrderStatus.code == code)
+    before = next(s for s in statuses if s["code"] == code)
+    async with store_transaction():
+        await OrderStatus.update(
+            {**{getattr(OrderStatus, k): v for k, v in fields.items()}, OrderStatus.active: active}
+        ).where(OrderStatus.code == code)
+        await audit.record_changes(
+            "settings", f"status:{code}", "update", before, {**fields, "active": active},
+            actor_id=actor_id, actor=actor, summary=_("Order statuses"),
+        )  # fmt: skip
     return {}
