@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from app.forms.staff import AcceptData, InviteData, MemberData
-from app.services import orders, staff
+from app.services import invitations, orders, staff
 from app.tenancy import runtime as tenancy
 from tests.conftest import PASSWORD, StoreFixture
 
@@ -18,11 +18,11 @@ async def add_member(
     """A new member of ``store`` who joined through an invitation; returns (identity id, e-mail)."""
     email = email or f"{role}-{secrets.token_hex(4)}@{store.slug}.example.com"
     async with tenancy.bind_tenant(store.tenant):
-        _row, token = await staff.invite(
+        _row, token = await invitations.invite(
             InviteData(email, role if role != "owner" else "admin", scope),
             secret=SECRET, slug=store.slug, locale="en", actor_id=store.identity_id, actor_role="owner",
         )  # fmt: skip
-        identity_id = await staff.accept(
+        identity_id = await invitations.accept(
             token, secret=SECRET, slug=store.slug, tenant_id=store.tenant.id, identity_id=None,
             data=AcceptData(name or f"{role.title()} {email[:12]}", PASSWORD),
         )  # fmt: skip

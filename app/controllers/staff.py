@@ -16,7 +16,7 @@ from app.errors import AppError, ValidationFailed
 from app.forms import staff as staff_forms
 from app.i18n import get_locale
 from app.i18n import gettext as _
-from app.services import audit, distribution, permissions, staff
+from app.services import audit, distribution, invitations, permissions, staff
 from app.web.sessions import rotate_session
 
 
@@ -34,12 +34,12 @@ def _base(request: Request[Any, Any, Any]) -> str:
 
 async def _page_context(request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
     slug, public = _state(request)["tenant"].slug, request.app.state.settings.public_url.rstrip("/")
-    invitations = await staff.pending_invitations() if "staff.manage" in _state(request)["perms"] else []
-    for row in invitations:
-        row["link"] = f"{public}/s/{slug}/join/{staff.invitation_token(_secret(request), slug, row)}"
+    pending = await invitations.pending_invitations() if "staff.manage" in _state(request)["perms"] else []
+    for row in pending:
+        row["link"] = f"{public}/s/{slug}/join/{invitations.invitation_token(_secret(request), slug, row)}"
     return {
         "members": await staff.members(active_only=False),
-        "invitations": invitations,
+        "invitations": pending,
         "roles": [(role, staff.role_label(role)) for role in staff.ROLES],
         "invitable_roles": [(role, staff.role_label(role)) for role in staff_forms.INVITABLE_ROLES],
         "scopes": [(scope, staff.scope_label(scope)) for scope in staff.SCOPES],
@@ -72,7 +72,7 @@ class StaffController(Controller):
         member = _state(request)["member"]
         if form is not None:
             try:
-                row, _token = await staff.invite(
+                row, _token = await invitations.invite(
                     form, secret=_secret(request), slug=_state(request)["tenant"].slug, locale=get_locale(),
                     actor_id=member.identity_id, actor_role=member.role,
                 )  # fmt: skip
@@ -87,7 +87,7 @@ class StaffController(Controller):
 
     @post("/invitations/{invitation_id:int}/revoke", name="staff:revoke", opt={"permission": "staff.manage"})
     async def revoke(self, request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
-        await staff.revoke(invitation_id, actor_id=_state(request)["member"].identity_id)
+        await invitations.revoke(invitation_id, actor_id=_state(request)["member"].identity_id)
         return redirect(request, f"{_base(request)}/staff/")
 
     @post("/members/{identity_id:int}", name="staff:update", opt={"permission": "staff.manage"})
@@ -153,7 +153,7 @@ class JoinController(Controller):
     ) -> Template | Redirect:
         tenant, identity_id = _state(request)["tenant"], identity_id_of(request)
         try:
-            invitation = await staff.invitation(token, secret=_secret(request), slug=tenant.slug)
+            invitation = await invitations.invitation(token, secret=_secret(request), slug=tenant.slug)
         except AppError as exc:
             return _closed(request, exc)
         form, errors = (None, {})
@@ -161,7 +161,7 @@ class JoinController(Controller):
             form, errors = staff_forms.validate_accept(data, invitation["email"])
         if not errors:
             try:
-                identity_id = await staff.accept(
+                identity_id = await invitations.accept(
                     token, secret=_secret(request), slug=tenant.slug, tenant_id=tenant.id,
                     identity_id=identity_id, data=form,
                 )  # fmt: skip
@@ -187,7 +187,7 @@ async def _join_page(
 ) -> Template:
     tenant = _state(request)["tenant"]
     try:
-        invitation = await staff.invitation(token, secret=_secret(request), slug=tenant.slug)
+        invitation = await invitations.invitation(token, secret=_secret(request), slug=tenant.slug)
     except AppError as exc:
         return _closed(request, exc)
     identity_id = identity_id_of(request)
@@ -196,7 +196,7 @@ async def _join_page(
         "invitation": invitation,
         "role": staff.role_label(invitation["role"]),
         "logged_in": identity_id is not None,
-        "has_account": await staff.has_account(invitation["email"]),
+        "has_account": await invitations.has_account(invitation["email"]),
         "values": values,
         "errors": errors,
         "token": token,

@@ -17,7 +17,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
-from app.services import forms, notifications, payments, staff
+from app.services import forms, invitations, notifications, payments
 from app.services.fleet import active_stores
 from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
@@ -154,7 +154,7 @@ async def invitation_mail(slug: str, invitation_id: int) -> None:
         return
     settings = get_runtime().settings  # the running process's secret: the link is signed with it
     async with bind_tenant(tenant):
-        await staff.send_invitation(
+        await invitations.send_invitation(
             invitation_id,
             secret=settings.secret_key,
             slug=slug,

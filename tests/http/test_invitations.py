@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from app import jobs
 from app.i18n import translations
-from app.services import staff
+from app.services import invitations, staff
 from app.tables.stores import StaffInvitation
 from app.tenancy import runtime as tenancy
 from tests.browser.conftest import free_port
@@ -134,8 +134,8 @@ async def test_expired_revoked_and_forged_links_are_refused(client, shop) -> Non
         )
         expired = await StaffInvitation.select().where(StaffInvitation.id == expired_id).first()
         revoked = await StaffInvitation.select().where(StaffInvitation.id == revoked_id).first()
-    expired_link = f"/s/{shop.slug}/join/{staff.invitation_token(SECRET, shop.slug, expired)}"
-    revoked_link = f"/s/{shop.slug}/join/{staff.invitation_token(SECRET, shop.slug, revoked)}"
+    expired_link = f"/s/{shop.slug}/join/{invitations.invitation_token(SECRET, shop.slug, expired)}"
+    revoked_link = f"/s/{shop.slug}/join/{invitations.invitation_token(SECRET, shop.slug, revoked)}"
     assert (
         await client.post(f"/s/{shop.slug}/staff/invitations/{revoked_id}/revoke", data={"_csrf_token": csrf(client)})
     ).status_code == 303
@@ -160,7 +160,7 @@ async def test_existing_account_joins_after_login(client, shop, store_b) -> None
     await invite(client, shop.slug, store_b.email, role="analyst", scope="all")
     async with tenancy.bind_tenant(shop.tenant):
         row = await StaffInvitation.select().where(StaffInvitation.email == store_b.email).first()
-    link = f"/s/{shop.slug}/join/{staff.invitation_token(SECRET, shop.slug, row)}"
+    link = f"/s/{shop.slug}/join/{invitations.invitation_token(SECRET, shop.slug, row)}"
     # Someone else's session cannot take it.
     wrong = await client.post(link, data={"_csrf_token": csrf(client)})
     assert wrong.status_code == 422 and 'data-testid="form-error"' in wrong.text
@@ -184,7 +184,7 @@ async def test_store_a_invitation_means_nothing_on_store_b(client, shop, store_b
     await invite(client, shop.slug, "cross@example.com")
     async with tenancy.bind_tenant(shop.tenant):
         row = await StaffInvitation.select().where(StaffInvitation.email == "cross@example.com").first()
-    token = staff.invitation_token(SECRET, shop.slug, row)
+    token = invitations.invitation_token(SECRET, shop.slug, row)
     await client.post("/logout", data={"_csrf_token": csrf(client)})
     assert (await client.get(f"/s/{store_b.slug}/join/{token}")).status_code == 404
     attempt = await client.post(

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from app import i18n
 from app.forms.staff import InviteData
-from app.services import staff
+from app.services import invitations
 from app.tenancy import runtime as tenancy
 from tests.conftest import login
 from tests.factories import SECRET
@@ -77,7 +77,7 @@ async def test_every_page_renders_translated(client, store_a, locale: str) -> No
 @pytest.mark.parametrize("locale", i18n.LOCALES)
 async def test_invitation_page_renders_translated(client, store_a, locale: str) -> None:
     async with tenancy.bind_tenant(store_a.tenant):
-        _row, token = await staff.invite(
+        _row, token = await invitations.invite(
             InviteData(f"i18n-{locale}@example.com", "manager", "all"),
             secret=SECRET, slug=store_a.slug, locale=locale, actor_id=store_a.identity_id, actor_role="owner",
         )  # fmt: skip
