@@ -218,3 +218,19 @@ async def send_invitation(
 
 async def has_account(email: str) -> bool:
     return await Identity.exists().where(Identity.email == email)
+
+
+async def add_member(tenant_id: int, email: str, name: str, role: str, scope: str, password: str) -> int:
+    """Put a person on the staff without an invitation (the demo's team); an existing identity is reused."""
+    existing = await Identity.select(Identity.id).where(Identity.email == email).first()
+    if existing is not None:
+        identity_id = int(existing["id"])
+    else:
+        rows = await Identity.insert(
+            Identity(email=email, password_hash=await hash_password(password), name=name, created_at=datetime.now(UTC))
+        ).returning(Identity.id)
+        identity_id = int(rows[0]["id"])
+    async with store_transaction():
+        await _upsert_profile(identity_id, {"email": email, "role": role, "scope": scope}, name)
+        await _upsert_membership(identity_id, tenant_id, role)
+    return identity_id

@@ -197,7 +197,7 @@ async def set_shift(identity_id: int, on_shift: bool, *, actor_id: int) -> None:
         )  # fmt: skip
 
 
-async def set_distribution(new_mode: str, *, actor_id: int) -> None:
+async def set_distribution(new_mode: str, *, actor_id: int | None) -> None:
     async with store_transaction():
         before, after = await distribution.set_mode(new_mode)
         await audit.record_changes(
