@@ -14,8 +14,8 @@ from app.controllers.imports import ImportController
 from app.controllers.metrics import MetricsController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
-from app.controllers.segments import SegmentController
 from app.controllers.reports import ReportController
+from app.controllers.segments import SegmentController
 from app.controllers.settings import (
     FormSettingsController,
     PaymentSettingsController,
@@ -23,6 +23,7 @@ from app.controllers.settings import (
     StatusSettingsController,
 )
 from app.controllers.shop import EmbedController, ShopController
+from app.controllers.staff import JoinController, StaffController
 
 STAFF_ROUTER = Router(
     path="/s/{slug:str}",
@@ -38,6 +39,8 @@ STAFF_ROUTER = Router(
         FormSettingsController,
         StatusSettingsController,
         PaymentSettingsController,
+        StaffController,
+        JoinController,
     ],
     guards=[staff_guard],
     include_in_schema=False,

@@ -18,13 +18,13 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
-from app.services import forms, notifications, payments, segments
+from app.services import forms, invitations, notifications, payments, segments
 from app.services.fleet import active_stores
 from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
 from app.services.mail import mail_settings_from_env
 from app.settings import Settings, get_settings
-from app.tenancy.runtime import UNAVAILABLE_ERRORS, bind_tenant, lookup_tenant
+from app.tenancy.runtime import UNAVAILABLE_ERRORS, bind_tenant, get_runtime, lookup_tenant
 
 logger = logging.getLogger(__name__)
 jobs_app = App(connector=PsycopgConnector())
@@ -224,6 +224,26 @@ async def order_mail(slug: str, order_id: int) -> None:
 
 async def defer_order_mail(slug: str, order_id: int) -> None:
     await jobs_app.configure_task("mail.order_placed").defer_async(slug=slug, order_id=order_id)
+
+
+@jobs_app.task(name="mail.staff_invitation", queue="mail", retry=RetryStrategy(max_attempts=5, wait=30))
+async def invitation_mail(slug: str, invitation_id: int) -> None:
+    tenant = await lookup_tenant(slug, fresh=True)
+    if tenant is None:
+        return
+    settings = get_runtime().settings  # the running process's secret: the link is signed with it
+    async with bind_tenant(tenant):
+        await invitations.send_invitation(
+            invitation_id,
+            secret=settings.secret_key,
+            slug=slug,
+            public_url=settings.public_url,
+            settings=mail_settings_from_env(),
+        )
+
+
+async def defer_invitation_mail(slug: str, invitation_id: int) -> None:
+    await jobs_app.configure_task("mail.staff_invitation").defer_async(slug=slug, invitation_id=invitation_id)
 
 
 async def defer_import(slug: str, job_id: int) -> None:

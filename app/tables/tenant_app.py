@@ -15,6 +15,7 @@ TENANT_TABLE_MODULES = [
     "app.tables.forms",
     "app.tables.payments",
     "app.tables.segments",
+    "app.tables.audit",
 ]
 
 APP_CONFIG = AppConfig(
