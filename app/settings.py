@@ -66,6 +66,8 @@ class Settings:
     inprocess_worker: bool = False
     # Feed URLs on private networks are refused (SSRF guard); tests and closed installations may allow them.
     feed_allow_private: bool = False
+    # The same guard for URLs that automation rules call.
+    hooks_allow_private: bool = False
 
     def with_db(self, **changes: object) -> Settings:
         return replace(self, db=replace(self.db, **changes))  # type: ignore[arg-type]
@@ -107,6 +109,7 @@ def load_settings() -> Settings:
         debug=_env_bool("AUTOOFFICE_DEBUG", False),
         inprocess_worker=_env_bool("AUTOOFFICE_INPROCESS_WORKER", False),
         feed_allow_private=_env_bool("AUTOOFFICE_FEED_ALLOW_PRIVATE", False),
+        hooks_allow_private=_env_bool("AUTOOFFICE_HOOKS_ALLOW_PRIVATE", False),
     )
 
 

@@ -26,8 +26,10 @@ def nav_for(slug: str) -> list[dict[str, str]]:
     return [
         {"name": "dashboard:show", "label": _("Dashboard"), "icon": "home", "href": f"/s/{slug}/"},
         {"name": "orders:list", "label": _("Orders"), "icon": "orders", "href": f"/s/{slug}/orders/"},
+        {"name": "tasks:list", "label": _("Tasks"), "icon": "tasks", "href": f"/s/{slug}/tasks/"},
         {"name": "products:list", "label": _("Products"), "icon": "box", "href": f"/s/{slug}/products/"},
         {"name": "imports:list", "label": _("Imports"), "icon": "upload", "href": f"/s/{slug}/imports/"},
+        {"name": "staff:results", "label": _("Staff results"), "icon": "chart", "href": f"/s/{slug}/staff/results/"},
         {"name": "settings:index", "label": _("Settings"), "icon": "settings", "href": f"/s/{slug}/settings"},
     ]
 

@@ -13,7 +13,8 @@ from app.controllers.hooks import keys_of
 from app.errors import Conflict, ValidationFailed
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import customers, orders, payments, stores
+from app.services import _members as staff
+from app.services import customers, orders, payments, stores, tasks
 from app.services.imports.values import ValueProblem, parse_money
 
 
@@ -165,6 +166,8 @@ async def _card(order_id: int) -> dict[str, Any]:
         "statuses": await orders.statuses(),
         "status_error": None,
         "payments": await payments.payments_of(order_id),
+        "tasks": await tasks.for_order(order_id),
+        "people": {m.identity_id: m for m in await staff.members(active_only=False)},
         "refund_errors": {},
         "phone": customers.format_phone(order["phone"]),
         "edit_errors": {},

@@ -37,7 +37,7 @@ from app.gateways.base import (
 from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import gettext as _
-from app.services import customers, orders
+from app.services import customers, orders, outbox
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
 
@@ -215,7 +215,9 @@ async def _apply(connection_id: int, n: Notification, raw: bytes) -> None:
         if not stored:
             return  # the same event again: already handled, answer as before
         payment = await Payment.raw(
-            'SELECT id, status, amount_minor, currency, "order" FROM payment WHERE connection = {} AND'
+            'SELECT id, status, amount_minor, currency, "order",'
+            " (SELECT code FROM payment_connection c WHERE c.id = payment.connection) AS gateway"
+            " FROM payment WHERE connection = {} AND"
             " (provider_payment_id = {} OR ref = {}) ORDER BY id LIMIT 1 FOR UPDATE",
             connection_id,
             n.provider_payment_id or "",
@@ -256,6 +258,13 @@ async def _outcome(payment: Mapping | None, n: Notification, now: datetime) -> s
         order_id=order["id"],
         data={"amount_minor": payment["amount_minor"], "currency": payment["currency"]},
     )
+    if status == str(PaymentStatus.SUCCEEDED) or status in ("failed", "canceled"):
+        await outbox.emit(
+            outbox.PAYMENT_RECEIVED if status == str(PaymentStatus.SUCCEEDED) else outbox.PAYMENT_FAILED,
+            order_id=order["id"],
+            customer_id=order["customer"],
+            data={"amount_minor": payment["amount_minor"], "gateway": payment.get("gateway", "")},
+        )
     return "applied"
 
 

@@ -14,6 +14,8 @@ TENANT_TABLE_MODULES = [
     "app.tables.orders",
     "app.tables.forms",
     "app.tables.payments",
+    "app.tables.tasks",
+    "app.tables.automation",
 ]
 
 APP_CONFIG = AppConfig(
