@@ -76,7 +76,7 @@ class AutomationSettingsController(Controller):
             context = {**choices, "values": {k: v[:5000] for k, v in data.items()}, "errors": errors, "rule": None}
             return render(request, "automation/edit.html", context, status_code=422)
         rule_id = await automation.create_rule(rule)
-        return redirect(request, f"{_base(request)}/{rule_id}")
+        return redirect(request, f"{_base(request)}/{rule_id}?saved=1")
 
     @get("/{rule_id:int}", name="automation:edit")
     async def edit_rule(self, request: Request[Any, Any, Any], rule_id: FromPath[int]) -> Template:

@@ -164,6 +164,7 @@ async def _card(order_id: int) -> dict[str, Any]:
     return {
         "order": order,
         "statuses": await orders.statuses(),
+        "status_by_code": {s["code"]: s for s in await orders.all_statuses()},
         "status_error": None,
         "payments": await payments.payments_of(order_id),
         "tasks": await tasks.for_order(order_id),

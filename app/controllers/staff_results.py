@@ -36,14 +36,16 @@ class StaffResultsController(Controller):
                 {r.name: r.revenue_minor / unit for r in rows},
                 title=_("Revenue from paid orders"),
                 formatter=lambda v: format_money(round(v * unit), currency),
+                width=480,
             )
             svg["conversion"] = charts.hbar(
-                {r.name: r.conversion for r in rows}, title=_("Conversion to paid"), formatter=format_percent
+                {r.name: r.conversion for r in rows}, title=_("Conversion to paid"), formatter=format_percent, width=480
             )
             svg["response"] = charts.hbar(
                 {r.name: round((r.response_seconds or 0) / 60, 1) for r in rows},
                 title=_("Average response time, minutes"),
                 formatter=format_number,
+                width=480,
             )
         if data.daily:
             step = max(1, len(data.labels) // 12)
@@ -52,6 +54,7 @@ class StaffResultsController(Controller):
                 [format_date(d, "d MMM") if i % step == 0 else "" for i, d in enumerate(data.labels)],
                 title=_("Orders handled per day"),
                 formatter=format_number,
+                width=480,
             )
         context = {"results": data, "rows": rows, "svg": svg, "periods": staff_results.PERIODS, "currency": currency}
         return render(request, "staff_results/show.html", context)

@@ -310,6 +310,7 @@ async def month(year: int, month_no: int) -> dict:
         "first": first,
         "weeks": weeks,
         "today": datetime.now(zone).date(),
+        "total": len(rows),
         "prev": f"{previous.year}-{previous.month:02d}",
         "next": f"{following.year}-{following.month:02d}",
     }
