@@ -210,6 +210,7 @@ async def scan_no_order(timestamp: int) -> None:
         tenant = await lookup_tenant(slug)
         if tenant is not None:
             async with bind_tenant(tenant):
+                await automation.prune()
                 await automation.scan_no_order()
         await _drain_store(slug)
 

@@ -312,3 +312,17 @@ async def test_a_broken_action_is_logged_and_rolls_back(bound) -> None:
     run = (await runs_of(broken))[0]
     assert run["status"] == "failed" and run["error"]
     assert (await orders.get(order["id"]))["status_code"] == "new"
+
+
+async def test_prune_forgets_old_events_and_runs_but_keeps_no_order_gaps(bound) -> None:
+    old = datetime.now(UTC) - timedelta(days=40)
+    for kind in (outbox.ORDER_CREATED, outbox.NO_ORDER):
+        await AutomationEvent.insert(AutomationEvent(kind=kind, data={}, created_at=old, processed_at=old))
+    assert await automation.prune() >= 1
+    kinds = {
+        row["kind"]
+        for row in await AutomationEvent.select(AutomationEvent.kind).where(
+            AutomationEvent.processed_at < datetime.now(UTC) - timedelta(days=30)
+        )
+    }
+    assert kinds == {outbox.NO_ORDER}

@@ -395,3 +395,16 @@ async def scan_no_order(now: datetime | None = None) -> int:
         )
         emitted += len(rows)
     return emitted
+
+
+async def prune(*, events_days: int = 30, runs_days: int = 90) -> int:
+    """Daily: forget handled events and old runs. ``no_order`` events stay: they remember which gaps fired."""
+    events = await AutomationEvent.raw(
+        "DELETE FROM automation_event WHERE processed_at < now() - make_interval(days => {}) AND kind <> 'no_order'"
+        " RETURNING id",
+        events_days,
+    )
+    runs = await AutomationRun.raw(
+        "DELETE FROM automation_run WHERE finished_at < now() - make_interval(days => {}) RETURNING id", runs_days
+    )
+    return len(events) + len(runs)
