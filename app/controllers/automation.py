@@ -49,7 +49,7 @@ class AutomationSettingsController(Controller):
     path = "/settings/automation"
     include_in_schema = False
 
-    @get("/", name="automation:list")
+    @get("/", name="automation:list", opt={"permission": "automation.manage"})
     async def list_rules(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         context = {
@@ -59,14 +59,14 @@ class AutomationSettingsController(Controller):
         }
         return render(request, "automation/index.html", context)
 
-    @get("/new", name="automation:new")
+    @get("/new", name="automation:new", opt={"permission": "automation.manage"})
     async def new_rule(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         values = {"event": request.query_params.get("event", "order_created"), "active": "on", "delay_minutes": "0"}
         context = {**await _choices(request), "values": values, "errors": {}, "rule": None}
         return render(request, "automation/edit.html", context)
 
-    @post("/new", name="automation:create")
+    @post("/new", name="automation:create", opt={"permission": "automation.manage"})
     async def create_rule(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         _require_manager(request)
         choices = await _choices(request)
@@ -78,7 +78,7 @@ class AutomationSettingsController(Controller):
         rule_id = await automation.create_rule(rule)
         return redirect(request, f"{_base(request)}/{rule_id}?saved=1")
 
-    @get("/{rule_id:int}", name="automation:edit")
+    @get("/{rule_id:int}", name="automation:edit", opt={"permission": "automation.manage"})
     async def edit_rule(self, request: Request[Any, Any, Any], rule_id: FromPath[int]) -> Template:
         _require_manager(request)
         rule = await automation.get_rule(rule_id)
@@ -93,7 +93,7 @@ class AutomationSettingsController(Controller):
         }
         return render(request, "automation/edit.html", context)
 
-    @post("/{rule_id:int}", name="automation:update")
+    @post("/{rule_id:int}", name="automation:update", opt={"permission": "automation.manage"})
     async def update_rule(
         self, request: Request[Any, Any, Any], rule_id: FromPath[int], data: Form
     ) -> Template | Redirect:
@@ -109,7 +109,7 @@ class AutomationSettingsController(Controller):
         await automation.update_rule(rule_id, rule)
         return redirect(request, f"{_base(request)}/{rule_id}?saved=1")
 
-    @post("/{rule_id:int}/delete", name="automation:delete")
+    @post("/{rule_id:int}/delete", name="automation:delete", opt={"permission": "automation.manage"})
     async def delete_rule(self, request: Request[Any, Any, Any], rule_id: FromPath[int]) -> Redirect:
         _require_manager(request)
         await automation.delete_rule(rule_id)

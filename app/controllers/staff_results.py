@@ -21,7 +21,7 @@ class StaffResultsController(Controller):
     path = "/staff/results"
     include_in_schema = False
 
-    @get("/", name="staff:results")
+    @get("/", name="staff:results", opt={"permission": "reports.view"})
     async def show_results(self, request: Request[Any, Any, Any]) -> Template:
         if request.scope["state"]["member"].role not in VIEWERS:
             raise NotFoundException()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from piccolo.columns.combination import Or
+
 from app.errors import NotFound
 from app.i18n import gettext as _
 from app.tables.customers import Customer, CustomerEvent
@@ -195,13 +197,18 @@ def _local(rows: list[dict], zone: ZoneInfo) -> list[dict]:
     return rows
 
 
-async def get(task_id: int) -> dict:
+def _mine(identity_id: int) -> Or:
+    return (Task.assignee_id == identity_id) | (Task.author_id == identity_id)
+
+
+async def get(task_id: int, *, only_for: int | None = None) -> dict:
     """A task with its comments and linked order number.
 
     Raises:
         NotFound: no such task in this store.
     """
-    task = await Task.select().where(Task.id == task_id).first()
+    query = Task.select().where(Task.id == task_id)
+    task = await (query.where(_mine(only_for)) if only_for is not None else query).first()
     if task is None:
         raise NotFound(_("This task does not exist."))
     zone = await store_zone()
@@ -220,9 +227,13 @@ async def _number(order_id: int | None) -> str | None:
     return row["number"] if row else None
 
 
-async def list_tasks(view: str, identity_id: int, *, assignee: int | None = None, limit: int = 200) -> list[dict]:
+async def list_tasks(
+    view: str, identity_id: int, *, assignee: int | None = None, only_for: int | None = None, limit: int = 200
+) -> list[dict]:
     """``mine``: my open tasks; ``overdue``: open and past due; ``open``/``done``/``all`` for the store."""
     query = Task.select()
+    if only_for is not None:  # staff who may not hand out tasks see theirs only
+        query = query.where(_mine(only_for))
     now = datetime.now(UTC)
     if view == "mine":
         query = query.where((Task.assignee_id == identity_id) & (Task.status == "open"))
@@ -257,10 +268,10 @@ async def for_customer(customer_id: int) -> list[dict]:
     return _local(rows, await store_zone())
 
 
-async def board(identity_id: int, by: str) -> list[tuple[str, list[dict]]]:
+async def board(identity_id: int, by: str, *, only_for: int | None = None) -> list[tuple[str, list[dict]]]:
     """Open tasks in columns: ``by="status"`` → overdue / today / later / no date / done recently;
     ``by="assignee"`` → one column per identity id (None: nobody)."""
-    rows = await list_tasks("all", identity_id, limit=500)
+    rows = await list_tasks("all", identity_id, only_for=only_for, limit=500)
     if by == "assignee":
         columns: dict[str, list[dict]] = {}
         for row in rows:
@@ -290,13 +301,16 @@ def column_label(key: str) -> str:
     }[key]  # fmt: skip
 
 
-async def month(year: int, month_no: int) -> dict:
+async def month(year: int, month_no: int, *, only_for: int | None = None) -> dict:
     """A month grid (weeks of days, Monday first) with the tasks due on each day."""
     zone = await store_zone()
     first = date(year, month_no, 1)
     start = datetime(year, month_no, 1, tzinfo=zone)
     end = datetime(year + month_no // 12, month_no % 12 + 1, 1, tzinfo=zone)
-    rows = await Task.select().where((Task.due_at >= start) & (Task.due_at < end)).order_by(Task.due_at)
+    query = Task.select().where((Task.due_at >= start) & (Task.due_at < end))
+    if only_for is not None:
+        query = query.where(_mine(only_for))
+    rows = await query.order_by(Task.due_at)
     by_day: dict[date, list[dict]] = {}
     for row in _local(rows, zone):
         by_day.setdefault(row["due_at"].date(), []).append(row)
@@ -327,11 +341,13 @@ def parse_month(text: str | None) -> tuple[int, int]:
     return today.year, today.month
 
 
-async def counts(identity_id: int) -> dict[str, int]:
+async def counts(identity_id: int, *, only_for: int | None = None) -> dict[str, int]:
     now = datetime.now(UTC)
     mine = await Task.count().where((Task.assignee_id == identity_id) & (Task.status == "open"))
-    overdue = await Task.count().where((Task.status == "open") & (Task.due_at < now))
-    return {"mine": mine, "overdue": overdue}
+    overdue = Task.count().where((Task.status == "open") & (Task.due_at < now))
+    if only_for is not None:
+        overdue = overdue.where(_mine(only_for))
+    return {"mine": mine, "overdue": await overdue}
 
 
 async def claim_due_reminders(now: datetime | None = None, limit: int = 100) -> list[dict]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from app.services import orders
+from app.services import auth, orders
+from app.tables.control import Identity, Membership
 from app.tables.customers import CustomerEvent
 from app.tables.tasks import Task
 from app.tenancy import runtime as tenancy
-from tests.conftest import csrf, login, make_store
+from tests.conftest import PASSWORD, csrf, login, make_store
 
 pytestmark = pytest.mark.http
 
@@ -132,3 +135,43 @@ async def test_store_b_cannot_reach_store_a_tasks(client, shop, store_b) -> None
     assert own.status_code == 404  # store B's database has no such task
     async with tenancy.bind_tenant(store.tenant):
         assert (await Task.select(Task.status).where(Task.id == task["id"]).first())["status"] == task["status"]
+
+
+async def add_member(store, email: str, role: str) -> int:
+    identity = Identity(email=email, password_hash=await auth.hash_password(PASSWORD), created_at=datetime.now(UTC))
+    await identity.save()
+    await Membership.insert(
+        Membership(identity=identity.id, tenant=store.tenant.id, role=role, active=True, created_at=datetime.now(UTC))
+    )
+    return identity.id
+
+
+async def test_an_operator_sees_and_assigns_only_their_own_tasks(client, shop) -> None:
+    store, _order = shop
+    operator_id = await add_member(store, "operator@task-shop.example.com", "operator")
+    await login(client, store.email)
+    owners = await client.post(
+        f"/s/{store.slug}/tasks/new",
+        data={"title": "Только для владельца", "assignee_id": str(store.identity_id), "_csrf_token": csrf(client)},
+    )
+    hidden_url = owners.headers["location"]
+    await client.post("/logout", data={"_csrf_token": csrf(client)})
+    client.cookies.clear()
+    await login(client, "operator@task-shop.example.com")
+    given = await client.post(
+        f"/s/{store.slug}/tasks/new",
+        data={"title": "Задача оператору", "assignee_id": str(store.identity_id), "_csrf_token": csrf(client)},
+    )
+    assert given.status_code == 422 and 'data-testid="error-assignee_id"' in given.text
+    own = await client.post(
+        f"/s/{store.slug}/tasks/new",
+        data={"title": "Своя задача", "assignee_id": str(operator_id), "_csrf_token": csrf(client)},
+    )
+    assert own.status_code == 303
+    listing = await client.get(f"/s/{store.slug}/tasks/?view=all")
+    assert "Своя задача" in listing.text and "Только для владельца" not in listing.text
+    board = await client.get(f"/s/{store.slug}/tasks/?layout=board&by=assignee")
+    assert "Только для владельца" not in board.text
+    assert (await client.get(hidden_url)).status_code == 404
+    done = await client.post(f"{hidden_url}/done", data={"_csrf_token": csrf(client)})
+    assert done.status_code == 404
