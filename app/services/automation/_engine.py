@@ -27,7 +27,8 @@ from app.services.imports.fetch import BlockedAddress, guarded_client
 from app.services.mail import MailSettings, send_email, simple_message
 from app.tables.automation import AutomationEvent, AutomationRule, AutomationRun
 from app.tables.customers import Customer
-from app.tenancy.runtime import current_tenant, store_transaction
+from app.tables.orders import Order
+from app.tenancy.runtime import current_tenant, store_transaction, transaction_connection
 
 logger = logging.getLogger(__name__)
 
@@ -81,51 +82,64 @@ async def drain(env: Env, *, rounds: int = 20, batch: int = 200) -> list[tuple[i
         if not events:
             break
         rules = await AutomationRule.select().where(AutomationRule.active.eq(True)).output(load_json=True)
+        groups = {s["code"]: s["group"] for s in await orders.all_statuses()}
         for event in events:
-            for rule in rules:
-                if rule["event"] == event["kind"] and await _matches(rule, event, current=False):
-                    scheduled = await _start(rule, event, env)
-                    if scheduled:
-                        delayed.append(scheduled)
+            candidates = [rule for rule in rules if rule["event"] == event["kind"]]
+            if not candidates:
+                continue
+            async with store_transaction():  # one connection per event; each run's actions in a savepoint
+                ctx = await _context(event, current=False)
+                for rule in candidates:
+                    if _matches(rule, ctx, groups):
+                        scheduled = await _start(rule, event, env)
+                        if scheduled:
+                            delayed.append(scheduled)
     return delayed
+
+
+async def _order(order_id: int | None) -> dict | None:
+    """The order's facts that conditions and actions use, in one query (no lines, no history)."""
+    if not order_id:
+        return None
+    return (
+        await Order.select(
+            *Order.all_columns(),
+            Order.status.code.as_alias("status_code"),
+            Order.status.group.as_alias("status_group"),
+        )
+        .where(Order.id == order_id)
+        .output(load_json=True)
+        .first()
+    )
 
 
 async def _context(event: Mapping, *, current: bool) -> dict:
     """What conditions look at; with ``current`` the order as it is now (a delayed run re-checks)."""
     data = _data(event)
-    ctx: dict = {"data": data, "order": None}
-    if event["order_id"]:
-        try:
-            ctx["order"] = await orders.get(event["order_id"])
-        except AppError:
-            return ctx
-        order = ctx["order"]
+    order = await _order(event["order_id"])
+    ctx: dict = {"data": data, "order": order, "missing": bool(event["order_id"]) and order is None}
+    if order is not None:
         ctx["status"] = order["status_code"]
         if event["kind"] == outbox.STATUS_CHANGED and not current:
             ctx["status"] = data.get("to")
     return ctx
 
 
-async def _matches(rule: Mapping, event: Mapping, *, current: bool) -> bool:
+def _matches(rule: Mapping, ctx: Mapping, groups: Mapping[str, str]) -> bool:
     cond = rule["conditions"] or {}
-    ctx = await _context(event, current=current)
     order, data = ctx["order"], ctx["data"]
-    if event["order_id"] and order is None:
+    if ctx["missing"]:
         return False
     if cond.get("status") and ctx.get("status") != cond["status"]:
         return False
-    if cond.get("group"):
-        statuses = {s["code"]: s["group"] for s in await orders.all_statuses()}
-        if statuses.get(ctx.get("status") or "") != cond["group"]:
-            return False
+    if cond.get("group") and groups.get(ctx.get("status") or "") != cond["group"]:
+        return False
     if cond.get("min_total") is not None and (order is None or order["total_minor"] < cond["min_total"]):
         return False
     if cond.get("source") and (order is None or order["source"] != cond["source"]):
         return False
-    if (
-        cond.get("utm_source")
-        and ((order or {}).get("utm") or data.get("utm") or {}).get("utm_source") != cond["utm_source"]
-    ):
+    utm = (order or {}).get("utm") or data.get("utm") or {}
+    if cond.get("utm_source") and utm.get("utm_source") != cond["utm_source"]:
         return False
     if cond.get("form") and ((order or {}).get("form_code") or data.get("form")) != cond["form"]:
         return False
@@ -197,42 +211,58 @@ async def run_due(env: Env, *, now: datetime | None = None, limit: int = 100) ->
 
 
 async def execute(run_id: int, env: Env) -> str | None:
-    """Do a scheduled run's actions once (claimed atomically); returns the run's final status."""
-    claimed = await AutomationRun.raw(
-        "UPDATE automation_run SET status = 'running' WHERE id = {} AND status = 'scheduled'"
-        " RETURNING id, rule, event_id, event_kind AS kind, order_id, customer_id, depth, due_at, created_at",
-        run_id,
-    )
-    if not claimed:
-        return None
-    run = claimed[0]
-    rule = await AutomationRule.select().where(AutomationRule.id == run["rule"]).output(load_json=True).first()
-    stored = await AutomationEvent.select(AutomationEvent.data).where(AutomationEvent.id == run["event_id"]).first()
-    event = {**run, "id": run["event_id"], "data": (stored or {}).get("data") or {}}
-    status, outcome, error = "done", "", ""
-    if rule is None or not rule["active"]:
-        status, outcome = "skipped", _("The rule was switched off.")
-    elif run["due_at"] > run["created_at"] and not await _matches(rule, event, current=True):
-        status, outcome = "skipped", _("The conditions no longer hold.")
-    else:
-        try:
-            with outbox.caused_by_rule(run["depth"] + 1):
-                async with store_transaction():
-                    outcome = "; ".join([await _act(action, rule, event, env) for action in rule["actions"]])
-        except (ActionFailed, AppError) as exc:
-            status, error = "failed", str(getattr(exc, "message", None) or exc)
-        except Exception as exc:  # a broken action must never stop the other rules
-            logger.exception("automation run %s failed", run_id)
-            status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-    await AutomationRun.update(
-        {
-            AutomationRun.status: status,
-            AutomationRun.outcome: outcome[:2000],
-            AutomationRun.error: error[:2000],
-            AutomationRun.finished_at: datetime.now(UTC),
-        }
-    ).where(AutomationRun.id == run_id)
+    """Do a scheduled run's actions once (claimed atomically); returns the run's final status.
+
+    One transaction (one connection) holds the claim, the actions and the log entry; the actions sit in
+    a savepoint, so a failing action rolls back what it and its siblings did while the log keeps why.
+    """
+    async with store_transaction():
+        claimed = await AutomationRun.raw(
+            "UPDATE automation_run SET status = 'running' WHERE id = {} AND status = 'scheduled'"
+            " RETURNING id, rule, event_id, event_kind AS kind, order_id, customer_id, depth, due_at, created_at",
+            run_id,
+        )
+        if not claimed:
+            return None
+        run = claimed[0]
+        rule = await AutomationRule.select().where(AutomationRule.id == run["rule"]).output(load_json=True).first()
+        stored = await AutomationEvent.select(AutomationEvent.data).where(AutomationEvent.id == run["event_id"]).first()
+        event = {**run, "id": run["event_id"], "data": (stored or {}).get("data") or {}}
+        status, outcome, error = "done", "", ""
+        if rule is None or not rule["active"]:
+            status, outcome = "skipped", _("The rule was switched off.")
+        elif run["due_at"] > run["created_at"] and not await _still_matches(rule, event):
+            status, outcome = "skipped", _("The conditions no longer hold.")
+        else:
+            status, outcome, error = await _act_all(rule, event, run, env)
+        await AutomationRun.update(
+            {
+                AutomationRun.status: status,
+                AutomationRun.outcome: outcome[:2000],
+                AutomationRun.error: error[:2000],
+                AutomationRun.finished_at: datetime.now(UTC),
+            }
+        ).where(AutomationRun.id == run_id)
     return status
+
+
+async def _act_all(rule: Mapping, event: Mapping, run: Mapping, env: Env) -> tuple[str, str, str]:
+    """(status, outcome, error) of doing every action of ``rule``, inside a savepoint."""
+    try:
+        with outbox.caused_by_rule(run["depth"] + 1):
+            async with transaction_connection().transaction():
+                results = [await _act(action, rule, event, env) for action in rule["actions"]]
+    except (ActionFailed, AppError) as exc:
+        return "failed", "", str(getattr(exc, "message", None) or exc)
+    except Exception as exc:  # a broken action must never stop the other rules
+        logger.exception("automation run %s failed", run["id"])
+        return "failed", "", f"{type(exc).__name__}: {exc}"[:500]
+    return "done", "; ".join(results), ""
+
+
+async def _still_matches(rule: Mapping, event: Mapping) -> bool:
+    groups = {s["code"]: s["group"] for s in await orders.all_statuses()}
+    return _matches(rule, await _context(event, current=True), groups)
 
 
 def _fill(template: str, order: Mapping | None) -> str:
@@ -250,7 +280,7 @@ def _fill(template: str, order: Mapping | None) -> str:
 
 
 async def _act(action: Mapping, rule: Mapping, event: Mapping, env: Env) -> str:
-    order = await orders.get(event["order_id"]) if event["order_id"] else None
+    order = await _order(event["order_id"])  # fresh for each action: an earlier one may have changed it
     kind = action.get("type")
     if kind in ("change_status", "assign_manager") and order is None:
         raise ActionFailed(_("This event has no order to act on."))
