@@ -26,7 +26,6 @@ class Member:
     scope: str = "all"
     on_shift: bool = True
     active: bool = True
-    locale: str = ""
 
 
 async def members(active_only: bool = True) -> list[Member]:
@@ -34,7 +33,6 @@ async def members(active_only: bool = True) -> list[Member]:
         Membership.identity.id.as_alias("identity_id"),
         Membership.identity.name.as_alias("name"),
         Membership.identity.email.as_alias("email"),
-        Membership.identity.locale.as_alias("locale"),
         Membership.role,
         Membership.active,
     ).where(Membership.tenant == current_tenant().id)

@@ -7,7 +7,7 @@ import logging
 from app.i18n import format_datetime, use_locale
 from app.i18n import gettext as _
 from app.services import _members as staff
-from app.services import tasks
+from app.services import identities, tasks
 from app.services.mail import MailSettings, send_email, simple_message
 from app.tenancy.runtime import current_tenant
 
@@ -21,12 +21,13 @@ async def send_due(public_url: str, settings: MailSettings) -> list[str]:
         return []
     tenant = current_tenant()
     people = {m.identity_id: m for m in await staff.members()}
+    languages = await identities.locales(people)
     sent: list[str] = []
     for task in due:
         person = people.get(task["assignee_id"])
         if person is None:
             continue  # nobody to remind: the task stays on the board, marked as reminded
-        with use_locale(person.locale or tenant.locale):
+        with use_locale(languages.get(person.identity_id) or tenant.locale):
             subject = _("Reminder: %(title)s", title=task["title"])
             lines = [task["title"], ""]
             if task["due_at"]:

@@ -185,14 +185,23 @@ async def test_assign_manager_and_send_email(bound, monkeypatch) -> None:
             {"type": "send_email", "to": "customer", "subject": "Order {number}", "body": "Total {total}"},
             name="mail",
         )
-        order = await new_order(phone="+79120001118", email="buyer@example.com")
+        await rule(
+            outbox.ORDER_CREATED,
+            {"type": "send_email", "to": "manager", "subject": "New: {number}", "body": "{customer}"},
+            conditions={"min_total": 100001},
+            name="tell the manager",
+        )
+        order = await new_order(phone="+79120001118", email="buyer@example.com", total=200000)
         nomail = await new_order(phone="+79120001119")
         await automation.drain(env)
     finally:
         smtp.stop()
     assert (await orders.get(order["id"]))["manager_id"] == bound.identity_id
-    assert [(rcpt, m["Subject"]) for rcpt, m in messages] == [(["buyer@example.com"], f"Order {order['number']}")]
-    assert "1" in messages[0][1].get_content()
+    assert [(rcpt, m["Subject"]) for rcpt, m in messages] == [
+        (["buyer@example.com"], f"Order {order['number']}"),
+        ([bound.email], f"New: {order['number']}"),  # the manager the first rule just assigned
+    ]
+    assert "2" in messages[0][1].get_content()
     statuses = {r["order_id"]: (r["status"], r["error"]) for r in await runs_of(mail_rule)}
     assert statuses[order["id"]][0] == "done"
     assert statuses[nomail["id"]][0] == "failed" and statuses[nomail["id"]][1]  # no address: logged, not raised

@@ -22,7 +22,7 @@ from app.errors import AppError
 from app.i18n import format_money, use_locale
 from app.i18n import gettext as _
 from app.services import _members as staff
-from app.services import orders, outbox, tasks
+from app.services import identities, orders, outbox, tasks
 from app.services.imports.fetch import BlockedAddress, guarded_client
 from app.services.mail import MailSettings, send_email, simple_message
 from app.tables.automation import AutomationEvent, AutomationRule, AutomationRun
@@ -330,7 +330,10 @@ async def _recipient(action: Mapping, event: Mapping, order: Mapping | None) -> 
     if action["to"] == "manager":
         people = {m.identity_id: m for m in await staff.members()}
         person = people.get((order or {}).get("manager_id"))
-        return (person.email, person.name, person.locale or tenant.locale) if person else (None, "", tenant.locale)
+        if person is None:
+            return None, "", tenant.locale
+        language = (await identities.locales([person.identity_id])).get(person.identity_id)
+        return person.email, person.name, language or tenant.locale
     return action["to"], "", tenant.locale
 
 
