@@ -316,3 +316,22 @@ def build_invitation_message(mail: InvitationMail, settings: MailSettings) -> Em
     message.add_alternative(html, subtype="html", charset="utf-8")
     message["Content-Language"] = get_locale()
     return message
+
+
+def simple_message(recipient: str, subject: str, body: str, settings: MailSettings, *, name: str = "") -> EmailMessage:
+    """A plain-text message in the current locale (task reminders, automation e-mails).
+
+    Raises:
+        ValueError: ``recipient`` is not an e-mail address.
+    """
+    sender_name, sender_address = parseaddr(settings.sender)
+    message = EmailMessage()
+    message["Subject"] = _one_line(subject)[:300]
+    message["From"] = formataddr((sender_name, sender_address))
+    message["To"] = Address(_one_line(name), addr_spec=recipient)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or "autooffice.local")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body, charset="utf-8")
+    message["Content-Language"] = get_locale()
+    return message

@@ -40,7 +40,7 @@ from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
-from app.services import audit, customers, invoices, orders
+from app.services import audit, customers, invoices, orders, outbox
 from app.tables.control import Tenant
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
@@ -293,8 +293,10 @@ async def _apply(connection_id: int, n: Notification, raw: bytes) -> str:
             )
             return prior["outcome"] if prior else "duplicate"
         payment = await Payment.raw(
-            'SELECT id, status, amount_minor, refunded_minor, currency, "order", provider_payment_id FROM payment'
-            " WHERE connection = {} AND (provider_payment_id = {} OR ref = {}) ORDER BY id LIMIT 1 FOR UPDATE",
+            'SELECT id, status, amount_minor, refunded_minor, currency, "order", provider_payment_id,'
+            " (SELECT code FROM payment_connection c WHERE c.id = payment.connection) AS gateway"
+            " FROM payment WHERE connection = {} AND (provider_payment_id = {} OR ref = {})"
+            " ORDER BY id LIMIT 1 FOR UPDATE",
             connection_id,
             n.provider_payment_id or "",
             n.payment_ref or "",
@@ -359,6 +361,13 @@ async def _outcome(payment: Mapping | None, n: Notification, now: datetime) -> s
             order_id=order["id"],
             data={"amount_minor": payment["amount_minor"], "currency": payment["currency"]},
         )
+        if status == str(PaymentStatus.SUCCEEDED) or status in ("failed", "canceled"):
+            await outbox.emit(
+                outbox.PAYMENT_RECEIVED if status == str(PaymentStatus.SUCCEEDED) else outbox.PAYMENT_FAILED,
+                order_id=order["id"],
+                customer_id=order["customer"],
+                data={"amount_minor": payment["amount_minor"], "gateway": payment.get("gateway", "")},
+            )
     return "applied"
 
 

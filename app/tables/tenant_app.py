@@ -16,6 +16,8 @@ TENANT_TABLE_MODULES = [
     "app.tables.payments",
     "app.tables.segments",
     "app.tables.audit",
+    "app.tables.tasks",
+    "app.tables.automation",
 ]
 
 APP_CONFIG = AppConfig(

@@ -43,6 +43,15 @@ STAFF = [
     "/s/{slug}/imports/",
     "/s/{slug}/staff/",
     "/s/{slug}/staff/audit",
+    "/s/{slug}/tasks/",
+    "/s/{slug}/tasks/?view=overdue",
+    "/s/{slug}/tasks/?layout=board",
+    "/s/{slug}/tasks/?layout=board&by=assignee",
+    "/s/{slug}/tasks/?layout=calendar",
+    "/s/{slug}/tasks/new",
+    "/s/{slug}/settings/automation/",
+    "/s/{slug}/settings/automation/new",
+    "/s/{slug}/staff/results/",
     "/f/{slug}/order?lang={locale}",
 ]
 

@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from app.services import customers, distribution, rfm
+from app.services import customers, distribution, outbox, rfm
 from app.services.orders._model import LineDraft, OrderDraft
 from app.services.orders._read import get
 from app.tables.orders import Order, OrderLine, OrderStatus
@@ -86,6 +86,12 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
                 "currency": draft.currency,
                 "source": draft.source,
             },
+        )
+        await outbox.emit(
+            outbox.ORDER_CREATED,
+            order_id=order_id,
+            customer_id=customer_id,
+            data={"total_minor": total, "source": draft.source, "form": draft.form_code, "utm": draft.utm},
         )
     return await get(order_id), True
 
