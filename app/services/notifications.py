@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.i18n import format_money, use_locale
-from app.services import orders
+from app.services import customers, orders
 from app.services.mail import (
     MailSettings,
     OrderMail,
@@ -47,7 +47,15 @@ async def order_placed(order_id: int, public_url: str, settings: MailSettings) -
         shopper_locale=order["locale"],
         comment=order["comment"] or None,
     )
-    return await send_order_emails(mail, settings)
+    sent = await send_order_emails(mail, settings)
+    if order["email"] and order["email"] in sent:
+        await customers.add_event(
+            order["customer"],
+            customers.MESSAGE,
+            order_id=order["id"],
+            data={"channel": "email", "to": order["email"], "about": "order_placed", "number": order["number"]},
+        )
+    return sent
 
 
 async def payment_link(order_id: int, recipient: str, public_url: str, settings: MailSettings) -> bool:
