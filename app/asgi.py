@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from asyncpg import InterfaceError
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -98,6 +99,12 @@ def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return _error_page(request, 503, title, detail, {"Retry-After": "5"})
 
 
+def interface_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if tenancy.connection_lost(exc):
+        return database_down(request, exc)
+    return server_error(request, exc)
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request.logger.exception("unhandled error", exc_info=exc)
     title, detail = _messages(500)
@@ -145,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_error,
             AppError: app_error,
             **dict.fromkeys(tenancy.UNAVAILABLE_ERRORS, database_down),
+            InterfaceError: interface_error,
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],
