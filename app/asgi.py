@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,19 +22,23 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from app import jobs
+from app import jobs, metrics
 from app.controllers import ROUTE_HANDLERS
 from app.controllers._htmx import base_context, wants_fragment
 from app.errors import AppError
 from app.i18n import gettext as _
 from app.i18n import set_locale
+from app.services import health
 from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import TenantMiddleware
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
+from app.web.observe import ObserveMiddleware
 from app.web.sessions import RotatingSessionConfig
 from app.web.stores import PostgresStore
 from app.web.templating import build_environment
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Litestar matches these as regular expressions anywhere in the path: anchor every one.
@@ -106,9 +111,20 @@ def interface_error(request: Request[Any, Any, Any], exc: Exception) -> Response
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    request.logger.exception("unhandled error", exc_info=exc)
+    logger.exception("unhandled error", exc_info=exc)
     title, detail = _messages(500)
     return _error_page(request, 500, title, detail)
+
+
+METRICS_EVERY = 5.0
+
+
+async def _publish_pool_metrics() -> None:
+    """Every few seconds: this process's pool figures into its gauges (summed over workers at scrape)."""
+    while True:
+        with contextlib.suppress(RuntimeError):
+            metrics.record_pools(health.pool_figures())
+        await asyncio.sleep(METRICS_EVERY)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -120,20 +136,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             async with jobs.opened(runtime.primary_dsn, settings):
                 worker = asyncio.create_task(jobs.run_worker()) if settings.inprocess_worker else None
+                publisher = asyncio.create_task(_publish_pool_metrics())
                 try:
                     yield
                 finally:
-                    if worker is not None:
-                        worker.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await worker
+                    for task in (publisher, worker):
+                        if task is not None:
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
         finally:
             await tenancy.stop()
 
     sessions = RotatingSessionConfig(
         store="sessions", secure=settings.cookie_secure, samesite="lax", httponly=True, max_age=14 * 24 * 3600
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *ROUTE_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
@@ -158,4 +176,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[tenancy_lifespan],
         state=State({"settings": settings}),
         debug=settings.debug,
+        logging_config=None,  # the process's logging is app.logs (set up by the CLI), not Litestar's
     )
+    # Outside Litestar's own handler, so unmatched paths and error pages get a request id and a log line.
+    app.asgi_handler = ObserveMiddleware(app.asgi_handler)
+    return app

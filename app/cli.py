@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,11 @@ from typing import Any
 import asyncpg
 import uvicorn
 
-from app import jobs
+from app import jobs, logs, metrics
 from app.errors import AppError, ValidationFailed
 from app.forms.auth import validate_signup
 from app.i18n import use_locale
-from app.services import demo, fleet, payments, stores
+from app.services import analytics, demo, demo_customers, fleet, payments, stores
 from app.services.imports import jobs as import_jobs
 from app.settings import get_settings
 from app.tenancy import migrate, pgtools, relocate
@@ -66,6 +67,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     await _migrate()
     settings = get_settings()
     slug = await demo.seed(settings.demo_password, payments.Keys(settings.secret_key, settings.public_url))
+    await demo_customers.seed_store(slug)
     print(f"demo store ready: /s/{slug}/ (login {demo.DEMO_EMAIL})")
     return 0
 
@@ -168,6 +170,18 @@ async def cmd_server_list(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_analytics(args: argparse.Namespace) -> int:
+    """Rebuild a store's dashboard and report figures from its orders (after bulk loads or repairs)."""
+    tenant = await tenancy.lookup_tenant(args.slug, fresh=True)
+    if tenant is None:
+        return _fail(f"no store called {args.slug!r}")
+    started = time.perf_counter()
+    async with tenancy.bind_tenant(tenant):
+        await analytics.rebuild()
+    print(f"{args.slug}: analytics rebuilt in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 async def cmd_import(args: argparse.Namespace) -> int:
     """Same engine as the web import: preview, then apply unless --dry-run; prints the summary."""
     tenant = await tenancy.lookup_tenant(args.slug, fresh=True)
@@ -208,8 +222,11 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
 async def cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
     async with jobs.opened(tenancy.get_runtime().primary_dsn, settings):
-        await jobs.run_worker(concurrency=args.concurrency)
+        # A worker that (re)starts first takes back the jobs of workers that died (SIGKILL, lost machine).
+        await jobs.retry_stalled_jobs()
+        await jobs.run_worker(concurrency=args.concurrency, queues=args.queue or None)
     return 0
 
 
@@ -253,19 +270,28 @@ async def cmd_gateway_connect(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Any worker serves any request: sessions, rate limits and the job queue live in PostgreSQL."""
     settings = get_settings()
+    if args.workers < 1:
+        return _fail("--workers must be at least 1")
     if not settings.db.url:
         # Worker processes find the embedded server through the environment.
         os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
+    if args.workers > 1 and not os.environ.get(metrics.MULTIPROC_ENV):
+        # Each worker writes its metric values here; a scrape answered by any worker sums them.
+        directory = settings.data_dir / "metrics" / str(args.port)
+        metrics.prepare_multiprocess_dir(directory)
+        os.environ[metrics.MULTIPROC_ENV] = str(directory)
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
+        log_config=logs.logging_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level.lower(),
         proxy_headers=True,
-        access_log=args.access_log,
+        access_log=False,  # app.web.observe writes one line per request, with the store and request id
     )
     return 0
 
@@ -274,6 +300,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """`make run`: migrate, seed the demo store, print the login, serve."""
     settings = get_settings()
     os.environ.setdefault("AUTOOFFICE_INPROCESS_WORKER", "1")
+    os.environ.setdefault("AUTOOFFICE_LOG_FORMAT", "text")
     if not settings.db.url:
         os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
     get_settings.cache_clear()
@@ -297,7 +324,6 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=port)
         p.add_argument("--workers", type=int, default=1)
-        p.add_argument("--access-log", action="store_true")
         p.set_defaults(sync=cmd_serve if name == "serve" else cmd_dev)
     p = sub.add_parser("migrate", help="control plane, templates, then every store database")
     p.add_argument("--concurrency", type=int, default=8)
@@ -305,7 +331,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="(re)seed the demo store").set_defaults(run=cmd_demo)
     p = sub.add_parser("worker", help="a background job worker (run any number, on any machines)")
     p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--queue", action="append", help="take jobs from this queue only (repeat for several)")
     p.set_defaults(run=cmd_worker)
+    analytics_parser = sub.add_parser("analytics", help="dashboard and report figures")
+    p = analytics_parser.add_subparsers(dest="verb", required=True).add_parser(
+        "rebuild", help="recompute a store's rollups from its orders"
+    )
+    p.add_argument("slug")
+    p.set_defaults(run=cmd_analytics)
     p = sub.add_parser("import", help="import goods from YML, CommerceML or CSV files")
     p.add_argument("slug")
     p.add_argument("files", nargs="+", metavar="FILE")

@@ -98,14 +98,15 @@ class PoolRegistry:
         try:
             # min_size=0: creating the pool connects nobody, so a server that is down costs nothing here;
             # asyncpg replaces a pooled connection the server dropped (restart, terminate) on next acquire.
-            options = {"timeout": self.connect_timeout, **handle.config}
-            handle.pool = await self._create_pool(
-                min_size=0,
-                max_size=self.max_size,
-                max_inactive_connection_lifetime=self.idle_seconds,
-                statement_cache_size=self.statement_cache_size,
-                **options,
-            )
+            options = {
+                "min_size": 0,
+                "max_size": self.max_size,
+                "max_inactive_connection_lifetime": self.idle_seconds,
+                "statement_cache_size": self.statement_cache_size,
+                "timeout": self.connect_timeout,
+                **handle.config,  # a server behind PgBouncer brings statement_cache_size=0
+            }
+            handle.pool = await self._create_pool(**options)
         except BaseException:
             async with self._cond:
                 self._handles.pop(handle.key, None)
@@ -210,6 +211,9 @@ class PoolRegistry:
             handles = list(self._handles.values())
             self._handles.clear()
         await asyncio.gather(*(self._close(h) for h in handles))
+
+    def servers_of_open_pools(self) -> list[str]:
+        return [h.server for h in self._handles.values() if h.pool is not None]
 
     def reset_peaks(self) -> None:
         self._peak_slots = dict(self._slots)

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from app import crypto
+from app import crypto, logs
 from app.settings import Settings
 from app.tables.control import DbServer, Tenant
 from app.tenancy.embedded import start_embedded
@@ -36,6 +36,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.AdminShutdownError,
+    asyncpg.exceptions.OperatorInterventionError,  # "terminating connection due to administrator command"
     asyncpg.CrashShutdownError,
     asyncpg.InvalidAuthorizationSpecificationError,
     asyncpg.InvalidCatalogNameError,
@@ -297,6 +298,21 @@ def tenant_config(dsn: str, tenant: TenantInfo) -> dict[str, Any]:
     return {"dsn": dsn, "user": tenant.role, "password": tenant.password, "database": tenant.database}
 
 
+def store_pool_config(runtime: Runtime, dsn: str, tenant: TenantInfo) -> dict[str, Any]:
+    """How the store's pool connects: directly, or through the server's PgBouncer (transaction mode).
+
+    Behind PgBouncer < 1.21 a named prepared statement may land on another server connection, so
+    asyncpg's statement cache is turned off there; nothing else we run on store pools keeps session
+    state (migration locks and the job queue's LISTEN use direct connections).
+    """
+    config = tenant_config(dsn, tenant)
+    bouncer = runtime.settings.db.pgbouncer.get(tenant.server)
+    if bouncer:
+        host, _, port = bouncer.rpartition(":")
+        config.update(host=host or "127.0.0.1", port=int(port or 6432), statement_cache_size=0)
+    return config
+
+
 def current_tenant() -> TenantInfo:
     tenant = _tenant.get()
     if tenant is None:
@@ -312,12 +328,14 @@ async def bind_tenant(tenant: TenantInfo) -> AsyncIterator[TenantInfo]:
     runtime = get_runtime()
     dsn = await server_dsn(tenant.server)
     key = f"{tenant.server}/{tenant.database}"
-    handle = await runtime.registry.acquire(key, tenant.server, tenant_config(dsn, tenant))
+    handle = await runtime.registry.acquire(key, tenant.server, store_pool_config(runtime, dsn, tenant))
     token = _tenant.set(tenant)
+    log_token = logs.store_var.set(tenant.slug)
     try:
         async with bound(handle):
             yield tenant
     finally:
+        logs.store_var.reset(log_token)
         _tenant.reset(token)
         await runtime.registry.release(handle)
 
