@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from asyncpg import InterfaceError
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -98,9 +99,15 @@ def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     tenant = request.scope["state"].get("tenant")
     if tenant is not None:
         tenancy.store_unreachable(tenant)
-    request.logger.warning("store database unavailable: %s", type(exc).__name__)
+    logger.warning("store database unavailable: %s", type(exc).__name__)
     title, detail = _messages(503)
     return _error_page(request, 503, title, detail, {"Retry-After": "5"})
+
+
+def interface_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if tenancy.connection_lost(exc):
+        return database_down(request, exc)
+    return server_error(request, exc)
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -163,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_error,
             AppError: app_error,
             **dict.fromkeys(tenancy.UNAVAILABLE_ERRORS, database_down),
+            InterfaceError: interface_error,
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],

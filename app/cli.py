@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import uvicorn
 
 from app import jobs, logs, metrics
@@ -24,7 +25,7 @@ from app.settings import get_settings
 from app.tenancy import migrate, pgtools, relocate
 from app.tenancy import runtime as tenancy
 
-RELOCATION_ERRORS = (relocate.RelocationError, pgtools.ToolsMissing, pgtools.CopyFailed)
+RELOCATION_ERRORS = (relocate.RelocationError, pgtools.ToolsMissing, pgtools.CopyFailed, asyncpg.PostgresError)
 
 
 def _fail(message: str) -> int:

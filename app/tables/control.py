@@ -37,7 +37,7 @@ class Tenant(Table, db=CONTROL_DB, tablename="tenant"):
     role_password_encrypted = Text()
     server = ForeignKey(references=DbServer)
     schema_version = Varchar(length=64, default="")
-    status = Varchar(length=16, default="provisioning")  # provisioning | active | read_only | suspended
+    status = Varchar(length=16, default="provisioning")  # provisioning | active | read_only | moving | suspended
     routing_version = Integer(default=1)
     locale = Varchar(length=8, default="ru")
     currency = Varchar(length=3, default="RUB")

@@ -8,6 +8,7 @@ constructor does I/O, unlike ``PostgresEngine.__init__``, which connects synchro
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asyncpg import Pool
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 
 @dataclass(eq=False)
@@ -46,6 +47,63 @@ def current_handle() -> DatabaseHandle:
     return handle
 
 
+class _SafeTransaction(PostgresTransaction):
+    """Piccolo's transaction, hardened for connections that break (a server restarting, a store
+    being moved): whatever BEGIN, COMMIT or ROLLBACK raises, the connection goes back to its pool
+    (terminated if broken) and the context is no longer bound to the dead transaction. Piccolo's own
+    ``__aexit__`` skips both when the rollback fails, which leaves the task pointing at a closed
+    connection for good."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            await self._give_back(broken=True)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        broken = False
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    try:
+                        await self.rollback()
+                    except Exception:
+                        broken = True  # the original error is the one worth raising
+            elif not self._committed and not self._rolled_back:
+                try:
+                    await self.commit()
+                except BaseException:
+                    broken = True
+                    raise
+        finally:
+            try:
+                await self._give_back(broken)
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+    async def _give_back(self, broken: bool) -> None:
+        if broken or self.connection.is_closed():
+            self.connection.terminate()
+        pool = self.engine.pool
+        with contextlib.suppress(Exception):
+            if pool is not None:
+                await pool.release(self.connection)
+            else:
+                await self.connection.close()
+
+
 class _QuietPostgresEngine(PostgresEngine):
     """A PostgresEngine that skips the connecting constructor."""
 
@@ -58,6 +116,9 @@ class _QuietPostgresEngine(PostgresEngine):
         self.min_version_number = 10
         self.query_id = 0
         self.current_transaction = ContextVar(f"pg_tx_{name}", default=None)
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _SafeTransaction(engine=self, allow_nested=allow_nested)
 
     async def get_version(self) -> float:
         return 15.0

@@ -17,6 +17,8 @@ import json
 import secrets
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +41,7 @@ from app.tenancy.provision import (
 )
 
 MOVABLE = frozenset({"active", "read_only", "moving"})  # "moving": an interrupted move is run again
+RELOCATION_LOCK = 7_340_002  # control-plane advisory lock (with the tenant id) held by a move or restore
 DRAIN_SECONDS = 5.0  # how long in-flight transactions of a paused store may finish before they are ended
 
 
@@ -190,12 +193,35 @@ async def _retire(server: str, name: str, keep_old: bool) -> str:
         return f"left on {server} (locked, not served): {exc}"
 
 
+@asynccontextmanager
+async def _exclusive(tenant_id: int, slug: str) -> AsyncIterator[None]:
+    """One move or in-place restore of a store at a time, across every machine (a session lock on
+    the control plane: a crashed runner releases it, and running the command again resumes)."""
+    async with rt.get_runtime().control_pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", RELOCATION_LOCK, tenant_id):
+            raise RelocationError(f"another move or restore of store {slug} is running")
+        try:
+            yield
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1, $2)", RELOCATION_LOCK, tenant_id)
+
+
 # -- move ---------------------------------------------------------------------------------------
-async def move_tenant(slug: str, target: str, *, keep_old: bool = False) -> MoveReport:
-    """Move ``slug``'s database to server ``target``: short write pause, checked copy, atomic switch."""
+async def _fresh(slug: str) -> rt.TenantInfo:
     info = await rt.lookup_tenant(slug, fresh=True)
     if info is None:
         raise RelocationError(f"no store called {slug!r}")
+    return info
+
+
+async def move_tenant(slug: str, target: str, *, keep_old: bool = False) -> MoveReport:
+    """Move ``slug``'s database to server ``target``: short write pause, checked copy, atomic switch."""
+    async with _exclusive((await _fresh(slug)).id, slug):
+        return await _move(await _fresh(slug), target, keep_old)
+
+
+async def _move(info: rt.TenantInfo, target: str, keep_old: bool) -> MoveReport:
+    slug = info.slug
     if info.status not in MOVABLE:
         raise RelocationError(f"store {slug} is {info.status}; only active stores can be moved")
     if info.server == target:
@@ -376,9 +402,12 @@ async def replace_from_backup(slug: str, file: Path, *, keep_old: bool = False) 
     """
     if not file.is_file():
         raise RelocationError(f"no such file: {file}")
-    info = await rt.lookup_tenant(slug, fresh=True)
-    if info is None:
-        raise RelocationError(f"no store called {slug!r}")
+    async with _exclusive((await _fresh(slug)).id, slug):
+        return await _replace(await _fresh(slug), file, keep_old)
+
+
+async def _replace(info: rt.TenantInfo, file: Path, keep_old: bool) -> RestoreReport:
+    slug = info.slug
     if info.status not in MOVABLE:
         raise RelocationError(f"store {slug} is {info.status}; only active stores can be restored in place")
     manifest = read_manifest(file)

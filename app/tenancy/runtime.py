@@ -41,7 +41,17 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InvalidAuthorizationSpecificationError,
     asyncpg.InvalidCatalogNameError,
     asyncpg.TooManyConnectionsError,
+    # asyncpg's pool raises this when it resets a connection the server has just dropped.
+    asyncpg.InternalClientError,
 )
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """An ``asyncpg.InterfaceError`` that means the connection (or its pool) went away, not a bug."""
+    message = str(exc).lower()
+    return isinstance(exc, asyncpg.InterfaceError) and ("closed" in message or "closing" in message)
+
+
 log = logging.getLogger("autooffice.tenancy")
 PAUSED_STATUSES = frozenset({"moving"})
 
@@ -177,7 +187,8 @@ async def admin_pool(server: str) -> asyncpg.Pool:
     """A small pool of admin connections to ``server``'s maintenance database (provisioning, sizes)."""
     runtime = get_runtime()
     if server not in runtime.admin_pools:
-        pool = await asyncpg.create_pool(await server_dsn(server), min_size=0, max_size=2)
+        timeout = runtime.settings.db.connect_timeout
+        pool = await asyncpg.create_pool(await server_dsn(server), min_size=0, max_size=2, timeout=timeout)
         if server in runtime.admin_pools:  # another task won the race
             await pool.close()
         else:

@@ -63,6 +63,7 @@ def draft(key: str) -> orders.OrderDraft:
 
 async def place(slug: str, key: str) -> None:
     """Place one order as a request would: a paused or unreachable store means retry the same key."""
+    last: BaseException | None = None
     for _attempt in range(400):
         info = await tenancy.lookup_tenant(slug)
         assert info is not None
@@ -73,10 +74,11 @@ async def place(slug: str, key: str) -> None:
             async with tenancy.bind_tenant(info):
                 await orders.create_order(draft(key))
             return
-        except (*tenancy.UNAVAILABLE_ERRORS, PoolsExhausted, asyncpg.InterfaceError):
+        except (*tenancy.UNAVAILABLE_ERRORS, PoolsExhausted, asyncpg.InterfaceError) as exc:
+            last = exc
             tenancy.store_unreachable(info)
             await asyncio.sleep(0.05)
-    raise AssertionError(f"order {key} never went through")
+    raise AssertionError(f"order {key} never went through: {last!r}")
 
 
 async def order_keys(info: tenancy.TenantInfo) -> list[str]:
@@ -149,6 +151,39 @@ async def test_migrate_reports_a_server_that_is_down_and_migrates_the_rest(runti
     again = {r.slug: r for r in await migrate.migrate_all()}
     assert again["far-migrating"].ok and "template@second" not in again
     await provision.deprovision(far.slug)
+
+
+async def test_a_server_restarted_mid_load_loses_no_acknowledged_order(runtime, second) -> None:
+    """Writers keep placing orders while the store's server stops and starts again: requests in
+    between fail (and are retried with the same key), the app is not restarted, and every order
+    that was acknowledged is there exactly once."""
+    await new_store("restarted", server="second")
+    acked: list[str] = []
+    stop = asyncio.Event()
+
+    async def writer(w: int) -> None:
+        i = 0
+        while not stop.is_set():
+            await place("restarted", f"r{w}-{i}")
+            acked.append(f"r{w}-{i}")
+            i += 1
+
+    writers = [asyncio.create_task(writer(w)) for w in range(3)]
+    while len(acked) < 20:
+        await asyncio.sleep(0.02)
+    await asyncio.to_thread(second.stop)
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(second.start)
+    before = len(acked)
+    while len(acked) < before + 20:
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.gather(*writers)
+    info = await tenancy.lookup_tenant("restarted", fresh=True)
+    assert info is not None
+    keys = await order_keys(info)
+    assert sorted(keys) == sorted(acked) and len(set(keys)) == len(keys)
+    await provision.deprovision("restarted")
 
 
 # -- a paused store -----------------------------------------------------------------------------
@@ -320,6 +355,13 @@ async def test_a_failed_move_leaves_the_store_serving_where_it_was(runtime, seco
     async def broken_restore(*args: object, **kwargs: object) -> None:
         raise pgtools.CopyFailed("pg_restore failed: disk full")
 
+    other = await asyncpg.connect(runtime.primary_dsn, database=runtime.settings.db.control_database)
+    try:  # another operator's move of the same store is running (its session holds the lock)
+        await other.execute("SELECT pg_advisory_lock($1, $2)", relocate.RELOCATION_LOCK, tenant.id)
+        with pytest.raises(relocate.RelocationError, match="another move or restore"):
+            await relocate.move_tenant("not-moved", "second")
+    finally:
+        await other.close()
     monkeypatch.setattr(pgtools, "restore", broken_restore)
     with pytest.raises(pgtools.CopyFailed, match="disk full"):
         await relocate.move_tenant("not-moved", "second")
