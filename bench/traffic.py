@@ -5,7 +5,8 @@ The many-stores run picks each request's store with a Zipf-like popularity (stor
 proportion to 1/k), so a few stores are hot and the long tail wakes up now and then, opening pools
 under the per-server connection cap. Printed: throughput and p99 of both runs and their ratios (goal
 ≤ 1.3x), the peak store connections held on the server (sampled from ``pg_stat_activity``), and the
-first request of a long-idle store against a warm one. ``AUTOOFFICE_BENCH_STORES`` changes the store count (default 500; 2000 for the full-scale check).
+first request of a long-idle store against a warm one. ``AUTOOFFICE_BENCH_STORES`` changes the store
+count (default 500; 2000 for the full-scale check).
 """
 
 from __future__ import annotations
