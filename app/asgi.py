@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import asyncpg
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -27,11 +26,12 @@ from app.controllers import ROUTE_HANDLERS
 from app.controllers._htmx import base_context, wants_fragment
 from app.errors import AppError
 from app.i18n import gettext as _
+from app.i18n import set_locale
 from app.services import health
 from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import TenantMiddleware
-from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware
+from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
 from app.web.sessions import RotatingSessionConfig
 from app.web.stores import PostgresStore
@@ -44,9 +44,19 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 PUBLIC_PREFIXES = ["^/hooks/", "^/api/v1/", "^/f/", "^/healthz$", "^/readyz$", "^/metrics$"]
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Response[Any]:
+def _error_page(
+    request: Request[Any, Any, Any], status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response[Any]:
     context = {**base_context(request), "status": status, "title": title, "detail": detail}
-    return Template(template_name="errors/error.html", context=context, status_code=status)
+    return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)
+
+
+def _ensure_locale(request: Request[Any, Any, Any]) -> None:
+    """Errors raised before the locale middleware ran (a paused store) still speak the user's language."""
+    if "locale" not in request.scope["state"]:
+        locale = resolve_locale(request.scope)
+        request.scope["state"]["locale"] = locale
+        set_locale(locale)
 
 
 def _messages(status: int) -> tuple[str, str]:
@@ -68,11 +78,12 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         if wants_fragment(request):
             return ClientRedirect(redirect_to=target)
         return Redirect(path=target, status_code=303)
+    _ensure_locale(request)
     status = exc.status_code
     if status == 403 and "csrf" in str(exc.detail).lower():
         return _error_page(request, 403, _("The form has expired"), _("Reload the page and send the form again."))
     title, detail = _messages(status)
-    return _error_page(request, status, title, detail)
+    return _error_page(request, status, title, detail, exc.headers)
 
 
 def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
@@ -81,8 +92,15 @@ def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
 
 
 def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The store's database server is down, restarting, or the store is locked by a move: 503, and the
+    next request re-reads where the store lives."""
+    _ensure_locale(request)
+    tenant = request.scope["state"].get("tenant")
+    if tenant is not None:
+        tenancy.store_unreachable(tenant)
+    request.logger.warning("store database unavailable: %s", type(exc).__name__)
     title, detail = _messages(503)
-    return _error_page(request, 503, title, detail)
+    return _error_page(request, 503, title, detail, {"Retry-After": "5"})
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -144,11 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={
             HTTPException: http_error,
             AppError: app_error,
-            OSError: database_down,
-            asyncpg.PostgresConnectionError: database_down,
-            asyncpg.CannotConnectNowError: database_down,
-            # PostgreSQL restarting or failing over: "terminating connection due to administrator command".
-            asyncpg.exceptions.OperatorInterventionError: database_down,
+            **dict.fromkeys(tenancy.UNAVAILABLE_ERRORS, database_down),
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],

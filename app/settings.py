@@ -35,6 +35,9 @@ class DatabaseSettings:
     max_connections_per_server: int = 60
     pool_idle_seconds: float = 60.0
     acquire_timeout: float = 10.0
+    # Seconds to wait for a store database server to answer a new connection; a server that does not
+    # answer in time counts as down (its stores get the "temporarily unavailable" page).
+    connect_timeout: float = 5.0
     # 0 disables asyncpg's statement cache, needed behind PgBouncer < 1.21 in transaction mode.
     statement_cache_size: int = 100
     # Servers whose store connections go through a PgBouncer in transaction mode: name -> "host:port".
@@ -78,6 +81,8 @@ class Settings:
     # Job workers beat every few seconds; a job whose worker fell silent this long is retried elsewhere.
     worker_heartbeat_seconds: float = 10.0
     worker_stalled_seconds: float = 30.0
+    # The same guard for URLs that automation rules call.
+    hooks_allow_private: bool = False
 
     def with_db(self, **changes: object) -> Settings:
         return replace(self, db=replace(self.db, **changes))  # type: ignore[arg-type]
@@ -114,6 +119,7 @@ def load_settings() -> Settings:
         pool_max_size=_env_int("AUTOOFFICE_POOL_MAX_SIZE", 3),
         max_connections_per_server=_env_int("AUTOOFFICE_MAX_CONNECTIONS_PER_SERVER", 60),
         pool_idle_seconds=float(_env_int("AUTOOFFICE_POOL_IDLE_SECONDS", 60)),
+        connect_timeout=float(_env_int("AUTOOFFICE_CONNECT_TIMEOUT", 5)),
         statement_cache_size=_env_int("AUTOOFFICE_STATEMENT_CACHE_SIZE", 100),
         pgbouncer=_env_map("AUTOOFFICE_PGBOUNCER"),
     )
@@ -132,6 +138,7 @@ def load_settings() -> Settings:
         metrics_token=os.environ.get("AUTOOFFICE_METRICS_TOKEN", ""),
         worker_heartbeat_seconds=float(os.environ.get("AUTOOFFICE_WORKER_HEARTBEAT_SECONDS", "10")),
         worker_stalled_seconds=float(os.environ.get("AUTOOFFICE_WORKER_STALLED_SECONDS", "30")),
+        hooks_allow_private=_env_bool("AUTOOFFICE_HOOKS_ALLOW_PRIVATE", False),
     )
 
 
