@@ -16,6 +16,7 @@ pytestmark = pytest.mark.integration
 
 STORES = 200
 CAP = 24
+IDLE = 1.0
 
 
 async def sample_connections(dsn: str, prefix: str, stop: asyncio.Event, seen: list[int]) -> None:
@@ -44,6 +45,7 @@ async def test_two_hundred_stores_at_once_stay_under_the_connection_cap(runtime,
     capped = make_settings(settings.db.url or "", settings.db.prefix, max_connections_per_server=CAP)
     registry = runtime.registry
     old_cap, registry.cap = registry.cap, CAP
+    old_idle, registry.idle_seconds = registry.idle_seconds, IDLE
     app = create_app(capped)
     stop, seen = asyncio.Event(), []
     sampler = asyncio.create_task(sample_connections(runtime.primary_dsn, settings.db.prefix, stop, seen))
@@ -62,10 +64,26 @@ async def test_two_hundred_stores_at_once_stay_under_the_connection_cap(runtime,
         assert stats.peak_slots_by_server["primary"] <= CAP
         assert 0 < max(seen) <= CAP, f"peak tenant connections {max(seen)} > cap {CAP}"
         assert stats.evictions > 0
+
+        # Idle stores cost nothing: their connections close on their own, then their pools.
+        stop.set()
+        await sampler
+        await asyncio.sleep(IDLE * 3)
+        conn = await asyncpg.connect(runtime.primary_dsn)
+        try:
+            left = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE $1", f"{settings.db.prefix}\\_s\\_load%"
+            )
+        finally:
+            await conn.close()
+        assert left == 0, f"{left} idle store connections still open"
+        await registry.close_idle()  # (the janitor may have done it already)
+        assert not [key for key in registry._handles if "_s_load_" in key]
     finally:
         stop.set()
         await sampler
         registry.cap = old_cap
+        registry.idle_seconds = old_idle
         await registry.close_idle(older_than=0)
         for slug in slugs:
             await provision.deprovision(slug)
