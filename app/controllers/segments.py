@@ -65,7 +65,8 @@ class SegmentController(Controller):
         top = result.traits[:12]
         chart = (
             charts.hbar(
-                {f"{names[t.trait]}: {t.label}": round(t.lift, 2) for t in top},
+                # pygal draws the first bar at the bottom: reversed, the strongest trait is on top
+                {f"{names[t.trait]}: {t.label}": round(t.lift, 2) for t in reversed(top)},
                 title=_("Lift of each trait"),
                 formatter=lambda v: format_number(v) + "×",
             )
