@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from app.i18n import format_money, format_number, format_percent, ngettext
 from app.i18n import gettext as _
-from app.services.customers._lists import Clause
+from app.services.customers._lists import Clause, source_label
 from app.tables.customers import Customer
 
 MIN_SAMPLE = 5
@@ -111,12 +111,7 @@ def _band_label(trait: str, value: str, lo: int, hi: int, currency: str) -> str:
     if trait == "basket":
         return _("%(low)s – %(high)s", low=format_money(lo, currency), high=format_money(hi, currency))
     if trait == "source":
-        return {
-            "form": _("order form"),
-            "staff": _("taken by staff"),
-            "api": _("API"),
-            "import": _("import"),
-        }.get(value, value)
+        return source_label(value)
     bands = {
         ("between", "d14"): _("up to 2 weeks"),
         ("between", "d30"): _("2 weeks to a month"),
@@ -179,7 +174,7 @@ def _trait_sentence(t: Trait) -> str:
     }
     templates = {
         "city": _("%(share)s of them live in %(value)s, against %(base)s of the whole base (%(lift)s×)."),
-        "source": _("%(share)s of them first came through %(value)s, against %(base)s of the base (%(lift)s×)."),
+        "source": _("%(share)s of them first came from “%(value)s”, against %(base)s of the base (%(lift)s×)."),
         "first_category": _("%(share)s of them started with %(value)s, against %(base)s of the base (%(lift)s×)."),
         "basket": _("%(share)s of them spend %(value)s per order, against %(base)s of the base (%(lift)s×)."),
         "between": _("%(share)s of them order again every %(value)s, against %(base)s of the base (%(lift)s×)."),

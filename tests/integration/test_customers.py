@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from app.errors import Conflict
-from app.services import customers, demo_customers, orders, portrait, rfm, segments
+from app.services import customers, demo_customers, orders, payments, portrait, rfm, segments
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.orders import Order
 from app.tables.segments import Segment
@@ -258,3 +259,17 @@ async def test_demo_extras_give_segments_a_history_and_run_twice_safely(runtime)
         assert history[0]["size"] == 0 and history[-1]["size"] == 1
         assert await Customer.count().where(Customer.rfm_class.is_not_null()) == 2
         assert await CustomerEvent.count().where(CustomerEvent.kind == "note") == 1
+
+
+async def test_timeline_records_payment_tried_and_paid(runtime) -> None:
+    store = await make_store("cust-pay-timeline")
+    keys = payments.Keys("t" * 48, "http://127.0.0.1:8000")
+    async with tenancy.bind_tenant(store.tenant):
+        connection_id = await payments.connect("sandbox", {"secret": "sandbox-secret-0123456789"}, keys=keys)
+        order = await place("+79120000051", 1000)
+        step = await payments.start(order["token"], connection_id, keys=keys)
+        await payments.sandbox_pay(dict(parse_qsl(urlsplit(step.url).query)), keys)
+        events = await customers.timeline(order["customer"])
+        assert [e["kind"] for e in events][:3] == ["paid", "payment_tried", "order_placed"]
+        card = await customers.card(order["customer"])
+        assert card["paid_minor"] == order["total_minor"]

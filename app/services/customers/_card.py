@@ -77,22 +77,30 @@ async def get(customer_id: int) -> dict:
     return row
 
 
-async def card(customer_id: int) -> dict:
-    """Everything the card shows except the timeline (paged separately)."""
+async def card(customer_id: int, *, only_manager: int | None = None) -> dict:
+    """Everything the card shows except the timeline (paged separately).
+
+    ``only_manager``: a member who may see only their own orders sees only those here too.
+    """
     customer = await get(customer_id)
     orders = await Order.raw(
         "SELECT o.id, o.number, o.total_minor, o.currency, o.created_at, s.code AS status_code, s.names AS"
         ' status_names, s.color AS status_color, s."group" AS status_group FROM orders o JOIN order_status s'
-        " ON s.id = o.status WHERE o.customer = {} ORDER BY o.created_at DESC LIMIT 100",
+        " ON s.id = o.status WHERE o.customer = {} AND ({}::int IS NULL OR o.manager_id = {})"
+        " ORDER BY o.created_at DESC LIMIT 100",
         customer_id,
+        only_manager,
+        only_manager,
     )
     for order in orders:
         order["status_names"] = _json(order["status_names"]) or {}
     payments = await Payment.raw(
         "SELECT p.id, p.ref, p.status, p.amount_minor, p.refunded_minor, p.currency, p.created_at, p.paid_at,"
         " o.id AS order_id, o.number FROM payment p JOIN orders o ON o.id = p.order WHERE o.customer = {}"
-        " ORDER BY p.created_at DESC LIMIT 100",
+        " AND ({}::int IS NULL OR o.manager_id = {}) ORDER BY p.created_at DESC LIMIT 100",
         customer_id,
+        only_manager,
+        only_manager,
     )
     lists = await SegmentMember.raw(
         "SELECT s.id, s.name FROM segment_member m JOIN segment s ON s.id = m.segment WHERE m.customer = {}"
