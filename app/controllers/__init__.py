@@ -6,12 +6,15 @@ from litestar import Router
 
 from app.controllers._auth import staff_guard
 from app.controllers.auth import AuthController
+from app.controllers.customers import CustomerController
 from app.controllers.dashboard import DashboardController
 from app.controllers.health import HealthController
 from app.controllers.hooks import HookController
 from app.controllers.imports import ImportController
+from app.controllers.metrics import MetricsController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
+from app.controllers.segments import SegmentController
 from app.controllers.reports import ReportController
 from app.controllers.settings import (
     FormSettingsController,
@@ -26,6 +29,8 @@ STAFF_ROUTER = Router(
     route_handlers=[
         DashboardController,
         OrderController,
+        CustomerController,
+        SegmentController,
         ReportController,
         ProductController,
         ImportController,
@@ -38,4 +43,12 @@ STAFF_ROUTER = Router(
     include_in_schema=False,
 )
 
-ROUTE_HANDLERS = [AuthController, HealthController, STAFF_ROUTER, ShopController, EmbedController, HookController]
+ROUTE_HANDLERS = [
+    AuthController,
+    HealthController,
+    MetricsController,
+    STAFF_ROUTER,
+    ShopController,
+    EmbedController,
+    HookController,
+]

@@ -26,6 +26,8 @@ def nav_for(slug: str) -> list[dict[str, str]]:
     return [
         {"name": "dashboard:show", "label": _("Dashboard"), "icon": "home", "href": f"/s/{slug}/"},
         {"name": "orders:list", "label": _("Orders"), "icon": "orders", "href": f"/s/{slug}/orders/"},
+        {"name": "customers:list", "label": _("Customers"), "icon": "users", "href": f"/s/{slug}/customers/"},
+        {"name": "segments:list", "label": _("Segments"), "icon": "segments", "href": f"/s/{slug}/segments/"},
         {"name": "reports:show", "label": _("Reports"), "icon": "chart", "href": f"/s/{slug}/reports"},
         {"name": "products:list", "label": _("Products"), "icon": "box", "href": f"/s/{slug}/products/"},
         {"name": "imports:list", "label": _("Imports"), "icon": "upload", "href": f"/s/{slug}/imports/"},

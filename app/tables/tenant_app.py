@@ -14,6 +14,7 @@ TENANT_TABLE_MODULES = [
     "app.tables.orders",
     "app.tables.forms",
     "app.tables.payments",
+    "app.tables.segments",
 ]
 
 APP_CONFIG = AppConfig(

@@ -29,6 +29,13 @@ STAFF = [
     "/s/{slug}/orders/",
     "/s/{slug}/orders/?view=board",
     "/s/{slug}/products/",
+    "/s/{slug}/customers/",
+    "/s/{slug}/customers/duplicates",
+    "/s/{slug}/customers/import",
+    "/s/{slug}/segments/",
+    "/s/{slug}/segments/new",
+    "/s/{slug}/segments/new?kind=static",
+    "/s/{slug}/segments/portrait",
     "/s/{slug}/imports/",
     "/f/{slug}/order?lang={locale}",
 ]

@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from app.services import customers
+from app.services import customers, rfm
 from app.services.orders._model import LineDraft, OrderDraft
 from app.services.orders._read import get
 from app.tables.orders import Order, OrderLine, OrderStatus
@@ -71,6 +71,8 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
         order_id = rows[0]["id"]
         await OrderLine.insert(*[line_row(order_id, line, index) for index, line in enumerate(draft.lines)])
         await customers.record_order(customer_id, total, now)
+        if customer_id is not None:
+            await rfm.refresh(customer_ids=[customer_id])
         await customers.add_event(
             customer_id,
             customers.ORDER_PLACED,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from app.errors import Conflict, NotFound
 from app.i18n import LOCALES
 from app.i18n import gettext as _
-from app.services import customers
+from app.services import customers, rfm
 from app.services.orders._model import FINAL_GROUPS, GROUPS
 from app.services.orders._read import get, lock_order
 from app.tables.orders import Order, OrderChange, OrderStatus
@@ -74,6 +74,9 @@ async def change_status(order_id: int, code: str, *, actor_id: int | None, actor
             actor_id=actor_id,
             data={"from": current["code"], "to": target["code"], "number": order["number"]},
         )
+        if "cancel" in (current["group"], target["group"]) and order["customer"]:
+            await customers.recompute_totals([order["customer"]])
+            await rfm.refresh(customer_ids=[order["customer"]])
     return await get(order_id)
 
 
