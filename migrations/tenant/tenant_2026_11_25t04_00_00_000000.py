@@ -51,13 +51,12 @@ TABLES = [
         day date NOT NULL,
         currency varchar(3) NOT NULL,
         item varchar(260) NOT NULL,
+        name varchar(500) NOT NULL,
         quantity bigint NOT NULL DEFAULT 0,
         revenue_minor bigint NOT NULL DEFAULT 0,
         orders integer NOT NULL DEFAULT 0,
         PRIMARY KEY (day, currency, item)
     )""",
-    # The latest name of each sold item (kept apart so goods_day stays narrow for period sums).
-    "CREATE TABLE goods_item (item varchar(260) PRIMARY KEY, name varchar(500) NOT NULL)",
     """CREATE TABLE customer_fact (
         customer_id integer PRIMARY KEY,
         first_order_id integer NOT NULL,
@@ -160,17 +159,14 @@ FUNCTIONS = [
             revenue_minor = t.revenue_minor + excluded.revenue_minor,
             paid_orders = t.paid_orders + excluded.paid_orders, paid_minor = t.paid_minor + excluded.paid_minor,
             refunded_minor = t.refunded_minor + excluded.refunded_minor;
-        INSERT INTO goods_item AS t (item, name)
-        SELECT e->>0, max(e->>1) FROM order_fact f, jsonb_array_elements(f.lines) e
-        WHERE f.order_id = ANY(ids) AND sign > 0 GROUP BY 1 ORDER BY 1
-        ON CONFLICT (item) DO UPDATE SET name = excluded.name WHERE t.name IS DISTINCT FROM excluded.name;
-        INSERT INTO goods_day AS t (day, currency, item, quantity, revenue_minor, orders)
-        SELECT f.day, f.currency, e->>0, sign * sum((e->>2)::bigint), sign * sum((e->>3)::bigint),
+        INSERT INTO goods_day AS t (day, currency, item, name, quantity, revenue_minor, orders)
+        SELECT f.day, f.currency, e->>0, max(e->>1), sign * sum((e->>2)::bigint), sign * sum((e->>3)::bigint),
                sign * count(*)
         FROM order_fact f, jsonb_array_elements(f.lines) e
         WHERE f.order_id = ANY(ids)
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (day, currency, item) DO UPDATE SET
+            name = CASE WHEN sign > 0 THEN excluded.name ELSE t.name END,
             quantity = t.quantity + excluded.quantity, revenue_minor = t.revenue_minor + excluded.revenue_minor,
             orders = t.orders + excluded.orders;
     $$""",
@@ -238,7 +234,7 @@ FUNCTIONS = [
     DECLARE
         tz text := analytics_tz();
     BEGIN
-        TRUNCATE order_fact, sales_day, goods_day, goods_item, customer_fact, customer_month, cohort_month;
+        TRUNCATE order_fact, sales_day, goods_day, customer_fact, customer_month, cohort_month;
         -- The same facts as order_fact_source, joined in bulk (hash joins) rather than order by order.
         INSERT INTO order_fact
         SELECT o.id, o.customer, (o.created_at AT TIME ZONE tz)::date, o.currency, o.source,
@@ -266,12 +262,9 @@ FUNCTIONS = [
                count(*) FILTER (WHERE paid_minor - refunded_minor > 0),
                sum(paid_minor - refunded_minor), sum(refunded_minor)
         FROM order_fact GROUP BY 1, 2, 3, 4, 5;
-        INSERT INTO goods_day (day, currency, item, quantity, revenue_minor, orders)
-        SELECT f.day, f.currency, e->>0, sum((e->>2)::bigint), sum((e->>3)::bigint), count(*)
+        INSERT INTO goods_day (day, currency, item, name, quantity, revenue_minor, orders)
+        SELECT f.day, f.currency, e->>0, max(e->>1), sum((e->>2)::bigint), sum((e->>3)::bigint), count(*)
         FROM order_fact f, jsonb_array_elements(f.lines) e GROUP BY 1, 2, 3;
-        INSERT INTO goods_item (item, name)
-        SELECT DISTINCT ON (e->>0) e->>0, e->>1 FROM order_fact f, jsonb_array_elements(f.lines) e
-        ORDER BY e->>0, f.created_at DESC;
         PERFORM analytics_customer_rows_all();
         INSERT INTO sales_day AS t (day, currency, source, utm_source, utm_campaign, new_customers,
                                     repeat_customers, new_customer_orders)
@@ -292,8 +285,6 @@ FUNCTIONS = [
         ON CONFLICT (day, form_code, utm_source) DO UPDATE SET started = excluded.started,
             unfinished = excluded.unfinished;
         DELETE FROM form_day WHERE opened = 0 AND started = 0 AND unfinished = 0;
-        -- Fresh statistics, so the pages' plans fit the rewritten tables at once.
-        ANALYZE order_fact, sales_day, goods_day, goods_item, customer_fact, customer_month, cohort_month, form_day;
     END $$""",
     # Statement-level triggers see every row a statement touched at once (bulk edits stay set-based).
     """CREATE FUNCTION analytics_orders_changed() RETURNS trigger LANGUAGE plpgsql AS $$
