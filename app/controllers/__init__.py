@@ -14,8 +14,8 @@ from app.controllers.imports import ImportController
 from app.controllers.metrics import MetricsController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
-from app.controllers.segments import SegmentController
 from app.controllers.reports import ReportController
+from app.controllers.segments import SegmentController
 from app.controllers.settings import (
     FormSettingsController,
     PaymentSettingsController,
