@@ -98,7 +98,7 @@ def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     tenant = request.scope["state"].get("tenant")
     if tenant is not None:
         tenancy.store_unreachable(tenant)
-    request.logger.warning("store database unavailable: %s", type(exc).__name__)
+    logger.warning("store database unavailable: %s", type(exc).__name__)
     title, detail = _messages(503)
     return _error_page(request, 503, title, detail, {"Retry-After": "5"})
 
