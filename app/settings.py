@@ -81,6 +81,8 @@ class Settings:
     # Job workers beat every few seconds; a job whose worker fell silent this long is retried elsewhere.
     worker_heartbeat_seconds: float = 10.0
     worker_stalled_seconds: float = 30.0
+    # The same guard for URLs that automation rules call.
+    hooks_allow_private: bool = False
 
     def with_db(self, **changes: object) -> Settings:
         return replace(self, db=replace(self.db, **changes))  # type: ignore[arg-type]
@@ -136,6 +138,7 @@ def load_settings() -> Settings:
         metrics_token=os.environ.get("AUTOOFFICE_METRICS_TOKEN", ""),
         worker_heartbeat_seconds=float(os.environ.get("AUTOOFFICE_WORKER_HEARTBEAT_SECONDS", "10")),
         worker_stalled_seconds=float(os.environ.get("AUTOOFFICE_WORKER_STALLED_SECONDS", "30")),
+        hooks_allow_private=_env_bool("AUTOOFFICE_HOOKS_ALLOW_PRIVATE", False),
     )
 
 

@@ -1,15 +1,16 @@
-"""Guards: staff pages need a session whose identity is a member of the store in the URL."""
+"""Guards: staff pages need a session whose identity is a member of the store in the URL, and the
+permission the route declares (``opt={"permission": ...}``) in that member's role."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from app.i18n import gettext as _
-from app.services import auth
+from app.services import auth, permissions, staff
 
 SESSION_IDENTITY = "identity_id"
 
@@ -21,21 +22,33 @@ def identity_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None
     return int(value) if isinstance(value, int) else None
 
 
-def nav_for(slug: str) -> list[dict[str, str]]:
-    """Areas that exist; the rest of DESIGN.md's areas join as they are built."""
+def nav_for(slug: str, granted: frozenset[str] | None = None) -> list[dict[str, str]]:
+    """The sidebar: the areas that exist and that this member may open (all of them when ``granted`` is None)."""
+    items = [
+        ("dashboard:show", _("Dashboard"), "home", f"/s/{slug}/", "dashboard.view"),
+        ("orders:list", _("Orders"), "orders", f"/s/{slug}/orders/", "orders.view"),
+        ("tasks:list", _("Tasks"), "tasks", f"/s/{slug}/tasks/", "tasks.view"),
+        ("customers:list", _("Customers"), "users", f"/s/{slug}/customers/", "customers.view"),
+        ("segments:list", _("Segments"), "segments", f"/s/{slug}/segments/", "segments.view"),
+        ("reports:show", _("Reports"), "chart", f"/s/{slug}/reports", "reports.view"),
+        ("products:list", _("Products"), "box", f"/s/{slug}/products/", "products.view"),
+        ("imports:list", _("Imports"), "upload", f"/s/{slug}/imports/", "imports.run"),
+        ("staff:list", _("Staff"), "staff", f"/s/{slug}/staff/", "staff.view"),
+        ("staff:audit", _("Audit log"), "audit", f"/s/{slug}/staff/audit", "audit.view"),
+        ("staff:results", _("Staff results"), "chart", f"/s/{slug}/staff/results/", "reports.view"),
+        ("settings:index", _("Settings"), "settings", f"/s/{slug}/settings", "settings.view"),
+    ]
     return [
-        {"name": "dashboard:show", "label": _("Dashboard"), "icon": "home", "href": f"/s/{slug}/"},
-        {"name": "orders:list", "label": _("Orders"), "icon": "orders", "href": f"/s/{slug}/orders/"},
-        {"name": "customers:list", "label": _("Customers"), "icon": "users", "href": f"/s/{slug}/customers/"},
-        {"name": "segments:list", "label": _("Segments"), "icon": "segments", "href": f"/s/{slug}/segments/"},
-        {"name": "reports:show", "label": _("Reports"), "icon": "chart", "href": f"/s/{slug}/reports"},
-        {"name": "products:list", "label": _("Products"), "icon": "box", "href": f"/s/{slug}/products/"},
-        {"name": "imports:list", "label": _("Imports"), "icon": "upload", "href": f"/s/{slug}/imports/"},
-        {"name": "settings:index", "label": _("Settings"), "icon": "settings", "href": f"/s/{slug}/settings"},
+        {"name": name, "label": label, "icon": icon, "href": href}
+        for name, label, icon, href, permission in items
+        if granted is None or permission in granted
     ]
 
 
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    permission = handler.opt.get("permission")
+    if permission == permissions.PUBLIC:
+        return  # the invitation link: its signed, single-use token is the credential
     identity_id = identity_id_of(connection)
     if identity_id is None:
         raise NotAuthorizedException()
@@ -45,8 +58,24 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
     if member is None:
         # Not "forbidden": a session of store A must not even learn that store B exists.
         raise NotFoundException()
+    profile = await staff.member(identity_id)
+    granted = permissions.granted(member.role)
     state = connection.scope["state"]
-    state.update(member=member, memberships=members, identity_email=member.email, nav=nav_for(tenant.slug))
+    state.update(
+        member=member,
+        memberships=members,
+        identity_email=member.email,
+        perms=granted,
+        # Set for a member limited to own orders: every order query of the request keeps to them.
+        orders_scope=None
+        if permissions.sees_all_orders(member.role, profile.scope if profile else "all")
+        else identity_id,
+        nav=nav_for(tenant.slug, granted),
+    )
+    if tenant.status == "active":
+        await staff.seen(identity_id)
+    if not permissions.allows(member.role, permission):
+        raise PermissionDeniedException()
 
 
 async def account_context(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:

@@ -35,6 +35,7 @@ def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "memberships": state.get("memberships", []),
         "identity_email": state.get("identity_email"),
         "nav": state.get("nav", []),
+        "perms": state.get("perms", frozenset()),
         "language_options": [(code, LOCALE_NAMES[code]) for code in LOCALES],
         "public_url": request.app.state.settings.public_url.rstrip("/"),
     }

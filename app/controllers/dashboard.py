@@ -15,7 +15,7 @@ class DashboardController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/", name="dashboard:show")
+    @get("/", name="dashboard:show", opt={"permission": "dashboard.view"})
     async def show_dashboard(self, request: Request[Any, Any, Any]) -> Template:
         store = await stores.current_store()
         period, errors = analytics.parse_period(request.query_params, analytics.store_today(store.timezone))

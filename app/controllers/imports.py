@@ -59,11 +59,11 @@ class ImportController(Controller):
     path = "/imports"
     include_in_schema = False
 
-    @get("/", name="imports:list")
+    @get("/", name="imports:list", opt={"permission": "imports.run"})
     async def list_imports(self, request: Request[Any, Any, Any]) -> Template:
         return render(request, "imports/index.html", await _index_context())
 
-    @post("/feed", name="imports:save_feed")
+    @post("/feed", name="imports:save_feed", opt={"permission": "imports.run"})
     async def save_feed(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         form, errors = feeds.validate(data)
         if form is None:
@@ -74,7 +74,7 @@ class ImportController(Controller):
             await jobs.defer_feed(_slug(request))
         return redirect(request, f"/s/{_slug(request)}/imports/")
 
-    @post("/", name="imports:create", request_max_body_size=MAX_UPLOAD_BYTES)
+    @post("/", name="imports:create", opt={"permission": "imports.run"}, request_max_body_size=MAX_UPLOAD_BYTES)
     async def create_import(self, request: Request[Any, Any, Any], data: Multipart) -> Template | Redirect:
         files = _files(data)
         if not files:
@@ -94,12 +94,12 @@ class ImportController(Controller):
             await jobs.defer_import(_slug(request), job_id)
         return redirect(request, f"/s/{_slug(request)}/imports/{job_id}")
 
-    @get("/{job_id:int}", name="imports:show")
+    @get("/{job_id:int}", name="imports:show", opt={"permission": "imports.run"})
     async def show_import(self, request: Request[Any, Any, Any], job_id: FromPath[int]) -> Template:
         job = await import_jobs.get_job(job_id)
         return render(request, "imports/show.html", await _job_context(job), fragment="imports/_job.html")
 
-    @get("/{job_id:int}/progress", name="imports:progress")
+    @get("/{job_id:int}/progress", name="imports:progress", opt={"permission": "imports.run"})
     async def show_progress(self, request: Request[Any, Any, Any], job_id: FromPath[int]) -> Template | Response[str]:
         job = await import_jobs.get_job(job_id)
         context = await _job_context(job)
@@ -110,18 +110,18 @@ class ImportController(Controller):
             return response
         return render(request, "imports/show.html", context, fragment="imports/_job.html")
 
-    @post("/{job_id:int}/apply", name="imports:apply")
+    @post("/{job_id:int}/apply", name="imports:apply", opt={"permission": "imports.run"})
     async def apply_import(self, request: Request[Any, Any, Any], job_id: FromPath[int]) -> Template | Redirect:
         await import_jobs.request_apply(job_id)
         await jobs.defer_import(_slug(request), job_id)
         return redirect(request, f"/s/{_slug(request)}/imports/{job_id}")
 
-    @post("/{job_id:int}/cancel", name="imports:cancel")
+    @post("/{job_id:int}/cancel", name="imports:cancel", opt={"permission": "imports.run"})
     async def cancel_import(self, request: Request[Any, Any, Any], job_id: FromPath[int]) -> Template | Redirect:
         await import_jobs.cancel(job_id)
         return redirect(request, f"/s/{_slug(request)}/imports/{job_id}")
 
-    @post("/{job_id:int}/mapping", name="imports:mapping")
+    @post("/{job_id:int}/mapping", name="imports:mapping", opt={"permission": "imports.run"})
     async def save_mapping(
         self, request: Request[Any, Any, Any], job_id: FromPath[int], data: Form
     ) -> Template | Redirect:
@@ -138,7 +138,7 @@ class ImportController(Controller):
         await jobs.defer_import(_slug(request), job_id)
         return redirect(request, f"/s/{_slug(request)}/imports/{job_id}")
 
-    @get("/{job_id:int}/report.csv", name="imports:report")
+    @get("/{job_id:int}/report.csv", name="imports:report", opt={"permission": "imports.run"})
     async def download_report(self, job_id: FromPath[int]) -> Stream:
         lines = await import_jobs.report_csv(job_id)
         return Stream(

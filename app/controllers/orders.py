@@ -14,7 +14,7 @@ from app.errors import Conflict, ValidationFailed
 from app.forms import _fields as fields
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import customers, notifications, orders, payments, stores
+from app.services import customers, notifications, orders, payments, staff, stores, tasks
 from app.services.imports.values import ValueProblem, parse_money
 from app.services.mail import mail_settings_from_env
 
@@ -23,7 +23,7 @@ class OrderController(Controller):
     path = "/orders"
     include_in_schema = False
 
-    @get("/", name="orders:list")
+    @get("/", name="orders:list", opt={"permission": "orders.view"})
     async def list_orders(self, request: Request[Any, Any, Any]) -> Template:
         view = "board" if request.query_params.get("view") == "board" else "list"
         filters = orders.parse_filters(dict(request.query_params))
@@ -34,16 +34,17 @@ class OrderController(Controller):
             "filters": filters,
         }
         if view == "board":
-            context["board"] = await orders.board()
+            context["board"] = await orders.board(only_manager=_scope(request))
         else:
-            context["page"] = await orders.list_page(filters)
+            context["page"] = await orders.list_page(filters, only_manager=_scope(request))
+        context["manager_names"] = await staff.names()
         member = request.scope["state"]["member"]
         context["views"] = await orders.saved_views(member.identity_id)
         context["current_query"] = orders.filters_query(filters)
         context["view_errors"] = {}
         return render(request, "orders/index.html", context, fragment="orders/_table.html" if view == "list" else None)
 
-    @post("/views", name="orders:save_view")
+    @post("/views", name="orders:save_view", opt={"permission": "orders.view"})
     async def save_view(self, request: Request[Any, Any, Any], data: Form) -> Redirect:
         member = request.scope["state"]["member"]
         query = {k: v for k, v in data.items() if k in ("q", "group")}
@@ -53,16 +54,16 @@ class OrderController(Controller):
             f"/s/{request.scope['state']['tenant'].slug}/orders/?{orders.filters_query(orders.parse_filters(query))}",
         )
 
-    @post("/views/{view_id:int}/delete", name="orders:delete_view")
+    @post("/views/{view_id:int}/delete", name="orders:delete_view", opt={"permission": "orders.view"})
     async def delete_view(self, request: Request[Any, Any, Any], view_id: FromPath[int]) -> Redirect:
         await orders.delete_view(request.scope["state"]["member"].identity_id, view_id)
         return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/")
 
-    @get("/new", name="orders:new")
+    @get("/new", name="orders:new", opt={"permission": "orders.create"})
     async def new_order(self, request: Request[Any, Any, Any]) -> Template:
         return render(request, "orders/new.html", {"values": {}, "errors": {}, "rows": range(orders.STAFF_LINES)})
 
-    @post("/new", name="orders:create")
+    @post("/new", name="orders:create", opt={"permission": "orders.create"})
     async def create_order(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         tenant = request.scope["state"]["tenant"]
         draft, errors = await orders.validate_staff_order(
@@ -78,26 +79,27 @@ class OrderController(Controller):
         order, _created = await orders.create_order(draft)
         return redirect(request, f"/s/{tenant.slug}/orders/{order['id']}")
 
-    @get("/{order_id:int}/invoice", name="orders:invoice")
+    @get("/{order_id:int}/invoice", name="orders:invoice", opt={"permission": "orders.view"})
     async def show_invoice(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:
         store = await stores.current_store()
-        return render(request, "orders/invoice.html", {"order": await orders.get(order_id), "store": store})
+        order = await orders.get(order_id, only_manager=_scope(request))
+        return render(request, "orders/invoice.html", {"order": order, "store": store})
 
-    @get("/{order_id:int}", name="orders:show")
+    @get("/{order_id:int}", name="orders:show", opt={"permission": "orders.view"})
     async def show_order(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:
-        return render(request, "orders/show.html", await _card(order_id), fragment="orders/_status.html")
+        return render(request, "orders/show.html", await _card(request, order_id), fragment="orders/_status.html")
 
-    @post("/{order_id:int}/edit", name="orders:update")
+    @post("/{order_id:int}/edit", name="orders:update", opt={"permission": "orders.edit"})
     async def update_order(
         self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
     ) -> Template | Redirect:
         return await _edit(request, order_id, data)
 
-    @post("/{order_id:int}/refund", name="orders:refund")
+    @post("/{order_id:int}/refund", name="orders:refund", opt={"permission": "payments.refund"})
     async def refund_payment(
         self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
     ) -> Template | Redirect:
-        order = await orders.get(order_id)
+        order = await orders.get(order_id, only_manager=_scope(request))
         payment_id = data.get("payment", "")
         errors: dict[str, str] = {}
         try:
@@ -119,14 +121,16 @@ class OrderController(Controller):
                 return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
         elif not errors:
             errors = {"amount": _("This payment does not exist.")}
-        context = {**await _card(order_id), "refund_errors": errors}
+        context = {**await _card(request, order_id), "refund_errors": errors}
         return render(request, "orders/show.html", context, status_code=422)
 
-    @post("/{order_id:int}/payments/{payment_id:int}/received", name="orders:payment_received")
+    @post("/{order_id:int}/payments/{payment_id:int}/received", name="orders:payment_received",
+          opt={"permission": "orders.edit"})  # fmt: skip
     async def payment_received(
         self, request: Request[Any, Any, Any], order_id: FromPath[int], payment_id: FromPath[int]
     ) -> Template | Redirect:
         """Staff confirm that the cash or the bank transfer of an offline payment arrived."""
+        await orders.get(order_id, only_manager=_scope(request))  # 404 for another manager's order
         errors: dict[str, str] = {"amount": _("This payment does not exist.")}
         if payment_id in {p["id"] for p in await payments.payments_of(order_id)}:
             try:
@@ -135,12 +139,13 @@ class OrderController(Controller):
                 errors = exc.errors
             else:
                 return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
-        context = {**await _card(order_id), "refund_errors": errors}
+        context = {**await _card(request, order_id), "refund_errors": errors}
         return render(request, "orders/show.html", context, status_code=422)
 
-    @post("/{order_id:int}/payment-link", name="orders:mail_payment_link")
+    @post("/{order_id:int}/payment-link", name="orders:mail_payment_link", opt={"permission": "orders.view"})
     async def mail_payment_link(self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form) -> Template:
         """E-mail the shopper the order's payment link (the order's address unless staff type another)."""
+        await orders.get(order_id, only_manager=_scope(request))  # 404 for another manager's order
         errors: dict[str, str] = {}
         recipient = fields.email(data, "link_email", errors)
         if not recipient and not errors:
@@ -152,30 +157,47 @@ class OrderController(Controller):
             if not sent:
                 errors["link_email"] = _("The e-mail could not be sent. Check the mail settings and try again.")
         context = {
-            **await _card(order_id),
+            **await _card(request, order_id),
             "link_errors": errors,
             "link_email": (data.get("link_email") or "")[:254],
             "link_sent": _("The payment link was sent to %(email)s.", email=recipient) if sent else "",
         }
         return render(request, "orders/show.html", context, status_code=200 if sent else 422)
 
-    @post("/{order_id:int}/status", name="orders:status")
+    @post("/{order_id:int}/manager", name="orders:assign", opt={"permission": "orders.assign"})
+    async def assign_manager(
+        self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        await orders.get(order_id, only_manager=_scope(request))
+        raw = (data.get("manager") or "").strip()
+        try:
+            if raw and not raw.isdigit():
+                raise ValidationFailed({"manager": _("Choose an active member of staff.")})
+            actor_id = request.scope["state"]["member"].identity_id
+            await staff.assign_order(order_id, int(raw) if raw else None, actor_id=actor_id)
+        except ValidationFailed as exc:
+            context = {**await _card(request, order_id), "assign_error": exc.errors.get("manager", exc.message)}
+            return render(request, "orders/show.html", context, status_code=422)
+        return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
+
+    @post("/{order_id:int}/status", name="orders:status", opt={"permission": "orders.edit"})
     async def change_status(
         self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
     ) -> Template | Redirect:
         member = request.scope["state"]["member"]
+        await orders.get(order_id, only_manager=_scope(request))  # 404 for another manager's order
         try:
             await orders.change_status(
                 order_id, data.get("status", ""), actor_id=member.identity_id, actor=member.email
             )
         except Conflict as exc:
-            context = {**await _card(order_id), "status_error": exc.message}
+            context = {**await _card(request, order_id), "status_error": exc.message}
             return render(request, "orders/show.html", context, fragment="orders/_status.html", status_code=422)
         if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
             return render(
                 request,
                 "orders/show.html",
-                await _card(order_id),
+                await _card(request, order_id),
                 fragment="orders/_status.html",
                 toast=_("Status changed."),
             )
@@ -184,7 +206,7 @@ class OrderController(Controller):
 
 async def _edit(request: Request[Any, Any, Any], order_id: int, data: dict[str, str]) -> Template | Redirect:
     tenant, member = request.scope["state"]["tenant"], request.scope["state"]["member"]
-    order = await orders.get(order_id)
+    order = await orders.get(order_id, only_manager=_scope(request))
     edit, errors = await orders.validate_edit(data, order, country=tenant.country)
     if edit is not None:
         try:
@@ -193,18 +215,34 @@ async def _edit(request: Request[Any, Any, Any], order_id: int, data: dict[str, 
             errors = {"lines": exc.message}
         else:
             return redirect(request, f"/s/{tenant.slug}/orders/{order_id}")
-    context = {**await _card(order_id), "edit_errors": errors, "edit_values": {k: v[:500] for k, v in data.items()}}
+    values = {k: v[:500] for k, v in data.items()}
+    context = {**await _card(request, order_id), "edit_errors": errors, "edit_values": values}
     return render(request, "orders/show.html", context, status_code=422)
 
 
-async def _card(order_id: int) -> dict[str, Any]:
-    order = await orders.get(order_id)
+def _scope(request: Request[Any, Any, Any]) -> int | None:
+    """The member's own id when they may see only their own orders (set by the staff guard)."""
+    return request.scope["state"].get("orders_scope")
+
+
+async def _card(request: Request[Any, Any, Any], order_id: int) -> dict[str, Any]:
+    order = await orders.get(order_id, only_manager=_scope(request))
+    statuses = await orders.statuses()
+    by_code = {s["code"]: s for s in statuses}
+    allowed = (by_code.get(order["status_code"]) or {}).get("allowed") or []
     return {
         "order": order,
-        "statuses": await orders.statuses(),
+        "status_by_code": by_code,
+        "targets": [s for s in statuses if s["code"] != order["status_code"] and (not allowed or s["code"] in allowed)],
+        "manager_names": await staff.names(),
+        "assignable": [m for m in await staff.members() if m.role in ("manager", "operator", "admin", "owner")],
+        "assign_error": None,
+        "statuses": statuses,
         "status_error": None,
         "payments": await payments.payments_of(order_id),
         "payment_labels": payments.status_labels(),
+        "tasks": await tasks.for_order(order_id),
+        "people": {m.identity_id: m for m in await staff.members(active_only=False)},
         "refund_errors": {},
         "link_errors": {},
         "link_email": order["email"] or "",

@@ -18,14 +18,14 @@ class ProductController(Controller):
     path = "/products"
     include_in_schema = False
 
-    @get("/", name="products:list")
+    @get("/", name="products:list", opt={"permission": "products.view"})
     async def list_products(self, request: Request[Any, Any, Any]) -> Template:
         filters = products.parse_filters(dict(request.query_params))
         page = await products.list_page(filters)
         context = {"page": page, "categories": await products.categories(), "sorts": products.SORTS}
         return render(request, "products/index.html", context, fragment="products/_table.html")
 
-    @get("/{offer_id:int}", name="products:show")
+    @get("/{offer_id:int}", name="products:show", opt={"permission": "products.view"})
     async def show_product(self, request: Request[Any, Any, Any], offer_id: FromPath[int]) -> Template:
         card = await products.show(offer_id)
         return render(
@@ -35,7 +35,7 @@ class ProductController(Controller):
             fragment="products/_edit_form.html",
         )
 
-    @post("/{offer_id:int}", name="products:update")
+    @post("/{offer_id:int}", name="products:update", opt={"permission": "products.edit"})
     async def update_product(self, request: Request[Any, Any, Any], offer_id: FromPath[int], data: Form) -> Template:
         card = await products.show(offer_id)
         edit, errors = products.validate_edit(data, card["offer"]["currency"])

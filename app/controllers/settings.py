@@ -27,6 +27,12 @@ def _require_manager(request: Request[Any, Any, Any]) -> None:
         raise NotFoundException()
 
 
+def _actor(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who is changing the settings, for the audit log."""
+    member = request.scope["state"]["member"]
+    return {"actor_id": member.identity_id, "actor": member.email}
+
+
 def _form_context(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
     return {
         "values": values,
@@ -41,19 +47,19 @@ class SettingsController(Controller):
     path = "/settings"
     include_in_schema = False
 
-    @get("/", name="settings:index")
+    @get("/", name="settings:index", opt={"permission": "settings.view"})
     async def show_settings(self, request: Request[Any, Any, Any]) -> Redirect:
         _require_manager(request)
         return Redirect(path=request.url.path.rstrip("/") + "/store")
 
-    @get("/store", name="settings:store")
+    @get("/store", name="settings:store", opt={"permission": "settings.view"})
     async def edit_store(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         store = await stores.current_store()
         values = {"name": store.name, "locale": store.locale, "currency": store.currency, "country": store.country}
         return render(request, "settings/store.html", _form_context(values, {}), fragment="settings/_store_form.html")
 
-    @post("/store", name="settings:update_store")
+    @post("/store", name="settings:update_store", opt={"permission": "settings.edit"})
     async def update_store(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         _require_manager(request)
         form, errors = stores.validate_settings(data)
@@ -66,7 +72,7 @@ class SettingsController(Controller):
                 fragment="settings/_store_form.html",
                 status_code=422,
             )
-        store = await stores.update_settings(form)
+        store = await stores.update_settings(form, **_actor(request))
         values = {"name": store.name, "locale": store.locale, "currency": store.currency, "country": store.country}
         if wants_fragment(request):
             return HTMXTemplate(
@@ -110,13 +116,13 @@ class FormSettingsController(Controller):
     path = "/settings/forms"
     include_in_schema = False
 
-    @get("/", name="settings:forms")
+    @get("/", name="settings:forms", opt={"permission": "settings.view"})
     async def list_forms(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         public = request.app.state.settings.public_url.rstrip("/")
         return render(request, "settings/forms.html", {"forms": await form_settings.list_forms(), "public": public})
 
-    @get("/{code:str}", name="settings:form")
+    @get("/{code:str}", name="settings:form", opt={"permission": "settings.view"})
     async def edit_form(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
         _require_manager(request)
         form = await form_settings.get(code)
@@ -126,7 +132,7 @@ class FormSettingsController(Controller):
             values["goods_skus"] = "\n".join(await form_settings.skus_of(form["goods"]))
         return render(request, "settings/form_edit.html", await _editor_context(request, form, values, {}))
 
-    @post("/{code:str}", name="settings:update_form")
+    @post("/{code:str}", name="settings:update_form", opt={"permission": "settings.edit"})
     async def update_form(
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Template | Redirect:
@@ -138,7 +144,7 @@ class FormSettingsController(Controller):
             values = {k: v[:2000] for k, v in data.items()}
             context = await _editor_context(request, form, values, errors)
             return render(request, "settings/form_edit.html", context, status_code=422)
-        await form_settings.update(code, settings)
+        await form_settings.update(code, settings, **_actor(request))
         return redirect(request, f"/s/{tenant.slug}/settings/forms/{code}?saved=1")
 
 
@@ -162,26 +168,26 @@ class StatusSettingsController(Controller):
     path = "/settings/statuses"
     include_in_schema = False
 
-    @get("/", name="settings:statuses")
+    @get("/", name="settings:statuses", opt={"permission": "settings.view"})
     async def list_statuses(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         return render(request, "settings/statuses.html", await _status_context({}, {}))
 
-    @post("/", name="settings:create_status")
+    @post("/", name="settings:create_status", opt={"permission": "settings.edit"})
     async def create_status(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         _require_manager(request)
-        errors = await orders.create_status(data)
+        errors = await orders.create_status(data, **_actor(request))
         if errors:
             context = await _status_context({k: v[:100] for k, v in data.items()}, errors)
             return render(request, "settings/statuses.html", context, status_code=422)
         return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/settings/statuses/")
 
-    @post("/{code:str}", name="settings:update_status")
+    @post("/{code:str}", name="settings:update_status", opt={"permission": "settings.edit"})
     async def update_status(
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Template | Redirect:
         _require_manager(request)
-        errors = await orders.update_status(code, data)
+        errors = await orders.update_status(code, data, **_actor(request))
         if errors:
             context = await _status_context({}, {}, edit_code=code, edit_errors=errors)
             return render(request, "settings/statuses.html", context, status_code=422)
@@ -207,13 +213,13 @@ class PaymentSettingsController(Controller):
     path = "/settings/payments"
     include_in_schema = False
 
-    @get("/", name="settings:payments")
+    @get("/", name="settings:payments", opt={"permission": "settings.view"})
     async def list_payments(self, request: Request[Any, Any, Any]) -> Template:
         _require_manager(request)
         code = str(request.query_params.get("code") or "")
         return render(request, "settings/payments.html", await _payment_context(request, code, {}, {}))
 
-    @post("/", name="settings:connect_payment")
+    @post("/", name="settings:connect_payment", opt={"permission": "settings.edit"})
     async def connect_payment(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         _require_manager(request)
         code = data.get("code", "")
@@ -224,6 +230,7 @@ class PaymentSettingsController(Controller):
                 keys=keys_of(request),
                 name=(data.get("name") or "")[:120],
                 test_mode=data.get("test_mode") == "on",
+                **_actor(request),
             )
         except ValidationFailed as exc:
             values = {k: v[:200] for k, v in data.items() if k not in _secret_fields(code)}

@@ -18,13 +18,13 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from app.i18n import use_locale
-from app.services import forms, notifications, payments, segments
+from app.services import automation, forms, invitations, notifications, payments, reminders, segments
 from app.services.fleet import active_stores
 from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
 from app.services.mail import mail_settings_from_env
 from app.settings import Settings, get_settings
-from app.tenancy.runtime import UNAVAILABLE_ERRORS, bind_tenant, lookup_tenant
+from app.tenancy.runtime import UNAVAILABLE_ERRORS, bind_tenant, get_runtime, lookup_tenant
 
 logger = logging.getLogger(__name__)
 jobs_app = App(connector=PsycopgConnector())
@@ -226,6 +226,97 @@ async def defer_order_mail(slug: str, order_id: int) -> None:
     await jobs_app.configure_task("mail.order_placed").defer_async(slug=slug, order_id=order_id)
 
 
+@jobs_app.task(name="mail.staff_invitation", queue="mail", retry=RetryStrategy(max_attempts=5, wait=30))
+async def invitation_mail(slug: str, invitation_id: int) -> None:
+    tenant = await lookup_tenant(slug, fresh=True)
+    if tenant is None:
+        return
+    settings = get_runtime().settings  # the running process's secret: the link is signed with it
+    async with bind_tenant(tenant):
+        await invitations.send_invitation(
+            invitation_id,
+            secret=settings.secret_key,
+            slug=slug,
+            public_url=settings.public_url,
+            settings=mail_settings_from_env(),
+        )
+
+
+async def defer_invitation_mail(slug: str, invitation_id: int) -> None:
+    await jobs_app.configure_task("mail.staff_invitation").defer_async(slug=slug, invitation_id=invitation_id)
+
+
 async def defer_import(slug: str, job_id: int) -> None:
     """Queue a store's import; one import per store runs at a time."""
     await jobs_app.configure_task("imports.run", lock=f"imports:{slug}").defer_async(slug=slug, job_id=job_id)
+
+
+def automation_env() -> automation.Env:
+    settings = get_settings()
+    return automation.Env(settings.public_url, mail_settings_from_env(), settings.hooks_allow_private)
+
+
+async def _drain_store(slug: str) -> None:
+    """Run the store's pending automation events; delayed runs are queued for their moment."""
+    tenant = await lookup_tenant(slug)
+    if tenant is None:
+        return
+    async with bind_tenant(tenant):
+        with use_locale(tenant.locale):
+            delayed = await automation.drain(automation_env())
+    for run_id, seconds in delayed:
+        await jobs_app.configure_task("automation.run", schedule_in={"seconds": seconds}).defer_async(
+            slug=slug, run_id=run_id
+        )
+
+
+@jobs_app.task(name="automation.drain", queue="automation")
+async def drain_automation(slug: str) -> None:
+    await _drain_store(slug)
+
+
+@jobs_app.task(name="automation.run", queue="automation")
+async def run_automation(slug: str, run_id: int) -> None:
+    """A delayed rule run, queued with ``schedule_in`` when its event was handled."""
+    tenant = await lookup_tenant(slug, fresh=True)
+    if tenant is None:
+        return
+    async with bind_tenant(tenant):
+        with use_locale(tenant.locale):
+            await automation.execute(run_id, automation_env())
+
+
+@jobs_app.periodic(cron="* * * * *")
+@jobs_app.task(name="automation.tick", queue="automation", queueing_lock="automation_tick")
+async def automation_tick(timestamp: int) -> None:
+    """Every minute, in every active store: pending events, overdue delayed runs, task reminders."""
+    settings = get_settings()
+    for slug in await active_stores():
+        await _drain_store(slug)
+        tenant = await lookup_tenant(slug)
+        if tenant is not None:
+            async with bind_tenant(tenant):
+                with use_locale(tenant.locale):
+                    await automation.run_due(automation_env())
+                    await reminders.send_due(settings.public_url, mail_settings_from_env())
+
+
+@jobs_app.periodic(cron="17 3 * * *")
+@jobs_app.task(name="automation.no_order", queue="automation", queueing_lock="automation_no_order")
+async def scan_no_order(timestamp: int) -> None:
+    """Daily: customers who have not ordered for a rule's N days become ``no_order`` events."""
+    for slug in await active_stores():
+        tenant = await lookup_tenant(slug)
+        if tenant is not None:
+            async with bind_tenant(tenant):
+                await automation.prune()
+                await automation.scan_no_order()
+        await _drain_store(slug)
+
+
+async def kick_automation(slug: str) -> None:
+    """Entry points call this after a change that may have emitted events, so rules run at once."""
+    with contextlib.suppress(AlreadyEnqueued):
+        await jobs_app.configure_task(
+            "automation.drain", lock=f"automation:{slug}", queueing_lock=f"automation:{slug}"
+        ).defer_async(slug=slug)

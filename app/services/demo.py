@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from app.forms.auth import SignupData
-from app.services import analytics, demo_history, payments, stores
+from app.services import analytics, demo_history, invitations, payments, staff, stores
 from app.services.auth import hash_password
 from app.services.imports import jobs as import_jobs
 from app.tables.catalog import Offer
@@ -60,6 +60,8 @@ async def seed(password: str, keys: payments.Keys | None = None) -> str:
         await OrderForm.update({OrderForm.allowed_origins: DEMO_ORIGINS}).where(OrderForm.code == "order")
         if not await Offer.exists():
             await _goods()
+        if len(await staff.members()) == 1:
+            await _team(tenant.id, password)
         if keys is not None and not await PaymentConnection.exists():
             # The demo pays through the sandbox: a hosted page of our own and signed notifications.
             secret = hashlib.sha256(keys.secret_key.encode()).hexdigest()
@@ -67,6 +69,20 @@ async def seed(password: str, keys: payments.Keys | None = None) -> str:
         if not await Order.exists():
             await _orders(random.Random(2026))
     return DEMO_SLUG
+
+
+TEAM = [
+    ("anna@autooffice.local", "Анна Смирнова", "manager", "own"),
+    ("ivan@autooffice.local", "Иван Петров", "manager", "all"),
+    ("olga@autooffice.local", "Ольга Иванова", "analyst", "all"),
+]
+
+
+async def _team(tenant_id: int, password: str) -> None:
+    """Two managers (one sees only her own orders) and an analyst; new orders go to the managers in turn."""
+    for email, name, role, scope in TEAM:
+        await invitations.add_member(tenant_id, email, name, role, scope, password)
+    await staff.set_distribution("round_robin", actor_id=None)
 
 
 async def _goods() -> None:

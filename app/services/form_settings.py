@@ -11,9 +11,11 @@ from app.errors import NotFound
 from app.forms import _fields
 from app.i18n import LOCALES
 from app.i18n import gettext as _
+from app.services import audit
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.catalog import Offer
 from app.tables.forms import OrderForm
+from app.tenancy.runtime import store_transaction
 
 STANDARD_FIELDS = ("name", "phone", "email", "address", "comment")
 CUSTOM_FIELDS = ("custom_1", "custom_2", "custom_3")
@@ -168,9 +170,26 @@ async def _goods(raw: Mapping[str, str], mode: str, errors: dict[str, str]) -> l
     return []
 
 
-async def update(code: str, data: FormSettings) -> dict:
-    await get(code)
+_AUDITED = ("titles", "fields", "goods_mode", "goods", "max_quantity", "delivery", "thanks", "languages")
+
+
+async def update(code: str, data: FormSettings, *, actor_id: int | None = None, actor: str = "") -> dict:
+    """Save a form's settings; the changed ones go to the audit log in the same transaction."""
+    before = await get(code)
     titles = {loc: t for loc, t in data.titles.items() if t}
+    after = {key: getattr(data, key) for key in _AUDITED} | {
+        "titles": titles, "allowed_origins": data.allowed_origins, "active": data.active,
+    }  # fmt: skip
+    async with store_transaction():
+        await audit.record_changes(
+            "settings", f"form:{code}", "update", before, after, actor_id=actor_id, actor=actor,
+            summary=_("Order form %(code)s", code=code),
+        )  # fmt: skip
+        await _save(code, data, titles)
+    return await get(code)
+
+
+async def _save(code: str, data: FormSettings, titles: dict[str, str]) -> None:
     await OrderForm.update(
         {
             OrderForm.title: titles.get("en") or next(iter(titles.values())),
@@ -187,7 +206,6 @@ async def update(code: str, data: FormSettings) -> dict:
             OrderForm.updated_at: datetime.now(UTC),
         }
     ).where(OrderForm.code == code)
-    return await get(code)
 
 
 async def skus_of(ids: list[int]) -> list[str]:

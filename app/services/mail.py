@@ -286,3 +286,52 @@ def build_payment_link_message(mail: PaymentLinkMail, settings: MailSettings) ->
     message.set_content(body + "\n", charset="utf-8")
     message["Content-Language"] = get_locale()
     return message
+
+
+@dataclass(frozen=True)
+class InvitationMail:
+    """An invitation to join a store's staff; ``link`` is the signed, single-use accept link."""
+
+    recipient: str
+    store_name: str
+    inviter: str
+    role_label: str
+    link: str
+    days: int
+
+
+def build_invitation_message(mail: InvitationMail, settings: MailSettings) -> EmailMessage:
+    """The invitation in the current locale (the caller picks it), text and HTML."""
+    _sender_name, sender_address = parseaddr(settings.sender)
+    message = EmailMessage()
+    message["Subject"] = _one_line(_("Join %(store)s on AutoOffice", store=mail.store_name))
+    message["From"] = formataddr((_one_line(mail.store_name), sender_address))
+    message["To"] = Address("", addr_spec=mail.recipient)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or "autooffice.local")
+    message["Auto-Submitted"] = "auto-generated"
+    text = _ENV.get_template("emails/staff_invitation_text.html").render(mail=mail)
+    message.set_content(text, charset="utf-8")
+    html = _ENV.get_template("emails/staff_invitation.html").render(mail=mail)
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    message["Content-Language"] = get_locale()
+    return message
+
+
+def simple_message(recipient: str, subject: str, body: str, settings: MailSettings, *, name: str = "") -> EmailMessage:
+    """A plain-text message in the current locale (task reminders, automation e-mails).
+
+    Raises:
+        ValueError: ``recipient`` is not an e-mail address.
+    """
+    sender_name, sender_address = parseaddr(settings.sender)
+    message = EmailMessage()
+    message["Subject"] = _one_line(subject)[:300]
+    message["From"] = formataddr((sender_name, sender_address))
+    message["To"] = Address(_one_line(name), addr_spec=recipient)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or "autooffice.local")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body, charset="utf-8")
+    message["Content-Language"] = get_locale()
+    return message

@@ -40,7 +40,7 @@ from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
-from app.services import customers, invoices, orders
+from app.services import audit, customers, invoices, orders, outbox
 from app.tables.control import Tenant
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
@@ -75,8 +75,10 @@ async def connect(
     name: str = "",
     test_mode: bool = True,
     base_url: str | None = None,
+    actor_id: int | None = None,
+    actor: str = "",
 ) -> int:
-    """Store a connection to a gateway; credentials are encrypted and never shown back in full.
+    """Store a connection to a gateway; credentials are encrypted, never shown back and never audited.
 
     Raises:
         ValidationFailed: unknown gateway or settings it refuses.
@@ -87,17 +89,22 @@ async def connect(
         config = cls.validate_config({key: value for key, value in values.items() if key in names and value})
     except ConfigInvalid as exc:
         raise ValidationFailed({key: _(str(message)) for key, message in exc.errors.items()}) from None
-    rows = await PaymentConnection.insert(
-        PaymentConnection(
-            code=code,
-            name=name or _(cls.display_name),
-            config_encrypted=crypto.encrypt(keys.secret_key, PURPOSE, json.dumps(config)),
-            test_mode=test_mode,
-            base_url=base_url,
-            active=True,
-            created_at=datetime.now(UTC),
-        )
-    ).returning(PaymentConnection.id)
+    async with store_transaction():
+        rows = await PaymentConnection.insert(
+            PaymentConnection(
+                code=code,
+                name=name or _(cls.display_name),
+                config_encrypted=crypto.encrypt(keys.secret_key, PURPOSE, json.dumps(config)),
+                test_mode=test_mode,
+                base_url=base_url,
+                active=True,
+                created_at=datetime.now(UTC),
+            )
+        ).returning(PaymentConnection.id)
+        await audit.record(
+            "settings", f"payment:{rows[0]['id']}", "connect", actor_id=actor_id, actor=actor,
+            summary=name or _(cls.display_name), after={"gateway": code, "test_mode": test_mode},
+        )  # fmt: skip
     return int(rows[0]["id"])
 
 
@@ -286,8 +293,10 @@ async def _apply(connection_id: int, n: Notification, raw: bytes) -> str:
             )
             return prior["outcome"] if prior else "duplicate"
         payment = await Payment.raw(
-            'SELECT id, status, amount_minor, refunded_minor, currency, "order", provider_payment_id FROM payment'
-            " WHERE connection = {} AND (provider_payment_id = {} OR ref = {}) ORDER BY id LIMIT 1 FOR UPDATE",
+            'SELECT id, status, amount_minor, refunded_minor, currency, "order", provider_payment_id,'
+            " (SELECT code FROM payment_connection c WHERE c.id = payment.connection) AS gateway"
+            " FROM payment WHERE connection = {} AND (provider_payment_id = {} OR ref = {})"
+            " ORDER BY id LIMIT 1 FOR UPDATE",
             connection_id,
             n.provider_payment_id or "",
             n.payment_ref or "",
@@ -352,6 +361,13 @@ async def _outcome(payment: Mapping | None, n: Notification, now: datetime) -> s
             order_id=order["id"],
             data={"amount_minor": payment["amount_minor"], "currency": payment["currency"]},
         )
+        if status == str(PaymentStatus.SUCCEEDED) or status in ("failed", "canceled"):
+            await outbox.emit(
+                outbox.PAYMENT_RECEIVED if status == str(PaymentStatus.SUCCEEDED) else outbox.PAYMENT_FAILED,
+                order_id=order["id"],
+                customer_id=order["customer"],
+                data={"amount_minor": payment["amount_minor"], "gateway": payment.get("gateway", "")},
+            )
     return "applied"
 
 

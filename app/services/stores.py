@@ -13,6 +13,7 @@ from app.forms import _fields
 from app.forms.auth import COUNTRIES, CURRENCIES, SignupData
 from app.i18n import LOCALES
 from app.i18n import gettext as _
+from app.services import audit
 from app.services.auth import hash_password
 from app.tables.control import Identity, Membership, Tenant
 from app.tables.stores import StaffProfile, StoreSetting
@@ -147,10 +148,20 @@ def validate_settings(raw: Mapping[str, str]) -> tuple[StoreSettingsData | None,
     return (None if errors else StoreSettingsData(name, locale, currency, country)), errors
 
 
-async def update_settings(data: StoreSettingsData) -> StoreView:
-    """Write the bound store's settings and mirror name, locale and currency into the catalog."""
+async def update_settings(data: StoreSettingsData, *, actor_id: int | None = None, actor: str = "") -> StoreView:
+    """Write the bound store's settings (audited) and mirror name, locale and currency into the catalog."""
     tenant = current_tenant()
     async with store_transaction():
+        before = (
+            await StoreSetting.select(
+                StoreSetting.name, StoreSetting.locale, StoreSetting.currency, StoreSetting.country
+            ).first()
+            or {}
+        )
+        after = {"name": data.name, "locale": data.locale, "currency": data.currency, "country": data.country}
+        await audit.record_changes(
+            "settings", "store", "update", before, after, actor_id=actor_id, actor=actor, summary=_("Store")
+        )
         await StoreSetting.update(
             {
                 StoreSetting.name: data.name,

@@ -26,3 +26,31 @@ class StaffProfile(Table, tablename="staff_profile"):
     role = Varchar(length=16, default="owner")
     active = Boolean(default=True)
     created_at = Timestamptz()
+    scope = Varchar(length=8, default="all")  # all | own: which orders a manager or operator sees
+    on_shift = Boolean(default=True)  # new orders are distributed only to managers on shift
+    last_seen_at = Timestamptz(null=True, default=None)
+
+
+class Distribution(Table, tablename="distribution"):
+    """One row: how new orders are handed to managers; locked while an order is assigned."""
+
+    mode = Varchar(length=16, default="off")  # off | round_robin | least_loaded
+    last_identity_id = Integer(null=True, default=None)  # who got the last order (round robin)
+    updated_at = Timestamptz()
+
+
+class StaffInvitation(Table, tablename="staff_invitation"):
+    """An e-mailed invitation to join the store. The link carries an HMAC (keyed by the app's secret) of this
+    row's nonce, so the database alone cannot rebuild a working link."""
+
+    email = Varchar(length=254)
+    role = Varchar(length=16)
+    scope = Varchar(length=8, default="all")
+    locale = Varchar(length=8, default="ru")
+    nonce = Varchar(length=64)
+    invited_by = Integer(null=True, default=None)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    accepted_at = Timestamptz(null=True, default=None)
+    accepted_by = Integer(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)

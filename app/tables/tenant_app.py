@@ -15,6 +15,9 @@ TENANT_TABLE_MODULES = [
     "app.tables.forms",
     "app.tables.payments",
     "app.tables.segments",
+    "app.tables.audit",
+    "app.tables.tasks",
+    "app.tables.automation",
 ]
 
 APP_CONFIG = AppConfig(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import shutil
 import socket
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller as SMTPController
 
 from app.settings import PROJECT_DIR, Settings
 
@@ -42,12 +45,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class MailSink:
+    """An SMTP server on a free port that keeps every message the live server sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if m["To"] and m["To"].addresses[0].addr_spec == address]
+
+
+@pytest.fixture(scope="package")
+def mail_sink() -> Iterator[tuple[MailSink, int]]:
+    sink, port = MailSink(), free_port()
+    controller = SMTPController(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
 # Package scope: the server (and its in-process job worker) is gone before other test packages run,
 # so it never takes their queued jobs.
 @pytest.fixture(scope="package")
-def live_server(settings: Settings, runtime) -> Iterator[str]:
+def live_server(settings: Settings, runtime, mail_sink) -> Iterator[str]:
     port = free_port()
     env = {
+        "AUTOOFFICE_SMTP_HOST": "127.0.0.1",
+        "AUTOOFFICE_SMTP_PORT": str(mail_sink[1]),
         **os.environ,
         "AUTOOFFICE_DATABASE_URL": settings.db.url or "",
         "AUTOOFFICE_DB_PREFIX": settings.db.prefix,

@@ -9,7 +9,11 @@ import pytest
 from babel.messages.pofile import read_po
 
 from app import i18n
+from app.forms.staff import InviteData
+from app.services import invitations
+from app.tenancy import runtime as tenancy
 from tests.conftest import login
+from tests.factories import SECRET
 
 pytestmark = pytest.mark.http
 
@@ -37,6 +41,17 @@ STAFF = [
     "/s/{slug}/segments/new?kind=static",
     "/s/{slug}/segments/portrait",
     "/s/{slug}/imports/",
+    "/s/{slug}/staff/",
+    "/s/{slug}/staff/audit",
+    "/s/{slug}/tasks/",
+    "/s/{slug}/tasks/?view=overdue",
+    "/s/{slug}/tasks/?layout=board",
+    "/s/{slug}/tasks/?layout=board&by=assignee",
+    "/s/{slug}/tasks/?layout=calendar",
+    "/s/{slug}/tasks/new",
+    "/s/{slug}/settings/automation/",
+    "/s/{slug}/settings/automation/new",
+    "/s/{slug}/staff/results/",
     "/f/{slug}/order?lang={locale}",
 ]
 
@@ -76,6 +91,22 @@ async def test_every_page_renders_translated(client, store_a, locale: str) -> No
         text = visible_text(response.text)
         leaked = [phrase for phrase in english_phrases(locale) if phrase in text]
         assert not leaked, f"{locale} {path}: untranslated {leaked[:5]}"
+
+
+@pytest.mark.parametrize("locale", i18n.LOCALES)
+async def test_invitation_page_renders_translated(client, store_a, locale: str) -> None:
+    async with tenancy.bind_tenant(store_a.tenant):
+        _row, token = await invitations.invite(
+            InviteData(f"i18n-{locale}@example.com", "manager", "all"),
+            secret=SECRET, slug=store_a.slug, locale=locale, actor_id=store_a.identity_id, actor_role="owner",
+        )  # fmt: skip
+    await client.get(f"/lang/{locale}")
+    response = await client.get(f"/s/{store_a.slug}/join/{token}")
+    assert response.status_code == 200 and f'<html lang="{locale}">' in response.text
+    if locale != "en":
+        text = visible_text(response.text)
+        leaked = [phrase for phrase in english_phrases(locale) if phrase in text]
+        assert not leaked, f"{locale} join page: untranslated {leaked[:5]}"
 
 
 async def test_store_a_pages_never_show_store_b(client, store_a, store_b) -> None:

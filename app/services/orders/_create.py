@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from app.services import customers, rfm
+from app.services import customers, distribution, outbox, rfm
 from app.services.orders._model import LineDraft, OrderDraft
 from app.services.orders._read import get
 from app.tables.orders import Order, OrderLine, OrderStatus
@@ -69,6 +69,9 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
             assert existing is not None
             return existing, False
         order_id = rows[0]["id"]
+        manager_id = await distribution.pick_manager()
+        if manager_id is not None:
+            await Order.update({Order.manager_id: manager_id}).where(Order.id == order_id)
         await OrderLine.insert(*[line_row(order_id, line, index) for index, line in enumerate(draft.lines)])
         await customers.record_order(customer_id, total, now)
         if customer_id is not None:
@@ -83,6 +86,12 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
                 "currency": draft.currency,
                 "source": draft.source,
             },
+        )
+        await outbox.emit(
+            outbox.ORDER_CREATED,
+            order_id=order_id,
+            customer_id=customer_id,
+            data={"total_minor": total, "source": draft.source, "form": draft.form_code, "utm": draft.utm},
         )
     return await get(order_id), True
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from app.errors import Conflict
 from app.forms import _fields
 from app.i18n import gettext as _
-from app.services import customers, rfm
+from app.services import audit, customers, rfm
 from app.services.imports.values import ValueProblem, parse_money
 from app.services.orders._create import line_row
 from app.services.orders._model import FINAL_GROUPS, LineDraft, OrderDraft
@@ -177,6 +177,12 @@ async def update_order(order_id: int, edit: OrderEdit, *, actor_id: int | None, 
             {getattr(Order, k): v for k, v in values.items()}
             | {Order.subtotal_minor: subtotal, Order.total_minor: total, Order.updated_at: now}
         ).where(Order.id == order_id)
+        if changes:
+            await audit.record(
+                "order", order_id, "edit", actor_id=actor_id, actor=actor, summary=f"#{order['number']}",
+                before={name: before for name, before, _after in changes},
+                after={name: after for name, _before, after in changes},
+            )  # fmt: skip
         if order["confirmed"] and changes:
             await OrderChange.insert(
                 *[

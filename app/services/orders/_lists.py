@@ -49,7 +49,8 @@ def _where(filters: Filters) -> list:
     return clauses
 
 
-async def list_page(filters: Filters) -> Page:
+async def list_page(filters: Filters, *, only_manager: int | None = None) -> Page:
+    """A page of the list; ``only_manager`` (a member limited to own orders) keeps that manager's orders."""
     query = Order.select(
         Order.id,
         Order.number,
@@ -59,12 +60,16 @@ async def list_page(filters: Filters) -> Page:
         Order.currency,
         Order.created_at,
         Order.source,
+        Order.manager_id,
         Order.status.code.as_alias("status_code"),
         Order.status.names.as_alias("status_names"),
         Order.status.color.as_alias("status_color"),
     ).output(load_json=True)
     count = Order.count()
-    for clause in _where(filters):
+    clauses = _where(filters)
+    if only_manager is not None:
+        clauses.append(Order.manager_id == only_manager)
+    for clause in clauses:
         query = query.where(clause)
         count = count.where(clause)
     items = (
@@ -76,10 +81,13 @@ async def list_page(filters: Filters) -> Page:
     return Page(items, await count, filters)
 
 
-async def board(per_column: int = 20) -> dict[str, list[dict]]:
-    """The kanban: the newest orders of each status group."""
+async def board(per_column: int = 20, *, only_manager: int | None = None) -> dict[str, list[dict]]:
+    """The kanban: the newest orders of each status group (of one manager when ``only_manager``)."""
     columns: dict[str, list[dict]] = {}
     for group in GROUPS:
+        where = Order.status.group == group
+        if only_manager is not None:
+            where = where & (Order.manager_id == only_manager)
         columns[group] = (
             await Order.select(
                 Order.id,
@@ -91,7 +99,7 @@ async def board(per_column: int = 20) -> dict[str, list[dict]]:
                 Order.status.names.as_alias("status_names"),
                 Order.status.code.as_alias("status_code"),
             )
-            .where(Order.status.group == group)
+            .where(where)
             .order_by(Order.created_at, ascending=False)
             .limit(per_column)
             .output(load_json=True)

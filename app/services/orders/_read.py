@@ -7,11 +7,11 @@ from app.i18n import gettext as _
 from app.tables.orders import Order, OrderChange, OrderLine
 
 
-async def get(order_id: int) -> dict:
-    """An order with its status, lines and history.
+async def get(order_id: int, *, only_manager: int | None = None) -> dict:
+    """An order with its status, lines and history; ``only_manager`` hides orders of other managers.
 
     Raises:
-        NotFound: no such order in this store.
+        NotFound: no such order in this store (or it belongs to another manager).
     """
     order = (
         await Order.select(
@@ -25,7 +25,7 @@ async def get(order_id: int) -> dict:
         .output(load_json=True)
         .first()
     )
-    if order is None:
+    if order is None or (only_manager is not None and order["manager_id"] != only_manager):
         raise NotFound(_("This order does not exist."))
     order["lines"] = await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.position)
     order["history"] = (

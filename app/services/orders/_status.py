@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from app.errors import Conflict, NotFound
 from app.i18n import LOCALES
 from app.i18n import gettext as _
-from app.services import customers, rfm
+from app.services import audit, customers, outbox, rfm
 from app.services.orders._model import FINAL_GROUPS, GROUPS
 from app.services.orders._read import get, lock_order
 from app.tables.orders import Order, OrderChange, OrderStatus
@@ -77,6 +77,16 @@ async def change_status(order_id: int, code: str, *, actor_id: int | None, actor
         if "cancel" in (current["group"], target["group"]) and order["customer"]:
             await customers.recompute_totals([order["customer"]])
             await rfm.refresh(customer_ids=[order["customer"]])
+        await audit.record(
+            "order", order_id, "status", actor_id=actor_id, actor=actor, summary=f"#{order['number']}",
+            before={"status": current["code"]}, after={"status": target["code"]},
+        )  # fmt: skip
+        await outbox.emit(
+            outbox.STATUS_CHANGED,
+            order_id=order_id,
+            customer_id=order["customer"],
+            data={"from": current["code"], "to": target["code"]},
+        )
     return await get(order_id)
 
 
@@ -105,7 +115,7 @@ def _status_fields(raw: Mapping[str, str], codes: set[str], errors: dict[str, st
     }
 
 
-async def create_status(raw: Mapping[str, str]) -> dict[str, str]:
+async def create_status(raw: Mapping[str, str], *, actor_id: int | None = None, actor: str = "") -> dict[str, str]:
     """Add a store status in one of the fixed groups; returns errors (empty when created)."""
     errors: dict[str, str] = {}
     existing = {s["code"] for s in await all_statuses()}
@@ -121,11 +131,18 @@ async def create_status(raw: Mapping[str, str]) -> dict[str, str]:
     if errors:
         return errors
     position = max([s["position"] for s in await all_statuses()] or [0]) + 5
-    await OrderStatus.insert(OrderStatus(code=code, group=group, position=position, active=True, **fields))
+    async with store_transaction():
+        await OrderStatus.insert(OrderStatus(code=code, group=group, position=position, active=True, **fields))
+        await audit.record(
+            "settings", f"status:{code}", "create", actor_id=actor_id, actor=actor, summary=_("Order statuses"),
+            after={"code": code, "group": group, **fields},
+        )  # fmt: skip
     return {}
 
 
-async def update_status(code: str, raw: Mapping[str, str]) -> dict[str, str]:
+async def update_status(
+    code: str, raw: Mapping[str, str], *, actor_id: int | None = None, actor: str = ""
+) -> dict[str, str]:
     """Rename, recolour, switch off or change where a status may lead; its group stays."""
     statuses = await all_statuses()
     if code not in {s["code"] for s in statuses}:
@@ -135,7 +152,13 @@ async def update_status(code: str, raw: Mapping[str, str]) -> dict[str, str]:
     if errors:
         return errors
     active = raw.get("active") in ("on", "true", "1")
-    await OrderStatus.update(
-        {**{getattr(OrderStatus, k): v for k, v in fields.items()}, OrderStatus.active: active}
-    ).where(OrderStatus.code == code)
+    before = next(s for s in statuses if s["code"] == code)
+    async with store_transaction():
+        await OrderStatus.update(
+            {**{getattr(OrderStatus, k): v for k, v in fields.items()}, OrderStatus.active: active}
+        ).where(OrderStatus.code == code)
+        await audit.record_changes(
+            "settings", f"status:{code}", "update", before, {**fields, "active": active},
+            actor_id=actor_id, actor=actor, summary=_("Order statuses"),
+        )  # fmt: skip
     return {}
