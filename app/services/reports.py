@@ -100,9 +100,10 @@ async def cohorts(end: date, months: int = COHORT_MONTHS) -> list[CohortRow]:
 async def abc(currency: str, start: date, end: date) -> dict:
     """Goods ranked by revenue in the period; A = first 80 % of revenue, B = the next 15 %, C = the rest."""
     rows = await Order.raw(
-        "SELECT item, max(name) AS name, sum(quantity) AS quantity, sum(revenue_minor) AS revenue_minor,"
-        " sum(orders) AS orders FROM goods_day WHERE currency = {} AND day BETWEEN {} AND {}"
-        " GROUP BY item HAVING sum(revenue_minor) > 0 ORDER BY 4 DESC, 2",
+        "SELECT g.item, coalesce(i.name, g.item) AS name, g.quantity, g.revenue_minor, g.orders FROM ("
+        " SELECT item, sum(quantity) AS quantity, sum(revenue_minor) AS revenue_minor, sum(orders) AS orders"
+        " FROM goods_day WHERE currency = {} AND day BETWEEN {} AND {} GROUP BY item HAVING sum(revenue_minor) > 0"
+        ") g LEFT JOIN goods_item i ON i.item = g.item ORDER BY 4 DESC, 2",
         currency,
         start,
         end,
