@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import asyncpg
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -21,27 +21,42 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from app import jobs
+from app import jobs, metrics
 from app.controllers import ROUTE_HANDLERS
 from app.controllers._htmx import base_context, wants_fragment
 from app.errors import AppError
 from app.i18n import gettext as _
+from app.i18n import set_locale
+from app.services import health
 from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import TenantMiddleware
-from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware
+from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
+from app.web.observe import ObserveMiddleware
 from app.web.sessions import RotatingSessionConfig
 from app.web.stores import PostgresStore
 from app.web.templating import build_environment
+
+logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Litestar matches these as regular expressions anywhere in the path: anchor every one.
 PUBLIC_PREFIXES = ["^/hooks/", "^/api/v1/", "^/f/", "^/healthz$", "^/readyz$", "^/metrics$"]
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Response[Any]:
+def _error_page(
+    request: Request[Any, Any, Any], status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response[Any]:
     context = {**base_context(request), "status": status, "title": title, "detail": detail}
-    return Template(template_name="errors/error.html", context=context, status_code=status)
+    return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)
+
+
+def _ensure_locale(request: Request[Any, Any, Any]) -> None:
+    """Errors raised before the locale middleware ran (a paused store) still speak the user's language."""
+    if "locale" not in request.scope["state"]:
+        locale = resolve_locale(request.scope)
+        request.scope["state"]["locale"] = locale
+        set_locale(locale)
 
 
 def _messages(status: int) -> tuple[str, str]:
@@ -63,11 +78,12 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         if wants_fragment(request):
             return ClientRedirect(redirect_to=target)
         return Redirect(path=target, status_code=303)
+    _ensure_locale(request)
     status = exc.status_code
     if status == 403 and "csrf" in str(exc.detail).lower():
         return _error_page(request, 403, _("The form has expired"), _("Reload the page and send the form again."))
     title, detail = _messages(status)
-    return _error_page(request, status, title, detail)
+    return _error_page(request, status, title, detail, exc.headers)
 
 
 def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
@@ -76,14 +92,32 @@ def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
 
 
 def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The store's database server is down, restarting, or the store is locked by a move: 503, and the
+    next request re-reads where the store lives."""
+    _ensure_locale(request)
+    tenant = request.scope["state"].get("tenant")
+    if tenant is not None:
+        tenancy.store_unreachable(tenant)
+    request.logger.warning("store database unavailable: %s", type(exc).__name__)
     title, detail = _messages(503)
-    return _error_page(request, 503, title, detail)
+    return _error_page(request, 503, title, detail, {"Retry-After": "5"})
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    request.logger.exception("unhandled error", exc_info=exc)
+    logger.exception("unhandled error", exc_info=exc)
     title, detail = _messages(500)
     return _error_page(request, 500, title, detail)
+
+
+METRICS_EVERY = 5.0
+
+
+async def _publish_pool_metrics() -> None:
+    """Every few seconds: this process's pool figures into its gauges (summed over workers at scrape)."""
+    while True:
+        with contextlib.suppress(RuntimeError):
+            metrics.record_pools(health.pool_figures())
+        await asyncio.sleep(METRICS_EVERY)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -95,20 +129,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             async with jobs.opened(runtime.primary_dsn, settings):
                 worker = asyncio.create_task(jobs.run_worker()) if settings.inprocess_worker else None
+                publisher = asyncio.create_task(_publish_pool_metrics())
                 try:
                     yield
                 finally:
-                    if worker is not None:
-                        worker.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await worker
+                    for task in (publisher, worker):
+                        if task is not None:
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
         finally:
             await tenancy.stop()
 
     sessions = RotatingSessionConfig(
         store="sessions", secure=settings.cookie_secure, samesite="lax", httponly=True, max_age=14 * 24 * 3600
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *ROUTE_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
@@ -126,12 +162,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={
             HTTPException: http_error,
             AppError: app_error,
-            OSError: database_down,
-            asyncpg.PostgresConnectionError: database_down,
-            asyncpg.CannotConnectNowError: database_down,
+            **dict.fromkeys(tenancy.UNAVAILABLE_ERRORS, database_down),
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],
         state=State({"settings": settings}),
         debug=settings.debug,
+        logging_config=None,  # the process's logging is app.logs (set up by the CLI), not Litestar's
     )
+    # Outside Litestar's own handler, so unmatched paths and error pages get a request id and a log line.
+    app.asgi_handler = ObserveMiddleware(app.asgi_handler)
+    return app

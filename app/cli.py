@@ -7,21 +7,24 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from app import jobs
+from app import jobs, logs, metrics
 from app.errors import AppError, ValidationFailed
 from app.forms.auth import validate_signup
 from app.i18n import use_locale
-from app.services import demo, fleet, payments, stores
+from app.services import analytics, demo, demo_customers, fleet, payments, stores
 from app.services.imports import jobs as import_jobs
 from app.settings import get_settings
-from app.tenancy import migrate
+from app.tenancy import migrate, pgtools, relocate
 from app.tenancy import runtime as tenancy
+
+RELOCATION_ERRORS = (relocate.RelocationError, pgtools.ToolsMissing, pgtools.CopyFailed)
 
 
 def _fail(message: str) -> int:
@@ -63,6 +66,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     await _migrate()
     settings = get_settings()
     slug = await demo.seed(settings.demo_password, payments.Keys(settings.secret_key, settings.public_url))
+    await demo_customers.seed_store(slug)
     print(f"demo store ready: /s/{slug}/ (login {demo.DEMO_EMAIL})")
     return 0
 
@@ -97,17 +101,83 @@ async def cmd_tenant_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_tables(prints: Sequence[pgtools.TablePrint]) -> None:
+    print(_table([p.as_dict() for p in prints], ["table", "rows", "checksum"]))
+
+
+async def cmd_tenant_move(args: argparse.Namespace) -> int:
+    try:
+        report = await relocate.move_tenant(args.slug, args.to, keep_old=args.keep_old)
+    except RELOCATION_ERRORS as exc:
+        return _fail(f"move failed, the store stays where it was: {exc}")
+    if args.json:
+        payload = {**report.__dict__, "tables": [p.as_dict() for p in report.tables]}
+        print(json.dumps(payload, indent=2))
+        return 0
+    _print_tables(report.tables)
+    print(
+        f"moved store {report.slug} from {report.source} to {report.target}: rows and checksums match; "
+        f"writes paused {report.pause_seconds:.1f} s; old copy {report.old_copy}"
+    )
+    return 0
+
+
+async def cmd_tenant_backup(args: argparse.Namespace) -> int:
+    try:
+        report = await relocate.backup_tenant(args.slug, Path(args.file).resolve())
+    except RELOCATION_ERRORS as exc:
+        return _fail(f"backup failed: {exc}")
+    _print_tables(report.tables)
+    print(f"backup of {report.slug} written to {report.file} ({report.size_bytes} bytes); checks in {report.manifest}")
+    return 0
+
+
+async def cmd_tenant_restore(args: argparse.Namespace) -> int:
+    file = Path(args.file).resolve()
+    try:
+        if args.replace:
+            if args.source or args.server:
+                return _fail("--replace restores the store SLUG itself; --from and --server do not apply")
+            report = await relocate.replace_from_backup(args.slug, file, keep_old=args.keep_old)
+        else:
+            report = await relocate.restore_tenant(args.slug, file, source=args.source, server=args.server)
+    except RELOCATION_ERRORS as exc:
+        return _fail(f"restore failed, nothing was changed: {exc}")
+    _print_tables(report.tables)
+    checked = "rows and checksums match the backup" if report.verified else "no manifest to check against"
+    if args.replace:
+        print(f"store {report.slug} is back to the backup (database {report.database} on {report.server}); {checked}")
+        return 0
+    print(
+        f"restored into store {report.slug} (database {report.database} on server {report.server}); {checked}; "
+        f"{report.members} staff members copied"
+    )
+    return 0
+
+
 async def cmd_server_add(args: argparse.Namespace) -> int:
 
-    row = await fleet.add_server(args.name, args.dsn)
+    row = await fleet.add_server(args.name, args.dsn, accepts_new=not args.no_new_stores)
     print(f"server {row.name} added ({row.dsn})")
     return 0
 
 
 async def cmd_server_list(args: argparse.Namespace) -> int:
-
     rows = [r.as_dict() for r in await fleet.list_servers()]
-    print(json.dumps(rows, indent=2) if args.json else _table(rows, ["name", "dsn", "status", "accepts_new", "stores"]))
+    columns = ["name", "dsn", "status", "accepts_new", "stores", "reachable", "version"]
+    print(json.dumps(rows, indent=2) if args.json else _table(rows, columns))
+    return 0
+
+
+async def cmd_analytics(args: argparse.Namespace) -> int:
+    """Rebuild a store's dashboard and report figures from its orders (after bulk loads or repairs)."""
+    tenant = await tenancy.lookup_tenant(args.slug, fresh=True)
+    if tenant is None:
+        return _fail(f"no store called {args.slug!r}")
+    started = time.perf_counter()
+    async with tenancy.bind_tenant(tenant):
+        await analytics.rebuild()
+    print(f"{args.slug}: analytics rebuilt in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -151,8 +221,11 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
 async def cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
     async with jobs.opened(tenancy.get_runtime().primary_dsn, settings):
-        await jobs.run_worker(concurrency=args.concurrency)
+        # A worker that (re)starts first takes back the jobs of workers that died (SIGKILL, lost machine).
+        await jobs.retry_stalled_jobs()
+        await jobs.run_worker(concurrency=args.concurrency, queues=args.queue or None)
     return 0
 
 
@@ -196,19 +269,28 @@ async def cmd_gateway_connect(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Any worker serves any request: sessions, rate limits and the job queue live in PostgreSQL."""
     settings = get_settings()
+    if args.workers < 1:
+        return _fail("--workers must be at least 1")
     if not settings.db.url:
         # Worker processes find the embedded server through the environment.
         os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
+    if args.workers > 1 and not os.environ.get(metrics.MULTIPROC_ENV):
+        # Each worker writes its metric values here; a scrape answered by any worker sums them.
+        directory = settings.data_dir / "metrics" / str(args.port)
+        metrics.prepare_multiprocess_dir(directory)
+        os.environ[metrics.MULTIPROC_ENV] = str(directory)
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
+        log_config=logs.logging_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level.lower(),
         proxy_headers=True,
-        access_log=args.access_log,
+        access_log=False,  # app.web.observe writes one line per request, with the store and request id
     )
     return 0
 
@@ -217,6 +299,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """`make run`: migrate, seed the demo store, print the login, serve."""
     settings = get_settings()
     os.environ.setdefault("AUTOOFFICE_INPROCESS_WORKER", "1")
+    os.environ.setdefault("AUTOOFFICE_LOG_FORMAT", "text")
     if not settings.db.url:
         os.environ["AUTOOFFICE_DATABASE_URL"] = tenancy.resolve_primary_dsn(settings)
     get_settings.cache_clear()
@@ -240,7 +323,6 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=port)
         p.add_argument("--workers", type=int, default=1)
-        p.add_argument("--access-log", action="store_true")
         p.set_defaults(sync=cmd_serve if name == "serve" else cmd_dev)
     p = sub.add_parser("migrate", help="control plane, templates, then every store database")
     p.add_argument("--concurrency", type=int, default=8)
@@ -248,7 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="(re)seed the demo store").set_defaults(run=cmd_demo)
     p = sub.add_parser("worker", help="a background job worker (run any number, on any machines)")
     p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--queue", action="append", help="take jobs from this queue only (repeat for several)")
     p.set_defaults(run=cmd_worker)
+    analytics_parser = sub.add_parser("analytics", help="dashboard and report figures")
+    p = analytics_parser.add_subparsers(dest="verb", required=True).add_parser(
+        "rebuild", help="recompute a store's rollups from its orders"
+    )
+    p.add_argument("slug")
+    p.set_defaults(run=cmd_analytics)
     p = sub.add_parser("import", help="import goods from YML, CommerceML or CSV files")
     p.add_argument("slug")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -269,11 +358,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = tenant.add_parser("list", help="stores with database, role, server, schema version, size")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_tenant_list)
+    p = tenant.add_parser("move", help="move a store to another server (a short write pause, nothing lost)")
+    p.add_argument("slug")
+    p.add_argument("--to", required=True, metavar="SERVER")
+    p.add_argument("--keep-old", action="store_true", help="rename the old copy instead of dropping it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_tenant_move)
+    p = tenant.add_parser("backup", help="pg_dump one store's database to FILE (checks in FILE.json)")
+    p.add_argument("slug")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(run=cmd_tenant_backup)
+    p = tenant.add_parser("restore", help="restore a backup into a new store SLUG (or, with --replace, over SLUG)")
+    p.add_argument("slug", help="the new store's slug (must not exist), or the store to put back with --replace")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--from", dest="source", metavar="SLUG", help="the original store: its staff can open the copy")
+    p.add_argument("--server", help="server for the new store (default: the original's, else placement policy)")
+    p.add_argument("--replace", action="store_true", help="put the existing store SLUG back to the backup, in place")
+    p.add_argument("--keep-old", action="store_true", help="with --replace: keep the replaced database as <name>_old")
+    p.set_defaults(run=cmd_tenant_restore)
     server_parser = sub.add_parser("server", help="PostgreSQL servers that host stores")
     server = server_parser.add_subparsers(dest="verb", required=True)
     p = server.add_parser("add", help="register a server")
     p.add_argument("name")
     p.add_argument("dsn")
+    p.add_argument("--no-new-stores", action="store_true", help="only stores moved here (placement skips it)")
     p.set_defaults(run=cmd_server_add)
     p = server.add_parser("list", help="servers (DSNs printed without passwords)")
     p.add_argument("--json", action="store_true")

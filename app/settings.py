@@ -35,8 +35,15 @@ class DatabaseSettings:
     max_connections_per_server: int = 60
     pool_idle_seconds: float = 60.0
     acquire_timeout: float = 10.0
+    # Seconds to wait for a store database server to answer a new connection; a server that does not
+    # answer in time counts as down (its stores get the "temporarily unavailable" page).
+    connect_timeout: float = 5.0
     # 0 disables asyncpg's statement cache, needed behind PgBouncer < 1.21 in transaction mode.
     statement_cache_size: int = 100
+    # Servers whose store connections go through a PgBouncer in transaction mode: name -> "host:port".
+    # Store pools connect there with the statement cache off; admin work, migrations (advisory locks)
+    # and the job queue (LISTEN) keep using the server's own, direct DSN.
+    pgbouncer: dict[str, str] = field(default_factory=dict)
 
     @property
     def control_database(self) -> str:
@@ -66,6 +73,16 @@ class Settings:
     inprocess_worker: bool = False
     # Feed URLs on private networks are refused (SSRF guard); tests and closed installations may allow them.
     feed_allow_private: bool = False
+    # "json" (one object per line, for log shippers) or "text" (``make run``).
+    log_format: str = "json"
+    log_level: str = "INFO"
+    # Bearer token that ``/metrics`` requires; without one the endpoint answers 404.
+    metrics_token: str = ""
+    # Job workers beat every few seconds; a job whose worker fell silent this long is retried elsewhere.
+    worker_heartbeat_seconds: float = 10.0
+    worker_stalled_seconds: float = 30.0
+    # The same guard for URLs that automation rules call.
+    hooks_allow_private: bool = False
 
     def with_db(self, **changes: object) -> Settings:
         return replace(self, db=replace(self.db, **changes))  # type: ignore[arg-type]
@@ -86,6 +103,13 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _env_map(name: str) -> dict[str, str]:
+    """``a=host:port,b=host:port`` → ``{"a": "host:port", "b": "host:port"}``."""
+    raw = os.environ.get(name, "")
+    pairs = (item.split("=", 1) for item in raw.split(",") if "=" in item)
+    return {key.strip(): value.strip() for key, value in pairs if key.strip() and value.strip()}
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("AUTOOFFICE_DATA_DIR", PROJECT_DIR / ".autooffice"))
     port = _env_int("PORT", 8000)
@@ -95,7 +119,9 @@ def load_settings() -> Settings:
         pool_max_size=_env_int("AUTOOFFICE_POOL_MAX_SIZE", 3),
         max_connections_per_server=_env_int("AUTOOFFICE_MAX_CONNECTIONS_PER_SERVER", 60),
         pool_idle_seconds=float(_env_int("AUTOOFFICE_POOL_IDLE_SECONDS", 60)),
+        connect_timeout=float(_env_int("AUTOOFFICE_CONNECT_TIMEOUT", 5)),
         statement_cache_size=_env_int("AUTOOFFICE_STATEMENT_CACHE_SIZE", 100),
+        pgbouncer=_env_map("AUTOOFFICE_PGBOUNCER"),
     )
     return Settings(
         db=db,
@@ -107,6 +133,12 @@ def load_settings() -> Settings:
         debug=_env_bool("AUTOOFFICE_DEBUG", False),
         inprocess_worker=_env_bool("AUTOOFFICE_INPROCESS_WORKER", False),
         feed_allow_private=_env_bool("AUTOOFFICE_FEED_ALLOW_PRIVATE", False),
+        log_format=os.environ.get("AUTOOFFICE_LOG_FORMAT", "json").strip().lower(),
+        log_level=os.environ.get("AUTOOFFICE_LOG_LEVEL", "INFO").strip().upper(),
+        metrics_token=os.environ.get("AUTOOFFICE_METRICS_TOKEN", ""),
+        worker_heartbeat_seconds=float(os.environ.get("AUTOOFFICE_WORKER_HEARTBEAT_SECONDS", "10")),
+        worker_stalled_seconds=float(os.environ.get("AUTOOFFICE_WORKER_STALLED_SECONDS", "30")),
+        hooks_allow_private=_env_bool("AUTOOFFICE_HOOKS_ALLOW_PRIVATE", False),
     )
 
 

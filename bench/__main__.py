@@ -7,10 +7,10 @@ import contextlib
 import io
 import sys
 
-from bench import forms, imports, provision
+from bench import analytics, automation, forms, imports, provision, traffic
 from bench._common import Row, print_table
 
-BENCHES = [provision, imports, forms]
+BENCHES = [provision, imports, forms, traffic, analytics, automation]
 if len(sys.argv) > 1:
     BENCHES = [b for b in BENCHES if b.__name__.rsplit(".", 1)[-1] in sys.argv[1:]]
 

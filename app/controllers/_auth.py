@@ -27,10 +27,15 @@ def nav_for(slug: str, granted: frozenset[str] | None = None) -> list[dict[str, 
     items = [
         ("dashboard:show", _("Dashboard"), "home", f"/s/{slug}/", "dashboard.view"),
         ("orders:list", _("Orders"), "orders", f"/s/{slug}/orders/", "orders.view"),
+        ("tasks:list", _("Tasks"), "tasks", f"/s/{slug}/tasks/", "tasks.view"),
+        ("customers:list", _("Customers"), "users", f"/s/{slug}/customers/", "customers.view"),
+        ("segments:list", _("Segments"), "segments", f"/s/{slug}/segments/", "segments.view"),
+        ("reports:show", _("Reports"), "chart", f"/s/{slug}/reports", "reports.view"),
         ("products:list", _("Products"), "box", f"/s/{slug}/products/", "products.view"),
         ("imports:list", _("Imports"), "upload", f"/s/{slug}/imports/", "imports.run"),
         ("staff:list", _("Staff"), "staff", f"/s/{slug}/staff/", "staff.view"),
         ("staff:audit", _("Audit log"), "audit", f"/s/{slug}/staff/audit", "audit.view"),
+        ("staff:results", _("Staff results"), "chart", f"/s/{slug}/staff/results/", "reports.view"),
         ("settings:index", _("Settings"), "settings", f"/s/{slug}/settings", "settings.view"),
     ]
     return [

@@ -1,16 +1,14 @@
-"""The store's home page."""
+"""The store's home page: the owner's overview of the business for a period."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.response import Template
 
 from app.controllers._htmx import render
-from app.i18n import LOCALE_NAMES, country_name
-from app.services import stores
+from app.services import analytics, dashboard, stores
 
 
 class DashboardController(Controller):
@@ -20,10 +18,13 @@ class DashboardController(Controller):
     @get("/", name="dashboard:show", opt={"permission": "dashboard.view"})
     async def show_dashboard(self, request: Request[Any, Any, Any]) -> Template:
         store = await stores.current_store()
+        period, errors = analytics.parse_period(request.query_params, analytics.store_today(store.timezone))
         context = {
             "store": store,
-            "language_name": LOCALE_NAMES.get(store.locale, store.locale),
-            "country_name": country_name(store.country),
-            "today": date.today(),
+            "period": period,
+            "errors": errors,
+            "query": dict(request.query_params),
+            **await dashboard.overview(period, store.currency),
         }
-        return render(request, "dashboard/show.html", context)
+        status = 422 if errors else 200
+        return render(request, "dashboard/show.html", context, fragment="dashboard/_body.html", status_code=status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Controller, Request, post
@@ -10,6 +11,8 @@ from litestar.response import Response
 
 from app.errors import Refused
 from app.services import payments
+
+logger = logging.getLogger(__name__)
 
 
 def keys_of(request: Request[Any, Any, Any]) -> payments.Keys:
@@ -34,6 +37,6 @@ class HookController(Controller):
                 connection_id, raw, dict(request.headers), dict(request.query_params), keys=keys_of(request)
             )
         except Refused:
-            request.logger.warning("refused a notification with a bad signature for connection %s", connection_id)
+            logger.warning("refused a notification with a bad signature for connection %s", connection_id)
             return Response(b"invalid signature", status_code=400, media_type="text/plain")
         return Response(body, status_code=status, media_type=content_type)

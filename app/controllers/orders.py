@@ -11,10 +11,12 @@ from litestar.response import Redirect, Template
 from app.controllers._htmx import Form, redirect, render
 from app.controllers.hooks import keys_of
 from app.errors import Conflict, ValidationFailed
+from app.forms import _fields as fields
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import customers, orders, payments, staff, stores
+from app.services import customers, notifications, orders, payments, staff, stores, tasks
 from app.services.imports.values import ValueProblem, parse_money
+from app.services.mail import mail_settings_from_env
 
 
 class OrderController(Controller):
@@ -122,6 +124,46 @@ class OrderController(Controller):
         context = {**await _card(request, order_id), "refund_errors": errors}
         return render(request, "orders/show.html", context, status_code=422)
 
+    @post("/{order_id:int}/payments/{payment_id:int}/received", name="orders:payment_received",
+          opt={"permission": "orders.edit"})  # fmt: skip
+    async def payment_received(
+        self, request: Request[Any, Any, Any], order_id: FromPath[int], payment_id: FromPath[int]
+    ) -> Template | Redirect:
+        """Staff confirm that the cash or the bank transfer of an offline payment arrived."""
+        await orders.get(order_id, only_manager=_scope(request))  # 404 for another manager's order
+        errors: dict[str, str] = {"amount": _("This payment does not exist.")}
+        if payment_id in {p["id"] for p in await payments.payments_of(order_id)}:
+            try:
+                await payments.confirm_offline(payment_id, actor=request.scope["state"]["member"].email)
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
+        context = {**await _card(request, order_id), "refund_errors": errors}
+        return render(request, "orders/show.html", context, status_code=422)
+
+    @post("/{order_id:int}/payment-link", name="orders:mail_payment_link", opt={"permission": "orders.view"})
+    async def mail_payment_link(self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form) -> Template:
+        """E-mail the shopper the order's payment link (the order's address unless staff type another)."""
+        await orders.get(order_id, only_manager=_scope(request))  # 404 for another manager's order
+        errors: dict[str, str] = {}
+        recipient = fields.email(data, "link_email", errors)
+        if not recipient and not errors:
+            errors["link_email"] = _("Enter the e-mail address to send the link to.")
+        sent = False
+        if not errors:
+            settings = request.app.state.settings
+            sent = await notifications.payment_link(order_id, recipient, settings.public_url, mail_settings_from_env())
+            if not sent:
+                errors["link_email"] = _("The e-mail could not be sent. Check the mail settings and try again.")
+        context = {
+            **await _card(request, order_id),
+            "link_errors": errors,
+            "link_email": (data.get("link_email") or "")[:254],
+            "link_sent": _("The payment link was sent to %(email)s.", email=recipient) if sent else "",
+        }
+        return render(request, "orders/show.html", context, status_code=200 if sent else 422)
+
     @post("/{order_id:int}/manager", name="orders:assign", opt={"permission": "orders.assign"})
     async def assign_manager(
         self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
@@ -198,7 +240,13 @@ async def _card(request: Request[Any, Any, Any], order_id: int) -> dict[str, Any
         "statuses": statuses,
         "status_error": None,
         "payments": await payments.payments_of(order_id),
+        "payment_labels": payments.status_labels(),
+        "tasks": await tasks.for_order(order_id),
+        "people": {m.identity_id: m for m in await staff.members(active_only=False)},
         "refund_errors": {},
+        "link_errors": {},
+        "link_email": order["email"] or "",
+        "link_sent": "",
         "phone": customers.format_phone(order["phone"]),
         "edit_errors": {},
         "edit_values": {

@@ -242,6 +242,16 @@ class PaymentSettingsController(Controller):
             )
         return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/settings/payments/")
 
+    @post("/{connection_id:int}/check", name="settings:check_payment")
+    async def check_payment(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Template:
+        """The "check connection" button: a cheap authenticated call, its result shown beside the connection."""
+        _require_manager(request)
+        result = await payments.check_connection(connection_id, keys=keys_of(request))
+        context = await _payment_context(request, "", {}, {})
+        context["checks"] = {connection_id: result}
+        context["c"] = next(c for c in context["connections"] if c["id"] == connection_id)
+        return render(request, "settings/payments.html", context, fragment="settings/_connection_check.html")
+
 
 def _secret_fields(code: str) -> set[str]:
     gateway = next((g for g in payments.gateways() if g["code"] == code), None)
@@ -263,4 +273,5 @@ async def _payment_context(request: Request[Any, Any, Any], code: str, values: d
         "values": values or {"test_mode": "on"},
         "errors": errors,
         "connections": connections,
+        "checks": {},
     }

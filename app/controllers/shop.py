@@ -7,6 +7,7 @@ one order, and the order page is found by its unguessable token.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,12 +17,14 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from app import jobs
-from app.controllers._htmx import Form
+from app.controllers._htmx import Form, wants_fragment
 from app.controllers.hooks import keys_of
 from app.i18n import LOCALE_NAMES
 from app.i18n import gettext as _
-from app.services import forms, orders, payments
+from app.services import analytics, forms, orders, payments
 from app.tenancy.runtime import TenantInfo
+
+logger = logging.getLogger(__name__)
 
 EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "embed.js"
 BASE_CSP = (
@@ -98,6 +101,8 @@ class ShopController(Controller):
         query = request.query_params
         secret = request.app.state.settings.secret_key
         values = {key: str(query.get(key) or "")[:200] for key in ("name", "phone", "email", *forms.UTM_KEYS)}
+        if not query.get("q") and not wants_fragment(request):  # a search inside the form is not a new visit
+            await analytics.record_form_opened(form["code"], values["utm_source"])
         context = {
             "token": forms.sign_token(secret, _tenant(request).slug, code),
             "values": values,
@@ -152,6 +157,9 @@ class ShopController(Controller):
 
     @get("/o/{token:str}", name="shop:order")
     async def show_order(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        returned = request.query_params.get("token")  # PayPal's return adds ?token=<order id>&PayerID=...
+        if returned:
+            await payments.settle_return(token, returned[:128], keys=keys_of(request))
         order = await orders.by_token(token)
         form = await forms.get_form(order["form_code"] or "order")
         attempts = await payments.payments_of(order["id"])
@@ -173,6 +181,15 @@ class ShopController(Controller):
         form = await forms.get_form("order")
         return _page(request, "shop/pay_redirect.html", {"step": step}, form)
 
+    @get("/o/{token:str}/invoice/{connection_id:int}", name="shop:invoice")
+    async def invoice(
+        self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The bank-transfer invoice as a PDF, for the shopper to pay from their bank."""
+        name, pdf = await payments.bank_invoice(token, connection_id, keys=keys_of(request))
+        headers = {"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"}
+        return Response(pdf, media_type="application/pdf", headers=headers)
+
     @get("/sandbox/pay", name="shop:sandbox")
     async def sandbox_page(self, request: Request[Any, Any, Any]) -> Template:
         checkout = await payments.sandbox_checkout(dict(request.query_params), keys_of(request))
@@ -192,7 +209,7 @@ async def _notify(request: Request[Any, Any, Any], slug: str, order_id: int) -> 
     try:
         await jobs.defer_order_mail(slug, order_id)
     except Exception:
-        request.logger.exception("could not queue the e-mails for order %s of %s", order_id, slug)
+        logger.exception("could not queue the e-mails for order %s of %s", order_id, slug)
 
 
 def _status_url(request: Request[Any, Any, Any], tenant: TenantInfo, order: dict) -> str:

@@ -290,6 +290,7 @@ class Notification:
     payment_ref: str | None = None
     amount: Money | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    refund_id: str | None = None  # the gateway's id of the refund, for REFUND notifications that carry one
 
     @property
     def currency(self) -> str | None:

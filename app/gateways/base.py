@@ -187,6 +187,13 @@ class Gateway(ABC):
         """The exact answer the gateway expects once the notification is durably stored."""
         return 200, "text/plain", b"OK"
 
+    def check_answer(self, notification: Notification, refusal: str | None) -> tuple[int, str, bytes]:
+        """The answer to a CHECK notification ("may this payment go ahead?").
+
+        ``refusal`` is None to accept, else ``"unknown_payment"``, ``"amount"`` or ``"rejected"``.
+        """
+        return self.notification_response(notification)
+
     async def fetch_status(
         self, provider_payment_id: str | None = None, *, payment_ref: str | None = None
     ) -> GatewayResult:

@@ -217,7 +217,11 @@ class CloudPaymentsGateway(Gateway):
         return GatewayResult(PaymentStatus.PENDING, None)  # the shopper has not paid yet
 
     async def refund(self, req: RefundRequest) -> RefundResult:
-        body = {"TransactionId": int(req.provider_payment_id), "Amount": _number(req.amount)}
+        body: dict[str, Any] = {"TransactionId": int(req.provider_payment_id), "Amount": _number(req.amount)}
+        if req.receipt is not None:
+            # The refund receipt rides in JsonData like the payment's [unverified: same key as on payments].
+            receipt = receipt_json(req.receipt, None, None)
+            body["JsonData"] = json.dumps({"CloudPayments": {"CustomerReceipt": receipt}}, ensure_ascii=False)
         data = await self._call("/payments/refund", body, request_id=req.idempotency_key)
         if not data.get("Success"):
             raise GatewayDeclined(code=ErrorCode.INVALID_REQUEST, detail=str(data.get("Message")))
@@ -252,6 +256,7 @@ class CloudPaymentsGateway(Gateway):
             str(fields.get("InvoiceId") or "") or None,
             amount,
             fields,
+            refund_id=transaction if kind is NotificationKind.REFUND else None,
         )
 
     @staticmethod
@@ -265,6 +270,12 @@ class CloudPaymentsGateway(Gateway):
 
     def notification_response(self, notification: Notification) -> tuple[int, str, bytes]:
         return 200, "application/json", b'{"code":0}'
+
+    def check_answer(self, notification: Notification, refusal: str | None) -> tuple[int, str, bytes]:
+        """Check: ``{"code":0}`` lets the payment go ahead; 10 unknown InvoiceId, 12 wrong amount, 13 rejected."""
+        if refusal is None:
+            return self.notification_response(notification)
+        return self.reject_response({"unknown_payment": 10, "amount": 12}.get(refusal, 13))
 
     @staticmethod
     def reject_response(code: int) -> tuple[int, str, bytes]:

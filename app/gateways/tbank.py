@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from typing import Any
 
 from app.gateways.base import (
     N_,
+    TAXATION_SYSTEMS,
     Capability,
     ConfigField,
     ConfigInvalid,
@@ -75,7 +77,9 @@ def token(params: Mapping[str, Any], password: str) -> str:
     return hashlib.sha256("".join(_scalar(pairs[k]) for k in sorted(pairs)).encode()).hexdigest()
 
 
-def receipt_json(receipt: Receipt, email: str | None, phone: str | None) -> dict[str, Any]:
+def receipt_json(receipt: Receipt, email: str | None, phone: str | None, taxation: str | None = None) -> dict[str, Any]:
+    if not receipt.taxation and taxation:
+        receipt = dataclasses.replace(receipt, taxation=taxation)
     if not receipt.taxation:
         raise RequestInvalid(N_("The receipt needs a taxation system."), code=ErrorCode.INVALID_REQUEST)
     items = [
@@ -105,6 +109,14 @@ class TBankGateway(Gateway):
     config_fields = (
         ConfigField("terminal_key", N_("Terminal key")),
         ConfigField("password", N_("Terminal password"), secret=True),
+        ConfigField(
+            "taxation",
+            N_("Taxation system"),
+            required=False,
+            choices=TAXATION_SYSTEMS,
+            default="osn",
+            help=N_("Printed on fiscal receipts (54-FZ)."),
+        ),
     )
     live_url = "https://securepay.tinkoff.ru"
     test_url = "https://rest-api-test.tinkoff.ru"
@@ -141,7 +153,9 @@ class TBankGateway(Gateway):
             "DATA": {k: v for k, v in (("Email", req.customer_email), ("Phone", req.customer_phone)) if v},
         }
         if req.receipt is not None:
-            body["Receipt"] = receipt_json(req.receipt, req.customer_email, req.customer_phone)
+            body["Receipt"] = receipt_json(
+                req.receipt, req.customer_email, req.customer_phone, self.config.get("taxation")
+            )
         data = await self._call("Init", body)
         step = ShopperStep(StepKind.REDIRECT, url=str(data["PaymentURL"]))
         return GatewayResult(PaymentStatus.PENDING, str(data["PaymentId"]), req.amount, shopper_step=step, raw=data)
@@ -178,7 +192,7 @@ class TBankGateway(Gateway):
             "ExternalRequestId": req.idempotency_key,
         }
         if req.receipt is not None:
-            body["Receipt"] = receipt_json(req.receipt, None, None)
+            body["Receipt"] = receipt_json(req.receipt, None, None, self.config.get("taxation"))
         data = await self._call("Cancel", body)
         done = str(data.get("Status")) in _REFUND_STATUSES
         return RefundResult(req.idempotency_key, "succeeded" if done else "pending", req.amount, data)
@@ -217,6 +231,11 @@ class TBankGateway(Gateway):
         return 200, "text/plain", b"OK"
 
     async def check_connection(self) -> None:
-        """T-Bank has no documented cheap authenticated call; validate locally."""
+        """GetState of a payment that cannot exist: "not found" means the terminal key and password were
+        accepted; ErrorCode 202/204 (unknown terminal, bad Token) raise ConfigInvalid."""
         if len(self.config["terminal_key"]) > 20:
             raise ConfigInvalid({"terminal_key": N_("The terminal key has at most 20 characters.")})
+        try:
+            await self._call("GetState", {"PaymentId": "1"})
+        except GatewayDeclined:
+            return None

@@ -8,6 +8,7 @@ tooltips read the way the user reads numbers. Charts scale to their container (`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import pygal
@@ -55,6 +56,8 @@ def _config(formatter: Formatter | None, *, width: int, height: int, legend: boo
         "truncate_legend": 28,
         "print_values": False,
         "title": None,
+        "max_scale": 6,  # a handful of value labels stay legible when the chart shrinks to a phone
+        "min_scale": 3,
     }
     if formatter is not None:
         options["value_formatter"] = formatter
@@ -82,11 +85,12 @@ def line(
     chart = pygal.Line(
         **_config(formatter, width=width, height=height, legend=len(series) > 1),
         fill=fill,
+        margin_bottom=18,  # pygal under-measures the bottom legend of a line chart and clips its text
         show_dots=len(labels) <= 31,
         dots_size=3,
         x_label_rotation=0,
         show_minor_x_labels=False,
-        x_labels_major_every=max(1, len(labels) // 6),
+        x_labels_major_every=max(1, math.ceil(len(labels) / 6)),
     )
     chart.x_labels = list(labels)
     for name, values in series.items():
@@ -109,7 +113,7 @@ def bar(
     chart = kind(
         **_config(formatter, width=width, height=height, legend=len(series) > 1),
         show_minor_x_labels=False,
-        x_labels_major_every=max(1, len(labels) // 8),
+        x_labels_major_every=max(1, math.ceil(len(labels) / 7)),
     )
     chart.x_labels = list(labels)
     for name, values in series.items():
@@ -133,3 +137,36 @@ def hbar(
     chart.x_labels = [label for label, _ in rows]
     chart.add(title, [value for _, value in rows])
     return _render(chart, title)
+
+
+def funnel(
+    steps: Mapping[str, Number],
+    *,
+    title: str,
+    formatter: Formatter | None = None,
+    width: int = 720,
+) -> str:
+    """A funnel read top to bottom: one bar per step, each in the next palette colour, values printed."""
+    rows = list(steps.items())
+    options = _config(formatter, width=width, height=max(160, 52 * len(rows) + 40), legend=False)
+    options.update(print_values=True, show_x_labels=False, show_y_guides=False, show_x_guides=False)
+    chart = pygal.HorizontalBar(**options)
+    # pygal draws the first label at the bottom; a funnel starts at the top.
+    chart.x_labels = [label for label, _ in reversed(rows)]
+    count = len(rows)
+    chart.add(
+        title,
+        [
+            {"value": value, "color": PALETTE[(count - 1 - i) % len(PALETTE)]}
+            for i, (_, value) in enumerate(reversed(rows))
+        ],
+    )
+    return _render(chart, title)
+
+
+def heat_colour(share: float | None) -> str:
+    """A single-hue (indigo) shade for a heat-map cell: readable for colour-blind people and in print."""
+    if share is None:
+        return "transparent"
+    alpha = 0.08 + 0.8 * max(0.0, min(1.0, share))
+    return f"rgba(67, 56, 202, {alpha:.2f})"

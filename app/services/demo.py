@@ -1,4 +1,4 @@
-"""The demo store ``demo``: goods, customers and orders over several months, and an embeddable form.
+"""The demo store ``demo``: goods, a year of customers, orders, payments and form visits, and a form.
 
 Created on first run; later runs reset the owner's password and keep the data (re-seeding is idempotent).
 """
@@ -8,18 +8,16 @@ from __future__ import annotations
 import hashlib
 import random
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.forms.auth import SignupData
-from app.services import invitations, orders, payments, staff, stores
+from app.services import analytics, demo_history, invitations, payments, staff, stores
 from app.services.auth import hash_password
 from app.services.imports import jobs as import_jobs
 from app.tables.catalog import Offer
 from app.tables.control import Identity, Tenant
-from app.tables.customers import Customer, CustomerEvent
 from app.tables.forms import OrderForm
-from app.tables.orders import Order, OrderChange, OrderStatus
+from app.tables.orders import Order
 from app.tables.payments import PaymentConnection
 from app.tenancy.runtime import bind_tenant, lookup_tenant
 
@@ -44,21 +42,6 @@ GOODS = [
     ("Термос 1 л", 1, 219000),
     ("Форма для выпечки 24 см", 2, 119000),
 ]
-NAMES = [
-    "Анна Смирнова",
-    "Иван Петров",
-    "Ольга Кузнецова",
-    "Дмитрий Соколов",
-    "Мария Попова",
-    "Сергей Лебедев",
-    "Елена Козлова",
-    "Алексей Новиков",
-    "Наталья Морозова",
-    "Павел Волков",
-    "Ирина Соловьёва",
-    "Юрий Васильев",
-]
-SOURCES = ["vk", "yandex", "instagram", "", "", "newsletter"]
 
 
 async def seed(password: str, keys: payments.Keys | None = None) -> str:
@@ -79,12 +62,12 @@ async def seed(password: str, keys: payments.Keys | None = None) -> str:
             await _goods()
         if len(await staff.members()) == 1:
             await _team(tenant.id, password)
-        if not await Order.exists():
-            await _orders(random.Random(2026))
         if keys is not None and not await PaymentConnection.exists():
             # The demo pays through the sandbox: a hosted page of our own and signed notifications.
             secret = hashlib.sha256(keys.secret_key.encode()).hexdigest()
             await payments.connect("sandbox", {"secret": secret}, keys=keys, name="Demo pay")
+        if not await Order.exists():
+            await _orders(random.Random(2026))
     return DEMO_SLUG
 
 
@@ -122,57 +105,6 @@ async def _goods() -> None:
         await import_jobs.run_job(job_id)
 
 
-async def _orders(rng: random.Random, count: int = 120) -> None:
-    offers = await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor)
-    groups = {row["code"]: row["group"] for row in await OrderStatus.select(OrderStatus.code, OrderStatus.group)}
-    now = datetime.now(UTC)
-    for index in range(count):
-        picked = rng.sample(offers, rng.randint(1, 3))
-        name = rng.choice(NAMES)
-        phone = f"+7912{NAMES.index(name):03d}{rng.randint(1000, 1003)}"
-        source = rng.choice(SOURCES)
-        draft = orders.OrderDraft(
-            lines=tuple(
-                orders.LineDraft(o["id"], o["name"], o["sku"], o["price_minor"], rng.randint(1, 3)) for o in picked
-            ),
-            currency="RUB",
-            customer_name=name,
-            phone=phone,
-            delivery_method="courier",
-            delivery_name="Курьер",
-            delivery_minor=30000 if rng.random() < 0.6 else 0,
-            source="form",
-            form_code="order",
-            utm={"utm_source": source} if source else {},
-            idempotency_key=f"demo:{index}",
-        )
-        order, _created = await orders.create_order(draft)
-        placed = now - timedelta(days=rng.uniform(0, 180), minutes=rng.randint(0, 600))
-        await Order.update({Order.created_at: placed, Order.updated_at: placed}).where(Order.id == order["id"])
-        await CustomerEvent.update({CustomerEvent.at: placed}).where(CustomerEvent.order_id == order["id"])
-        age = (now - placed).days
-        target = "new" if age < 2 else rng.choice(["complete"] * 6 + ["cancelled", "delivery", "assembling"])
-        await _walk(order["id"], target, groups)
-        later = placed + timedelta(hours=rng.randint(2, 48))
-        await OrderChange.update({OrderChange.at: later}).where(OrderChange.order == order["id"])
-        await CustomerEvent.update({CustomerEvent.at: later}).where(
-            (CustomerEvent.order_id == order["id"]) & (CustomerEvent.kind == "status_changed")
-        )
-    await Customer.raw(
-        "UPDATE customer c SET first_order_at = s.first, last_order_at = s.last FROM (SELECT customer,"
-        " min(created_at) AS first, max(created_at) AS last FROM orders GROUP BY customer) s WHERE s.customer = c.id"
-    )
-
-
-async def _walk(order_id: int, target: str, groups: dict[str, str]) -> None:
-    """Move an order along the normal path to ``target`` (as staff would have)."""
-    path = {
-        "new": [],
-        "assembling": ["approval", "assembling"],
-        "delivery": ["approval", "assembling", "delivery"],
-        "complete": ["approval", "assembling", "delivery", "complete"],
-        "cancelled": ["cancelled"],
-    }[target]
-    for code in path:
-        if code in groups:
-            await orders.change_status(order_id, code, actor_id=None, actor=DEMO_EMAIL)
+async def _orders(rng: random.Random) -> None:
+    await demo_history.seed_year(rng, DEMO_EMAIL)
+    await analytics.rebuild()

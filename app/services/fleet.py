@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -38,6 +39,8 @@ class ServerRow:
     status: str
     accepts_new: bool
     stores: int
+    reachable: bool = False
+    version: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -82,25 +85,41 @@ async def list_tenants() -> list[TenantRow]:
     return [TenantRow(**row, size_bytes=sizes.get(row["database"])) for row in rows]
 
 
+async def _probe(dsn: str) -> tuple[bool, str]:
+    """Whether the server answers now, and its PostgreSQL version."""
+    try:
+        conn = await asyncpg.connect(dsn, timeout=3)
+    except (OSError, asyncpg.PostgresError, ValueError):
+        return False, ""
+    try:
+        return True, str(await conn.fetchval("SHOW server_version")).split()[0]
+    finally:
+        await conn.close()
+
+
 async def list_servers() -> list[ServerRow]:
     runtime = get_runtime()
     servers = await DbServer.select().order_by(DbServer.id)
     counts: dict[int, int] = {}
     for row in await Tenant.select(Tenant.server):
         counts[row["server"]] = counts.get(row["server"], 0) + 1
+    dsns = [runtime.secret("server-dsn", row["dsn_encrypted"]) for row in servers]
+    probes = await asyncio.gather(*(_probe(dsn) for dsn in dsns))
     return [
         ServerRow(
             row["name"],
-            redact_dsn(runtime.secret("server-dsn", row["dsn_encrypted"])),
+            redact_dsn(dsn),
             row["status"],
             row["accepts_new"],
             counts.get(row["id"], 0),
+            reachable,
+            version,
         )
-        for row in servers
+        for row, dsn, (reachable, version) in zip(servers, dsns, probes, strict=True)
     ]
 
 
-async def add_server(name: str, dsn: str) -> ServerRow:
+async def add_server(name: str, dsn: str, *, accepts_new: bool = True) -> ServerRow:
     """Register a PostgreSQL server for new stores and build its template.
 
     Raises:
@@ -123,9 +142,14 @@ async def add_server(name: str, dsn: str) -> ServerRow:
     finally:
         await conn.close()
     runtime = get_runtime()
-    await DbServer.insert(DbServer(name=name, dsn_encrypted=runtime.seal("server-dsn", dsn)))
+    await DbServer.insert(DbServer(name=name, dsn_encrypted=runtime.seal("server-dsn", dsn), accepts_new=accepts_new))
     runtime.servers.pop(name, None)
-    await migrate.migrate_template(name)
+    try:
+        await migrate.migrate_template(name)
+    except BaseException:
+        await DbServer.delete().where(DbServer.name == name)  # no half-registered server
+        runtime.servers.pop(name, None)
+        raise
     return next(s for s in await list_servers() if s.name == name)
 
 

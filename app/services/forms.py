@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from app.errors import NotFound
 from app.forms import _fields
 from app.i18n import gettext as _
-from app.services import customers
+from app.services import customers, outbox
 from app.services.orders import LineDraft, OrderDraft
 from app.tables.catalog import Category, Offer
 from app.tables.forms import FormDraft, OrderForm
@@ -275,6 +275,7 @@ async def sweep_unfinished(older_than_minutes: int = 30) -> int:
                 customers.FORM_UNFINISHED,
                 data={"form": row["form_code"], "phone": row["phone"], "email": row["email"]},
             )
+            await outbox.emit(outbox.FORM_UNFINISHED, customer_id=customer_id, data={"form": row["form_code"]})
         done += 1
     return done
 

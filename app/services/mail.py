@@ -246,6 +246,49 @@ async def send_order_emails(mail: OrderMail, settings: MailSettings) -> list[str
 
 
 @dataclass(frozen=True)
+class PaymentLinkMail:
+    """A payment link staff send to a shopper from the order card."""
+
+    store_name: str
+    store_email: str | None
+    recipient: str
+    customer_name: str
+    order_number: str
+    amount: str  # already formatted in the shopper's locale
+    link: str
+
+
+def build_payment_link_message(mail: PaymentLinkMail, settings: MailSettings) -> EmailMessage:
+    """One plain-text message in the current locale, from the store's name; replies go to the store."""
+    _sender_name, sender_address = parseaddr(settings.sender)
+    message = EmailMessage()
+    message["Subject"] = _one_line(_("Payment link for order %(number)s", number=mail.order_number))
+    message["From"] = formataddr((_one_line(mail.store_name), sender_address))
+    message["To"] = Address(_one_line(mail.customer_name), addr_spec=mail.recipient)
+    _set_reply_to(message, mail.store_name, mail.store_email)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or "autooffice.local")
+    message["Auto-Submitted"] = "auto-generated"
+    greeting = _("Hello, %(name)s!", name=mail.customer_name) if mail.customer_name else _("Hello!")
+    body = "\n\n".join(
+        [
+            greeting,
+            _(
+                "Your order %(number)s at %(store)s comes to %(amount)s. You can pay for it here:",
+                number=mail.order_number,
+                store=mail.store_name,
+                amount=mail.amount,
+            ),
+            mail.link,
+            _("If you have already paid, please ignore this message."),
+        ]
+    )
+    message.set_content(body + "\n", charset="utf-8")
+    message["Content-Language"] = get_locale()
+    return message
+
+
+@dataclass(frozen=True)
 class InvitationMail:
     """An invitation to join a store's staff; ``link`` is the signed, single-use accept link."""
 
@@ -271,5 +314,24 @@ def build_invitation_message(mail: InvitationMail, settings: MailSettings) -> Em
     message.set_content(text, charset="utf-8")
     html = _ENV.get_template("emails/staff_invitation.html").render(mail=mail)
     message.add_alternative(html, subtype="html", charset="utf-8")
+    message["Content-Language"] = get_locale()
+    return message
+
+
+def simple_message(recipient: str, subject: str, body: str, settings: MailSettings, *, name: str = "") -> EmailMessage:
+    """A plain-text message in the current locale (task reminders, automation e-mails).
+
+    Raises:
+        ValueError: ``recipient`` is not an e-mail address.
+    """
+    sender_name, sender_address = parseaddr(settings.sender)
+    message = EmailMessage()
+    message["Subject"] = _one_line(subject)[:300]
+    message["From"] = formataddr((sender_name, sender_address))
+    message["To"] = Address(_one_line(name), addr_spec=recipient)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or "autooffice.local")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body, charset="utf-8")
     message["Content-Language"] = get_locale()
     return message

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from app.services import orders
-from app.services.mail import MailSettings, OrderMail, OrderMailLine, send_order_emails
+from app.i18n import format_money, use_locale
+from app.services import customers, orders
+from app.services.mail import (
+    MailSettings,
+    OrderMail,
+    OrderMailLine,
+    PaymentLinkMail,
+    build_payment_link_message,
+    send_email,
+    send_order_emails,
+)
 from app.tables.stores import StaffProfile, StoreSetting
 from app.tenancy.runtime import current_tenant
 
@@ -38,4 +47,35 @@ async def order_placed(order_id: int, public_url: str, settings: MailSettings) -
         shopper_locale=order["locale"],
         comment=order["comment"] or None,
     )
-    return await send_order_emails(mail, settings)
+    sent = await send_order_emails(mail, settings)
+    if order["email"] and order["email"] in sent:
+        await customers.add_event(
+            order["customer"],
+            customers.MESSAGE,
+            order_id=order["id"],
+            data={"channel": "email", "to": order["email"], "about": "order_placed", "number": order["number"]},
+        )
+    return sent
+
+
+async def payment_link(order_id: int, recipient: str, public_url: str, settings: MailSettings) -> bool:
+    """E-mail the order's payment link to ``recipient`` in the shopper's language; True once the server took it."""
+    tenant = current_tenant()
+    order = await orders.get(order_id)
+    store = await StoreSetting.select(StoreSetting.name).first() or {}
+    owner = await StaffProfile.select(StaffProfile.email).where(StaffProfile.role == "owner").first() or {}
+    with use_locale(order["locale"] or tenant.locale):
+        mail = PaymentLinkMail(
+            store_name=store.get("name", tenant.name),
+            store_email=owner.get("email"),
+            recipient=recipient,
+            customer_name=order["customer_name"] or "",
+            order_number=order["number"],
+            amount=format_money(order["total_minor"], order["currency"]),
+            link=f"{public_url.rstrip('/')}/f/{tenant.slug}/o/{order['token']}",
+        )
+        try:
+            message = build_payment_link_message(mail, settings)
+        except ValueError:  # an address the e-mail library refuses
+            return False
+    return await send_email(message, settings)

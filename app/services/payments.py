@@ -19,8 +19,10 @@ from app.errors import NotFound, Refused, Unavailable, ValidationFailed
 from app.gateways.base import (
     Capability,
     ConfigInvalid,
+    ErrorCode,
     Gateway,
     GatewayError,
+    GatewayResult,
     GatewayUnavailable,
     Money,
     Notification,
@@ -36,15 +38,25 @@ from app.gateways.base import (
 )
 from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
+from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
-from app.services import audit, customers, orders
+from app.services import audit, customers, invoices, orders, outbox
+from app.tables.control import Tenant
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
 
 logger = logging.getLogger(__name__)
 PURPOSE = "gateway-config"
-FINAL = frozenset({"succeeded", "failed", "canceled", "refunded"})
 PAID = "paid"
+OPEN = ("pending", "waiting_capture")  # statuses reconciliation asks the gateway about
+# Forward-only moves. A failed attempt may still succeed: the shopper can retry on the same hosted page.
+FORWARD = {
+    "pending": frozenset({"waiting_capture", "succeeded", "failed", "canceled"}),
+    "waiting_capture": frozenset({"succeeded", "failed", "canceled"}),
+    "failed": frozenset({"succeeded"}),
+}
+# What a CHECK notification's outcome tells the gateway (None: go ahead).
+REFUSALS = {"check_ok": None, "unknown_payment": "unknown_payment", "check_amount": "amount"}
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,7 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
             next_check_at=now,
         )
     ).returning(Payment.id)
+    await _store_due_by(now)
     base = keys.public_url.rstrip("/")
     request = PaymentRequest(
         payment_ref=ref,
@@ -167,6 +180,12 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
     await Payment.update({Payment.provider_payment_id: result.provider_payment_id, Payment.attempts: 1}).where(
         Payment.id == created[0]["id"]
     )
+    await customers.add_event(
+        order["customer"],
+        customers.PAYMENT_TRIED,
+        order_id=order["id"],
+        data={"amount_minor": order["total_minor"], "currency": order["currency"], "gateway": row["code"]},
+    )
     assert result.shopper_step is not None
     return result.shopper_step
 
@@ -185,6 +204,8 @@ async def handle_notification(
             notification = await gateway.receive_notification(raw, headers, query)
         except SignatureInvalid:
             raise Refused(_("The notification's signature is not valid.")) from None
+        except NotSupported:  # offline methods: nobody may notify about them
+            raise Refused(_("This payment method takes no notifications.")) from None
         if not notification.verified and notification.provider_payment_id:
             # Unsigned (YooKassa): believe only what the gateway itself says when asked.
             status = await gateway.fetch_status(notification.provider_payment_id)
@@ -200,11 +221,55 @@ async def handle_notification(
                 status.amount,
                 notification.raw,
             )
-        await _apply(connection_id, notification, raw)
+        outcome = await _apply(connection_id, notification, raw)
+        if notification.kind is NotificationKind.CHECK:
+            return gateway.check_answer(notification, REFUSALS.get(outcome, "rejected"))
+        if notification.status is PaymentStatus.WAITING_CAPTURE and notification.kind is NotificationKind.PAYMENT:
+            await _capture_approved(gateway, connection_id, notification.provider_payment_id, notification.payment_ref)
         return gateway.notification_response(notification)
 
 
-async def _apply(connection_id: int, n: Notification, raw: bytes) -> None:
+async def _capture_approved(gateway: Gateway, connection_id: int, provider_id: str | None, ref: str | None) -> None:
+    """Our payments ask for the money at once: an order only approved (PayPal) is captured, then credited.
+
+    The capture's key is derived from the payment's stored key, so a repeated webhook, the shopper's return
+    and reconciliation all send the same request and the money is taken once.
+    """
+    if Capability.CAPTURE not in gateway.capabilities:
+        return
+    payment = (
+        await Payment.select(
+            Payment.id, Payment.status, Payment.provider_payment_id, Payment.ref, Payment.idempotency_key
+        )
+        .where(
+            (Payment.connection == connection_id)
+            & ((Payment.provider_payment_id == (provider_id or "")) | (Payment.ref == (ref or "")))
+        )
+        .first()
+    )
+    if payment is None or payment["status"] != "waiting_capture" or not payment["provider_payment_id"]:
+        return
+    try:
+        result = await gateway.capture(
+            payment["provider_payment_id"], idempotency_key=f"{payment['idempotency_key']}-capture"
+        )
+    except GatewayError as exc:
+        logger.warning("capture of payment %s not done yet (reconciliation retries): %s", payment["id"], exc.code)
+        return
+    notification = Notification(
+        True,
+        f"capture:{payment['id']}:{result.status}",
+        NotificationKind.PAYMENT,
+        result.status,
+        payment["provider_payment_id"],
+        payment["ref"],
+        result.amount,
+    )
+    await _apply(connection_id, notification, b"")
+
+
+async def _apply(connection_id: int, n: Notification, raw: bytes) -> str:
+    """Store the event once and apply it under the payment's row lock; returns the outcome (stored too)."""
     now = datetime.now(UTC)
     async with store_transaction():
         stored = await PaymentEvent.raw(
@@ -220,10 +285,18 @@ async def _apply(connection_id: int, n: Notification, raw: bytes) -> None:
             now,
         )
         if not stored:
-            return  # the same event again: already handled, answer as before
+            # The same event again: already handled; answer as before.
+            prior = (
+                await PaymentEvent.select(PaymentEvent.outcome)
+                .where((PaymentEvent.connection == connection_id) & (PaymentEvent.event_id == n.event_id[:200]))
+                .first()
+            )
+            return prior["outcome"] if prior else "duplicate"
         payment = await Payment.raw(
-            'SELECT id, status, amount_minor, currency, "order" FROM payment WHERE connection = {} AND'
-            " (provider_payment_id = {} OR ref = {}) ORDER BY id LIMIT 1 FOR UPDATE",
+            'SELECT id, status, amount_minor, refunded_minor, currency, "order", provider_payment_id,'
+            " (SELECT code FROM payment_connection c WHERE c.id = payment.connection) AS gateway"
+            " FROM payment WHERE connection = {} AND (provider_payment_id = {} OR ref = {})"
+            " ORDER BY id LIMIT 1 FOR UPDATE",
             connection_id,
             n.provider_payment_id or "",
             n.payment_ref or "",
@@ -232,38 +305,154 @@ async def _apply(connection_id: int, n: Notification, raw: bytes) -> None:
         await PaymentEvent.update(
             {PaymentEvent.outcome: outcome, PaymentEvent.payment: payment[0]["id"] if payment else None}
         ).where(PaymentEvent.id == stored[0]["id"])
+    return outcome
+
+
+def _amount_differs(payment: Mapping, n: Notification) -> bool:
+    if n.amount is None or (n.amount.minor == payment["amount_minor"] and n.currency == payment["currency"]):
+        return False
+    logger.warning(
+        "notification %s: amount %s %s does not match the payment's %s %s",
+        n.event_id,
+        n.amount.minor,
+        n.currency,
+        payment["amount_minor"],
+        payment["currency"],
+    )
+    return True
 
 
 async def _outcome(payment: Mapping | None, n: Notification, now: datetime) -> str:
     if payment is None:
         logger.warning("notification %s names no payment of this connection", n.event_id)
         return "unknown_payment"
-    if n.amount is not None and (n.amount.minor != payment["amount_minor"] or n.currency != payment["currency"]):
-        logger.warning(
-            "notification %s: amount %s %s does not match the payment's %s %s",
-            n.event_id,
-            n.amount.minor,
-            n.currency,
-            payment["amount_minor"],
-            payment["currency"],
-        )
+    if n.kind is NotificationKind.CHECK:  # "may the shopper pay?": changes nothing
+        if _amount_differs(payment, n):
+            return "check_amount"
+        return "check_ok" if payment["status"] in ("pending", "failed") else "check_rejected"
+    if n.kind is NotificationKind.REFUND:
+        return await _refund_noted(payment, n, now)
+    if _amount_differs(payment, n):
         return "mismatch"
     status = str(n.status) if n.status else ""
-    if payment["status"] in FINAL or status in ("", "pending") or status == payment["status"]:
+    moves = status in FORWARD.get(payment["status"], ())
+    # Some gateways (CloudPayments) name a transaction only once the shopper pays, and a declined card and
+    # the card that paid are two transactions: keep the one that holds the money.
+    takes_money = moves and status in ("succeeded", "waiting_capture")
+    if n.provider_payment_id and n.provider_payment_id != payment["provider_payment_id"]:  # noqa: SIM102
+        if not payment["provider_payment_id"] or takes_money:
+            await Payment.update({Payment.provider_payment_id: n.provider_payment_id[:128]}).where(
+                Payment.id == payment["id"]
+            )
+    if not moves:
         return "ignored"  # statuses only move forward
-    values = {Payment.status: status, Payment.updated_at: now, Payment.next_check_at: None}
+    values = {Payment.status: status, Payment.updated_at: now}
+    if status != "waiting_capture":
+        values[Payment.next_check_at] = None
     if status == str(PaymentStatus.SUCCEEDED):
         values[Payment.paid_at] = now
     await Payment.update(values).where(Payment.id == payment["id"])
+    if status != "waiting_capture":
+        order = await orders.get(payment["order"])
+        kind = PAID if status == str(PaymentStatus.SUCCEEDED) else "payment_" + status
+        await customers.add_event(
+            order["customer"],
+            kind,
+            order_id=order["id"],
+            data={"amount_minor": payment["amount_minor"], "currency": payment["currency"]},
+        )
+        if status == str(PaymentStatus.SUCCEEDED) or status in ("failed", "canceled"):
+            await outbox.emit(
+                outbox.PAYMENT_RECEIVED if status == str(PaymentStatus.SUCCEEDED) else outbox.PAYMENT_FAILED,
+                order_id=order["id"],
+                customer_id=order["customer"],
+                data={"amount_minor": payment["amount_minor"], "gateway": payment.get("gateway", "")},
+            )
+    return "applied"
+
+
+async def _refund_noted(payment: Mapping, n: Notification, now: datetime) -> str:
+    """A refund the gateway reports: ours are known already; one made in the gateway's cabinet is recorded."""
+    if n.amount is None or n.currency != payment["currency"]:
+        return "mismatch"
+    refunds = await Refund.select(Refund.id, Refund.amount_minor, Refund.status, Refund.provider_refund_id).where(
+        Refund.payment == payment["id"]
+    )
+    if n.refund_id and any(r["provider_refund_id"] == n.refund_id for r in refunds):
+        return "refund_known"
+    in_flight = [
+        r
+        for r in refunds
+        if r["status"] in ("pending", "unknown") and r["amount_minor"] == n.amount.minor and not r["provider_refund_id"]
+    ]
+    if in_flight:  # ours, still being asked for: its id is filled in when the gateway answers us
+        return "refund_known"
+    if not n.refund_id or payment["status"] not in ("succeeded", "partially_refunded"):
+        return "ignored"  # without the refund's id it cannot be told apart from ours
+    refunded = payment["refunded_minor"] + n.amount.minor
+    if refunded > payment["amount_minor"]:
+        return "mismatch"
+    await Refund.insert(
+        Refund(
+            payment=payment["id"],
+            amount_minor=n.amount.minor,
+            status="succeeded",
+            idempotency_key=f"gateway-{uuid.uuid4().hex}",
+            provider_refund_id=n.refund_id[:128],
+            actor="gateway",
+            created_at=now,
+        )
+    )
+    status = "refunded" if refunded >= payment["amount_minor"] else "partially_refunded"
+    await Payment.update({Payment.refunded_minor: refunded, Payment.status: status, Payment.updated_at: now}).where(
+        Payment.id == payment["id"]
+    )
     order = await orders.get(payment["order"])
-    kind = PAID if status == str(PaymentStatus.SUCCEEDED) else "payment_" + status
     await customers.add_event(
         order["customer"],
-        kind,
+        "refunded",
         order_id=order["id"],
-        data={"amount_minor": payment["amount_minor"], "currency": payment["currency"]},
+        data={"amount_minor": n.amount.minor, "currency": payment["currency"]},
     )
-    return "applied"
+    return "refund_recorded"
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The result of "check connection": ``state`` is ok | rejected | unreachable | error."""
+
+    state: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
+async def check_connection(connection_id: int, *, keys: Keys) -> ConnectionCheck:
+    """A cheap authenticated call to the gateway (offline methods and the sandbox check locally).
+
+    Raises:
+        NotFound: no such connection in this store.
+    """
+    row = await connection(connection_id)
+    try:
+        async with gateway_for(row, keys) as gateway:
+            await gateway.check_connection()
+    except ConfigInvalid as exc:
+        logger.info("connection %s check: %s %s", connection_id, exc.code, exc.detail)
+        if exc.code is ErrorCode.INVALID_CREDENTIALS:
+            return ConnectionCheck("rejected", _("The payment system rejected the credentials. Check the keys."))
+        labels = {f.name: _(f.label) for f in gateway_class(row["code"]).config_fields}
+        problems = [f"{labels[k]}: {_(v)}" if k in labels else _(v) for k, v in exc.errors.items()]
+        return ConnectionCheck("rejected", " ".join(problems))
+    except GatewayUnavailable as exc:
+        logger.info("connection %s check: unreachable: %s", connection_id, exc.detail)
+        return ConnectionCheck("unreachable", _("The payment system could not be reached. Try again in a few minutes."))
+    except GatewayError as exc:
+        logger.info("connection %s check: %s %s", connection_id, exc.code, exc.detail)
+        return ConnectionCheck("error", _(exc.message))
+    return ConnectionCheck("ok", _("The connection works: the payment system accepted the credentials."))
 
 
 async def payments_of(order_id: int) -> list[dict]:
@@ -282,6 +471,19 @@ async def payments_of(order_id: int) -> list[dict]:
         .where(Payment.order == order_id)
         .order_by(Payment.id)
     )
+
+
+def status_labels() -> dict[str, str]:
+    """Payment statuses as staff read them, in the current language."""
+    return {
+        "pending": _("Awaiting payment"),
+        "waiting_capture": _("Approved, not captured yet"),
+        "succeeded": _("Paid"),
+        "failed": _("Failed"),
+        "canceled": _("Cancelled"),
+        "refunded": _("Refunded"),
+        "partially_refunded": _("Partly refunded"),
+    }
 
 
 async def list_connections(active_only: bool = False) -> list[dict]:
@@ -353,69 +555,261 @@ async def sandbox_pay(query: Mapping[str, str], keys: Keys, *, decline: bool = F
 
 
 async def reconcile_due(keys: Keys, *, now: datetime | None = None, limit: int = 50) -> int:
-    """Ask the gateway about pending payments whose check is due, with backoff; returns how many settled.
+    """Ask the gateway about open payments whose check is due, with backoff; returns how many settled.
 
-    A shopper who never comes back still gets the order marked paid once the gateway says so.
+    A shopper who never comes back still gets the order marked paid once the gateway says so; an order only
+    approved (PayPal) is captured here. Afterwards the store's next due time is written to the control plane.
     """
     now = now or datetime.now(UTC)
     due = (
-        await Payment.select(Payment.id, Payment.connection, Payment.provider_payment_id, Payment.ref, Payment.attempts)
-        .where(
-            (Payment.status == "pending") & (Payment.next_check_at <= now) & Payment.provider_payment_id.is_not_null()
+        await Payment.select(
+            Payment.id,
+            Payment.connection,
+            Payment.provider_payment_id,
+            Payment.ref,
+            Payment.attempts,
+            Payment.status,
         )
+        .where(Payment.status.is_in(list(OPEN)) & (Payment.next_check_at <= now))
         .order_by(Payment.next_check_at)
         .limit(limit)
     )
     settled = 0
     for payment in due:
         row = await connection(payment["connection"])
+        result = None
         try:
             async with gateway_for(row, keys) as gateway:
                 result = await gateway.fetch_status(payment["provider_payment_id"], payment_ref=payment["ref"])
-        except (GatewayUnavailable, NotSupported):
-            result = None
-        if result is not None and str(result.status) not in ("pending", "waiting_capture"):
-            notification = Notification(
-                True,
-                f"reconcile:{payment['id']}:{result.status}",
-                NotificationKind.PAYMENT,
-                result.status,
-                payment["provider_payment_id"],
-                payment["ref"],
-                result.amount,
-            )
-            await _apply(row["id"], notification, b"")
+                if result.status is PaymentStatus.WAITING_CAPTURE:
+                    await _apply(row["id"], _from_result(payment, result, "reconcile"), b"")
+                    await _capture_approved(gateway, row["id"], payment["provider_payment_id"], payment["ref"])
+                    settled += (await Payment.select(Payment.status).where(Payment.id == payment["id"]).first())[
+                        "status"
+                    ] not in OPEN
+                    result = None
+        except NotSupported:
+            # Nothing to ask (offline methods): staff settle these by hand.
+            await Payment.update({Payment.next_check_at: None}).where(Payment.id == payment["id"])
+            continue
+        except GatewayError as exc:
+            logger.info("status of payment %s not known yet: %s", payment["id"], exc.code)
+        except Exception:  # one broken connection must not stop the store's other payments
+            logger.exception("reconciling payment %s failed", payment["id"])
+        if result is not None and str(result.status) not in OPEN:
+            await _apply(row["id"], _from_result(payment, result, "reconcile"), b"")
             settled += 1
             continue
-        backoff = timedelta(minutes=min(2 ** payment["attempts"], 360))
-        await Payment.update({Payment.attempts: payment["attempts"] + 1, Payment.next_check_at: now + backoff}).where(
-            Payment.id == payment["id"]
-        )
+        if (await Payment.select(Payment.status).where(Payment.id == payment["id"]).first())["status"] in OPEN:
+            backoff = timedelta(minutes=min(2 ** payment["attempts"], 360))
+            await Payment.update(
+                {Payment.attempts: payment["attempts"] + 1, Payment.next_check_at: now + backoff}
+            ).where(Payment.id == payment["id"])
+    await _reschedule_store()
     return settled
 
 
-def receipt_for(order: Mapping) -> Receipt | None:
-    """A 54-FZ receipt from the order lines and delivery (RUB orders without a discount; else none)."""
-    if order["currency"] != "RUB" or order["discount_minor"]:
-        return None
-    items = [
-        ReceiptItem(
-            line["name"][:128],
-            Decimal(line["quantity"]),
-            Money(line["price_minor"], "RUB"),
-            Money(line["total_minor"], "RUB"),
+def _from_result(payment: Mapping, result: GatewayResult, source: str) -> Notification:
+    return Notification(
+        True,
+        f"{source}:{payment['id']}:{result.status}",
+        NotificationKind.PAYMENT,
+        result.status,
+        result.provider_payment_id or payment["provider_payment_id"],
+        payment["ref"],
+        result.amount,
+    )
+
+
+async def settle_return(order_token: str, provider_payment_id: str, *, keys: Keys) -> None:
+    """The shopper came back from the gateway (PayPal adds ``?token=<order id>``): ask the gateway, and capture
+    an approved order. The return itself proves nothing; only the gateway's answer moves the payment."""
+    order = await orders.by_token(order_token)
+    payment = (
+        await Payment.select(Payment.id, Payment.connection, Payment.provider_payment_id, Payment.ref, Payment.status)
+        .where(
+            (Payment.order == order["id"])
+            & (Payment.provider_payment_id == provider_payment_id)
+            & Payment.status.is_in(list(OPEN))
         )
-        for line in order["lines"]
+        .first()
+    )
+    if payment is None:
+        return
+    row = await connection(payment["connection"])
+    try:
+        async with gateway_for(row, keys) as gateway:
+            if Capability.STATUS_QUERY not in gateway.capabilities:
+                return
+            result = await gateway.fetch_status(provider_payment_id, payment_ref=payment["ref"])
+            await _apply(row["id"], _from_result(payment, result, "return"), b"")
+            if result.status is PaymentStatus.WAITING_CAPTURE:
+                await _capture_approved(gateway, row["id"], provider_payment_id, payment["ref"])
+    except GatewayError as exc:  # the page still shows; reconciliation settles it later
+        logger.info("status on return for payment %s not known: %s", payment["id"], exc.code)
+
+
+async def _next_check() -> datetime | None:
+    rows = await Payment.raw(
+        "SELECT min(next_check_at) AS due FROM payment WHERE status IN ('pending', 'waiting_capture')"
+    )
+    return rows[0]["due"] if rows else None
+
+
+async def _store_due_by(when: datetime) -> None:
+    """Make sure the control plane visits this store by ``when`` (never postpones an earlier visit)."""
+    await Tenant.raw(
+        "UPDATE tenant SET payments_due_at = LEAST(COALESCE(payments_due_at, {}), {}) WHERE id = {}",
+        when,
+        when,
+        current_tenant().id,
+    )
+
+
+async def _reschedule_store() -> None:
+    """Write the store's next reconciliation time; then look again, so a payment started meanwhile is kept."""
+    due = await _next_check()
+    await Tenant.update({Tenant.payments_due_at: due}).where(Tenant.id == current_tenant().id)
+    again = await _next_check()
+    if again is not None and (due is None or again < due):
+        await _store_due_by(again)
+
+
+async def due_stores(now: datetime | None = None, limit: int = 1000) -> list[str]:
+    """Slugs of active stores with a payment check due (control plane only: no store database is opened)."""
+    rows = (
+        await Tenant.select(Tenant.slug)
+        .where((Tenant.payments_due_at <= (now or datetime.now(UTC))) & (Tenant.status == "active"))
+        .order_by(Tenant.payments_due_at)
+        .limit(limit)
+    )
+    return [row["slug"] for row in rows]
+
+
+async def confirm_offline(payment_id: int, *, actor: str) -> None:
+    """Staff confirm that an offline payment (cash, bank transfer) arrived: it is credited like a notification.
+
+    Raises:
+        NotFound: no such payment.
+        ValidationFailed: not an offline payment awaiting money.
+    """
+    payment = await Payment.select(
+        Payment.id, Payment.status, Payment.ref, Payment.provider_payment_id, Payment.amount_minor, Payment.currency,
+        Payment.connection.id.as_alias("connection_id"), Payment.connection.code.as_alias("code"),
+    ).where(Payment.id == payment_id).first()  # fmt: skip
+    if payment is None:
+        raise NotFound(_("This payment does not exist."))
+    if Capability.OFFLINE not in gateway_class(payment["code"]).capabilities or payment["status"] != "pending":
+        raise ValidationFailed({"payment": _("Only an offline payment awaiting money can be confirmed.")})
+    notification = Notification(
+        True,
+        f"manual:{payment_id}",
+        NotificationKind.PAYMENT,
+        PaymentStatus.SUCCEEDED,
+        payment["provider_payment_id"],
+        payment["ref"],
+        Money(payment["amount_minor"], payment["currency"]),
+    )
+    await _apply(payment["connection_id"], notification, json.dumps({"confirmed_by": actor}).encode())
+
+
+async def bank_invoice(order_token: str, connection_id: int, *, keys: Keys) -> tuple[str, bytes]:
+    """The PDF invoice of a bank-transfer connection for an order: (file name, bytes), in the shopper's language.
+
+    Raises:
+        NotFound: no such order, or the connection is not an active bank transfer of this store.
+    """
+    order = await orders.by_token(order_token)
+    row = await connection(connection_id)
+    if row["code"] != "bank_transfer" or not row["active"]:
+        raise NotFound(_("This payment does not exist."))
+    config = json.loads(crypto.decrypt(keys.secret_key, PURPOSE, row["config_encrypted"]))
+    cls = gateway_class("bank_transfer")
+    store = current_tenant()
+    with use_locale(order["locale"] or store.locale):
+        labels = {f.name: _(f.label) for f in cls.config_fields}
+        names = ("recipient", "inn", "kpp", "account", "bank_name", "bik", "correspondent_account", "swift")
+        purpose = (config.get("purpose") or "").replace("{order_number}", order["number"])
+        lines = [
+            invoices.InvoiceLine(
+                line["name"],
+                line["quantity"],
+                format_money(line["price_minor"], order["currency"]),
+                format_money(line["total_minor"], order["currency"]),
+            )
+            for line in order["lines"]
+        ]
+        if order["delivery_minor"]:
+            delivery = format_money(order["delivery_minor"], order["currency"])
+            lines.append(invoices.InvoiceLine(order["delivery_name"] or _("Delivery"), 1, delivery, delivery))
+        if order["discount_minor"]:
+            discount = "−" + format_money(order["discount_minor"], order["currency"])
+            lines.append(invoices.InvoiceLine(_("Discount"), 1, discount, discount))
+        invoice = invoices.Invoice(
+            number=order["number"],
+            date=format_date(order["created_at"]),
+            store_name=store.name,
+            customer=order["customer_name"] or "",
+            requisites=tuple((labels[name], config[name]) for name in names if config.get(name)),
+            purpose=purpose or _("Order %(number)s", number=order["number"]),
+            lines=tuple(lines),
+            total=format_money(order["total_minor"], order["currency"]),
+        )
+        return f"invoice-{order['number']}.pdf", invoices.invoice_pdf(invoice)
+
+
+def spread(weights: list[int], total: int) -> list[int]:
+    """Share ``total`` minor units over ``weights`` in proportion, kopeck-exact (largest remainder first)."""
+    whole = sum(weights)
+    if whole <= 0:
+        return [0] * len(weights)
+    shares = [w * total // whole for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: (-(weights[i] * total % whole), i))
+    for i in order[: total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _receipt_lines(name: str, quantity: int, amount: int, currency: str, subject: str) -> list[ReceiptItem]:
+    """One line, or two when the amount does not divide by the quantity: every line stays price x quantity."""
+    price, rest = divmod(amount, quantity)
+    parts = [(quantity - rest, price), (rest, price + 1)]
+    return [
+        ReceiptItem(name, Decimal(count), Money(unit, currency), Money(unit * count, currency), payment_subject=subject)
+        for count, unit in parts
+        if count and unit
+    ]
+
+
+def receipt_for(order: Mapping, amount_minor: int | None = None) -> Receipt | None:
+    """A 54-FZ receipt from the order lines and delivery, for the order total or ``amount_minor`` (a refund).
+
+    The order discount is spread over the goods lines in proportion to their totals, and a partial refund over
+    every line the same way, so the lines add up to the amount to the kopeck. RUB only; None when nothing fits.
+    """
+    if order["currency"] != "RUB":
+        return None
+    goods = [int(line["total_minor"]) for line in order["lines"]]
+    after_discount = spread(goods, max(0, sum(goods) - int(order["discount_minor"] or 0)))
+    lines = [
+        (line["name"][:128], int(line["quantity"]), share, "commodity")
+        for line, share in zip(order["lines"], after_discount, strict=True)
     ]
     if order["delivery_minor"]:
-        price = Money(order["delivery_minor"], "RUB")
-        items.append(
-            ReceiptItem(
-                (order["delivery_name"] or _("Delivery"))[:128], Decimal(1), price, price, payment_subject="service"
-            )
-        )
+        lines.append(((order["delivery_name"] or _("Delivery"))[:128], 1, int(order["delivery_minor"]), "service"))
+    target = int(order["total_minor"]) if amount_minor is None else amount_minor
+    amounts = [amount for _name, _qty, amount, _subject in lines]
+    if target != sum(amounts):
+        amounts = spread(amounts, target)
+    items = [
+        item
+        for (name, quantity, _amount, subject), amount in zip(lines, amounts, strict=True)
+        for item in _receipt_lines(name, quantity, amount, "RUB", subject)
+    ]
+    if not items:
+        return None
     receipt = Receipt(tuple(items), email=order["email"], phone=order["phone"])
-    return receipt if receipt.matches(Money(order["total_minor"], "RUB")) else None
+    return receipt if receipt.matches(Money(target, "RUB")) else None
 
 
 async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) -> dict:
@@ -451,8 +845,16 @@ async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) 
             )
         )
     row = await connection(payment["connection"])
+    order = await orders.get(payment["order"])
+    receipt = None
+    if Capability.RECEIPTS in gateway_class(row["code"]).capabilities:
+        receipt = receipt_for(order, amount_minor)  # the refund's own receipt ("возврат прихода")
     request = RefundRequest(
-        payment["provider_payment_id"], Money(amount_minor, payment["currency"]), key, payment_ref=payment["ref"]
+        payment["provider_payment_id"] or payment["ref"],
+        Money(amount_minor, payment["currency"]),
+        key,
+        payment_ref=payment["ref"],
+        receipt=receipt,
     )
     try:
         async with gateway_for(row, keys) as gateway:
@@ -468,18 +870,20 @@ async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) 
                 "UPDATE payment SET refunded_minor = refunded_minor - {} WHERE id = {}", amount_minor, payment_id
             )
         raise ValidationFailed({"amount": _(exc.message)}) from None
-    refunded = payment["refunded_minor"] + amount_minor
-    status = "refunded" if refunded >= payment["amount_minor"] else "partially_refunded"
     await Refund.update({Refund.status: result.status, Refund.provider_refund_id: result.refund_id}).where(
         Refund.idempotency_key == key
     )
-    await Payment.update({Payment.status: status, Payment.updated_at: datetime.now(UTC)}).where(
-        Payment.id == payment_id
+    # From the row, not this call's snapshot: refunds running side by side each see the other's reservation.
+    rows = await Payment.raw(
+        "UPDATE payment SET status = CASE WHEN refunded_minor >= amount_minor THEN 'refunded'"
+        " ELSE 'partially_refunded' END, updated_at = {} WHERE id = {} RETURNING status, refunded_minor",
+        datetime.now(UTC),
+        payment_id,
     )
-    order = await orders.get(payment["order"])
+    status, refunded = rows[0]["status"], rows[0]["refunded_minor"]
     await customers.add_event(
         order["customer"],
-        "refunded",
+        customers.REFUNDED,
         order_id=order["id"],
         data={"amount_minor": amount_minor, "currency": payment["currency"]},
     )

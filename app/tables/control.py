@@ -46,6 +46,8 @@ class Tenant(Table, db=CONTROL_DB, tablename="tenant"):
     created_at = Timestamptz()
     # When the store's scheduled feed import is next due (None: no schedule); read by the dispatcher.
     feed_due_at = Timestamptz(null=True, default=None, index=True)
+    # When a payment of the store is next to be asked about (None: nothing open); read by the dispatcher.
+    payments_due_at = Timestamptz(null=True, default=None, index=True)
 
 
 class Identity(Table, db=CONTROL_DB, tablename="identity"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -23,6 +23,11 @@ class Customer(Table, tablename="customer"):
     merged_into = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # RFM scores 1–5 and the named class, kept by services/rfm.py (NULL: no orders yet).
+    rfm_r = SmallInt(null=True, default=None)
+    rfm_f = SmallInt(null=True, default=None)
+    rfm_m = SmallInt(null=True, default=None)
+    rfm_class = Varchar(length=20, null=True, default=None)
 
 
 class CustomerEvent(Table, tablename="customer_event"):
@@ -34,3 +39,14 @@ class CustomerEvent(Table, tablename="customer_event"):
     order_id = Integer(null=True, default=None)
     actor_id = Integer(null=True, default=None)
     data = JSONB(default={})
+
+
+class CustomerMerge(Table, tablename="customer_merge"):
+    """One merge of a duplicate into a survivor, with what moved, so it can be undone."""
+
+    survivor = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    merged = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    at = Timestamptz()
+    actor_id = Integer(null=True, default=None)
+    moved = JSONB(default={})  # {"orders": [...], "events": [...], "lists": [...], "survivor_before": {...}}
+    undone_at = Timestamptz(null=True, default=None)

@@ -14,7 +14,10 @@ TENANT_TABLE_MODULES = [
     "app.tables.orders",
     "app.tables.forms",
     "app.tables.payments",
+    "app.tables.segments",
     "app.tables.audit",
+    "app.tables.tasks",
+    "app.tables.automation",
 ]
 
 APP_CONFIG = AppConfig(

@@ -11,9 +11,10 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.tenancy.pools import PoolsExhausted
-from app.tenancy.runtime import bind_tenant, lookup_tenant
+from app.tenancy.runtime import PAUSED_STATUSES, bind_tenant, lookup_tenant
 
 SERVING_STATUSES = frozenset({"active", "read_only"})
+RETRY_AFTER = {"Retry-After": "5"}
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,38}[a-z0-9]")
 STATE_KEY = "tenant"
 
@@ -38,6 +39,9 @@ class TenantMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         tenant = await lookup_tenant(slug)
+        if tenant is not None and tenant.status in PAUSED_STATUSES:
+            scope["state"][STATE_KEY] = tenant  # the error page speaks the store's language
+            raise ServiceUnavailableException(headers=RETRY_AFTER)
         if tenant is None or tenant.status not in SERVING_STATUSES:
             raise NotFoundException()
         scope["state"][STATE_KEY] = tenant
@@ -45,4 +49,4 @@ class TenantMiddleware(ASGIMiddleware):
             async with bind_tenant(tenant):
                 await next_app(scope, receive, send)
         except PoolsExhausted as exc:
-            raise ServiceUnavailableException() from exc
+            raise ServiceUnavailableException(headers=RETRY_AFTER) from exc

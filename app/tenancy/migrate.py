@@ -95,7 +95,8 @@ async def migrate_template(server: str) -> None:
 async def migrate_tenant(tenant: rt.TenantInfo, version: str) -> TenantResult:
     dsn = await rt.server_dsn(tenant.server)
     try:
-        lock = await asyncpg.connect(**rt.tenant_config(dsn, tenant))
+        timeout = rt.get_runtime().settings.db.connect_timeout
+        lock = await asyncpg.connect(timeout=timeout, **rt.tenant_config(dsn, tenant))
         try:
             await lock.execute(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
             async with rt.bind_tenant(tenant):
@@ -129,7 +130,14 @@ async def migrate_tenants(concurrency: int = 8) -> list[TenantResult]:
 
 
 async def migrate_all(concurrency: int = 8) -> list[TenantResult]:
+    """Control plane, every server's template, every store. A server that cannot be reached is
+    reported (as ``template@<server>``) and its stores fail one by one; the others go ahead."""
     await migrate_control()
+    failed: list[TenantResult] = []
+    version = tenant_schema_version()
     for row in await DbServer.select(DbServer.name).where(DbServer.status == "active"):
-        await migrate_template(row["name"])
-    return await migrate_tenants(concurrency)
+        try:
+            await migrate_template(row["name"])
+        except (OSError, asyncpg.PostgresError) as exc:
+            failed.append(TenantResult(f"template@{row['name']}", version, False, str(exc) or type(exc).__name__))
+    return failed + await migrate_tenants(concurrency)

@@ -46,6 +46,7 @@ class PoolRegistry:
         idle_seconds: float,
         acquire_timeout: float,
         statement_cache_size: int = 100,
+        connect_timeout: float = 5.0,
         pool_factory: Callable[..., Any] = asyncpg.create_pool,
     ) -> None:
         if cap_per_server < max_size:
@@ -55,6 +56,7 @@ class PoolRegistry:
         self.idle_seconds = idle_seconds
         self.acquire_timeout = acquire_timeout
         self.statement_cache_size = statement_cache_size
+        self.connect_timeout = connect_timeout
         self._create_pool = pool_factory
         self._handles: OrderedDict[str, DatabaseHandle] = OrderedDict()
         self._slots: dict[str, int] = {}
@@ -94,13 +96,17 @@ class PoolRegistry:
 
     async def _open(self, handle: DatabaseHandle) -> DatabaseHandle:
         try:
-            handle.pool = await self._create_pool(
-                min_size=0,
-                max_size=self.max_size,
-                max_inactive_connection_lifetime=self.idle_seconds,
-                statement_cache_size=self.statement_cache_size,
-                **handle.config,
-            )
+            # min_size=0: creating the pool connects nobody, so a server that is down costs nothing here;
+            # asyncpg replaces a pooled connection the server dropped (restart, terminate) on next acquire.
+            options = {
+                "min_size": 0,
+                "max_size": self.max_size,
+                "max_inactive_connection_lifetime": self.idle_seconds,
+                "statement_cache_size": self.statement_cache_size,
+                "timeout": self.connect_timeout,
+                **handle.config,  # a server behind PgBouncer brings statement_cache_size=0
+            }
+            handle.pool = await self._create_pool(**options)
         except BaseException:
             async with self._cond:
                 self._handles.pop(handle.key, None)
@@ -140,6 +146,12 @@ class PoolRegistry:
                 return
 
     async def _close(self, handle: DatabaseHandle) -> None:
+        if handle.in_use:
+            # Evicted while in use (a store moving): users bound before the eviction finish first,
+            # nobody new gets this handle, and closing never breaks a transaction in flight.
+            async with self._cond:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._cond.wait_for(lambda: handle.in_use <= 0), 10)
         pool, handle.pool = handle.pool, None
         try:
             if pool is not None:
@@ -163,6 +175,14 @@ class PoolRegistry:
             handle = self._handles.pop(key, None)
         if handle is not None:
             await self._close(handle)
+
+    async def evict_database(self, database: str) -> int:
+        """Close every pool of ``database`` on any server (the store moved or was restored)."""
+        async with self._cond:
+            keys = [key for key in self._handles if key.rsplit("/", 1)[-1] == database]
+            handles = [self._handles.pop(key) for key in keys]
+        await asyncio.gather(*(self._close(h) for h in handles))
+        return len(handles)
 
     async def close_idle(self, older_than: float | None = None) -> int:
         limit = time.monotonic() - (self.idle_seconds if older_than is None else older_than)
@@ -191,6 +211,9 @@ class PoolRegistry:
             handles = list(self._handles.values())
             self._handles.clear()
         await asyncio.gather(*(self._close(h) for h in handles))
+
+    def servers_of_open_pools(self) -> list[str]:
+        return [h.server for h in self._handles.values() if h.pool is not None]
 
     def reset_peaks(self) -> None:
         self._peak_slots = dict(self._slots)

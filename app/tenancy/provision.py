@@ -88,7 +88,7 @@ async def choose_server(requested: str | None) -> tuple[int, str]:
     return rows[0]["id"], rows[0]["name"]
 
 
-async def provision(spec: StoreSpec, *, schema_version: str) -> rt.TenantInfo:
+async def provision(spec: StoreSpec, *, schema_version: str, from_template: bool = True) -> rt.TenantInfo:
     """Create the store's role, database and catalog row; on any failure nothing is left behind."""
     runtime = rt.get_runtime()
     name = names_for(spec.slug)
@@ -114,7 +114,7 @@ async def provision(spec: StoreSpec, *, schema_version: str) -> rt.TenantInfo:
         raise SlugTaken(spec.slug) from exc
     created: list[str] = []
     try:
-        await create_database(server_name, name, password, created)
+        await create_database(server_name, name, password, created, from_template=from_template)
     except BaseException:
         await _undo(server_name, name, created)
         await Tenant.delete().where(Tenant.id == row[0]["id"])
@@ -136,23 +136,35 @@ async def provision(spec: StoreSpec, *, schema_version: str) -> rt.TenantInfo:
     )
 
 
-async def create_database(server: str, name: str, password: str, created: list[str]) -> None:
-    """Create role and database; ``created`` records what exists so a failure undoes only that."""
+def role_sql(name: str, password: str) -> str:
+    """Create a store's login role with its limits (the same on every server it lives on)."""
+    role = quote_ident(name)
+    return (
+        f"CREATE ROLE {role} LOGIN PASSWORD {quote_literal(password)} CONNECTION LIMIT 20;"
+        f"ALTER ROLE {role} SET statement_timeout = '60s';"
+        f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = '120s'"
+    )
+
+
+async def create_database(
+    server: str, name: str, password: str, created: list[str], *, from_template: bool = True
+) -> None:
+    """Create role and database; ``created`` records what exists so a failure undoes only that.
+
+    ``from_template=False`` makes an empty database (a move or a restore fills it with pg_restore).
+    """
     settings = rt.get_runtime().settings.db
+    template = settings.template_database if from_template else "template0"
     async with admin_connection(server) as conn:
-        role = quote_ident(name)
-        await conn.execute(
-            f"CREATE ROLE {role} LOGIN PASSWORD {quote_literal(password)} CONNECTION LIMIT 20;"
-            f"ALTER ROLE {role} SET statement_timeout = '60s';"
-            f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = '120s'"
-        )
+        await conn.execute(role_sql(name, password))
         created.append("role")
         await conn.execute(
-            f"CREATE DATABASE {quote_ident(name)} OWNER {quote_ident(name)} "
-            f"TEMPLATE {quote_ident(settings.template_database)}"
+            f"CREATE DATABASE {quote_ident(name)} OWNER {quote_ident(name)} TEMPLATE {quote_ident(template)}"
         )
         created.append("database")
         await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(name)} FROM PUBLIC")
+    if not from_template:
+        return
     async with admin_connection(server, name) as conn:
         # Template objects belong to a NOLOGIN template role; hand them to the store's own role.
         await conn.execute(

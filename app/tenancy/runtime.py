@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from app import crypto
+from app import crypto, logs
 from app.settings import Settings
 from app.tables.control import DbServer, Tenant
 from app.tenancy.embedded import start_embedded
@@ -21,6 +24,33 @@ from app.tenancy.pools import PoolRegistry
 
 PRIMARY_SERVER = "primary"
 TENANT_CACHE_SECONDS = 30.0
+# Control-plane NOTIFY channel: a store's routing changed (moved, restored, paused); every process
+# forgets its cached catalog row and closes its pools for that database.
+TENANT_CHANNEL = "autooffice_tenant"
+# Errors meaning "the store's database cannot be used right now" (server down or restarting, a store
+# locked during a move, a database that is gone): the request gets a 503 and the next one re-reads
+# the catalog.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.exceptions.OperatorInterventionError,  # "terminating connection due to administrator command"
+    asyncpg.CrashShutdownError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.TooManyConnectionsError,
+)
+log = logging.getLogger("autooffice.tenancy")
+PAUSED_STATUSES = frozenset({"moving"})
+
+
+class StoreUnavailable(ConnectionError):
+    """The store is paused for a few seconds (being moved or restored): retry shortly.
+
+    A ``ConnectionError`` (so an ``OSError``): web requests answer 503, jobs retry like on a network error.
+    """
 
 
 @dataclass(frozen=True)
@@ -39,6 +69,7 @@ class TenantInfo:
     currency: str
     country: str
     schema_version: str
+    routing_version: int = 1
 
 
 @dataclass
@@ -51,6 +82,8 @@ class Runtime:
     tenants: dict[str, tuple[float, TenantInfo | None]] = field(default_factory=dict)
     admin_pools: dict[str, asyncpg.Pool] = field(default_factory=dict)
     users: int = 0
+    listener: asyncio.Task[None] | None = None
+    listening: asyncio.Event = field(default_factory=asyncio.Event)
 
     def secret(self, purpose: str, value: str) -> str:
         return crypto.decrypt(self.settings.secret_key, purpose, value)
@@ -100,10 +133,12 @@ async def start(settings: Settings) -> Runtime:
                 idle_seconds=settings.db.pool_idle_seconds,
                 acquire_timeout=settings.db.acquire_timeout,
                 statement_cache_size=settings.db.statement_cache_size,
+                connect_timeout=settings.db.connect_timeout,
             )
             registry.start_janitor()
             _runtime = Runtime(settings=settings, primary_dsn=dsn, control_pool=pool, registry=registry)
             _runtime.servers[PRIMARY_SERVER] = dsn
+            _runtime.listener = asyncio.get_running_loop().create_task(_listen(_runtime, config))
         _runtime.users += 1
         return _runtime
 
@@ -117,6 +152,10 @@ async def stop() -> None:
         if _runtime.users > 0:
             return
         runtime, _runtime = _runtime, None
+        if runtime.listener is not None:
+            runtime.listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runtime.listener
         for pool in runtime.admin_pools.values():
             await pool.close()
         await runtime.registry.close()
@@ -151,6 +190,63 @@ def forget_tenant(slug: str) -> None:
         _runtime.tenants.pop(slug, None)
 
 
+async def _listen(runtime: Runtime, config: dict[str, Any]) -> None:
+    """Follow routing changes announced by any process (``autooffice tenant move`` on another machine).
+
+    A notification missed while the connection was down is covered by forgetting the whole cache on
+    reconnect; a process that misses one anyway cannot be served from an old copy, because the old
+    database is locked and then dropped, so it gets a 503 and re-reads the catalog.
+    """
+
+    def on_notice(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            change = json.loads(payload)
+            slug, database = str(change["slug"]), str(change["database"])
+        except (ValueError, KeyError, TypeError):
+            return
+        runtime.tenants.pop(slug, None)
+        asyncio.get_running_loop().create_task(runtime.registry.evict_database(database))
+
+    while True:
+        try:
+            conn = await asyncpg.connect(timeout=10, **config)
+        except (OSError, asyncpg.PostgresError):
+            await asyncio.sleep(1.0)
+            continue
+        closed = asyncio.Event()
+        conn.add_termination_listener(lambda _c, done=closed: done.set())
+        try:
+            await conn.add_listener(TENANT_CHANNEL, on_notice)
+            runtime.tenants.clear()  # anything announced while we were not listening
+            runtime.listening.set()
+            await closed.wait()
+            log.warning("lost the control-plane listener connection; reconnecting")
+        except (OSError, asyncpg.PostgresError):
+            pass
+        finally:
+            runtime.listening.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(conn.close())
+        await asyncio.sleep(1.0)
+
+
+async def announce_tenant_change(slug: str, database: str, *, conn: asyncpg.Connection | None = None) -> None:
+    """Tell every process (this one included) that ``slug``'s routing changed; inside a transaction on
+    ``conn`` the notice goes out on commit."""
+    payload = json.dumps({"slug": slug, "database": database})
+    if conn is not None:
+        await conn.execute("SELECT pg_notify($1, $2)", TENANT_CHANNEL, payload)
+    else:
+        await get_runtime().control_pool.execute("SELECT pg_notify($1, $2)", TENANT_CHANNEL, payload)
+    forget_tenant(slug)
+
+
+def store_unreachable(tenant: TenantInfo) -> None:
+    """A request for ``tenant`` could not use its database: re-read the catalog next time (it may
+    have moved). The pool itself needs nothing: asyncpg drops connections the server closed."""
+    forget_tenant(tenant.slug)
+
+
 async def lookup_tenant(slug: str, *, fresh: bool = False) -> TenantInfo | None:
     """The store called ``slug`` (any status), cached per process for a few seconds."""
     runtime = get_runtime()
@@ -183,11 +279,27 @@ def _tenant_info(runtime: Runtime, row: dict[str, Any]) -> TenantInfo:
         currency=row["currency"],
         country=row["country"],
         schema_version=row["schema_version"],
+        routing_version=row["routing_version"],
     )
 
 
 def tenant_config(dsn: str, tenant: TenantInfo) -> dict[str, Any]:
     return {"dsn": dsn, "user": tenant.role, "password": tenant.password, "database": tenant.database}
+
+
+def store_pool_config(runtime: Runtime, dsn: str, tenant: TenantInfo) -> dict[str, Any]:
+    """How the store's pool connects: directly, or through the server's PgBouncer (transaction mode).
+
+    Behind PgBouncer < 1.21 a named prepared statement may land on another server connection, so
+    asyncpg's statement cache is turned off there; nothing else we run on store pools keeps session
+    state (migration locks and the job queue's LISTEN use direct connections).
+    """
+    config = tenant_config(dsn, tenant)
+    bouncer = runtime.settings.db.pgbouncer.get(tenant.server)
+    if bouncer:
+        host, _, port = bouncer.rpartition(":")
+        config.update(host=host or "127.0.0.1", port=int(port or 6432), statement_cache_size=0)
+    return config
 
 
 def current_tenant() -> TenantInfo:
@@ -200,15 +312,19 @@ def current_tenant() -> TenantInfo:
 @asynccontextmanager
 async def bind_tenant(tenant: TenantInfo) -> AsyncIterator[TenantInfo]:
     """Route every tenant-table query in the enclosed code to ``tenant``'s database."""
+    if tenant.status in PAUSED_STATUSES:
+        raise StoreUnavailable(f"store {tenant.slug} is paused ({tenant.status})")
     runtime = get_runtime()
     dsn = await server_dsn(tenant.server)
     key = f"{tenant.server}/{tenant.database}"
-    handle = await runtime.registry.acquire(key, tenant.server, tenant_config(dsn, tenant))
+    handle = await runtime.registry.acquire(key, tenant.server, store_pool_config(runtime, dsn, tenant))
     token = _tenant.set(tenant)
+    log_token = logs.store_var.set(tenant.slug)
     try:
         async with bound(handle):
             yield tenant
     finally:
+        logs.store_var.reset(log_token)
         _tenant.reset(token)
         await runtime.registry.release(handle)
 

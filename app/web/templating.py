@@ -33,6 +33,7 @@ def build_environment() -> Environment:
     env.filters.update(
         money=lambda minor, currency: i18n.format_money(minor, currency),
         number=i18n.format_number,
+        percent=i18n.format_percent,
         date=i18n.format_date,
         datetime=i18n.format_datetime,
         zip_labels=lambda keys, labels: [(key, labels.get(key, key)) for key in keys],

@@ -39,6 +39,18 @@ async def test_demo_order_paid_through_the_sandbox(browser, live_server, runtime
     await staff.goto(f"{live_server}/s/demo/orders/?q={number}")
     await staff.locator("[data-testid=order-row] a").first.click()
     await staff.locator("[data-testid=order-payments]").wait_for()
-    assert await staff.locator("[data-testid=payment-status]").first.inner_text() == "succeeded"
+    status = staff.locator("[data-testid=payment-status]").first
+    assert (
+        await status.get_attribute("data-status") == "succeeded" and await status.inner_text() == "Оплачен"
+    )  # the demo staff read Russian
+    assert await staff.locator("[data-testid=mail-link-form]").is_visible()
     await staff.screenshot(path=shot("order-card-paid"), full_page=True)
+
+    # The owner checks the sandbox connection from the settings screen (an htmx button, no page reload).
+    await staff.goto(f"{live_server}/s/demo/settings/payments/")
+    await staff.locator("[data-testid=check-connection]").first.click()
+    result = staff.locator("[data-testid=check-result]").first
+    await result.wait_for()
+    assert await result.get_attribute("data-state") == "ok"
+    await staff.screenshot(path=shot("payment-settings-checked"), full_page=True)
     await context.close()

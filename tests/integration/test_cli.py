@@ -115,3 +115,11 @@ def test_gateway_list_and_connect(cli, store_a) -> None:
     assert answer["notification_url"].endswith(f"/hooks/{store_a.slug}/sandbox/{answer['connection_id']}")
     bad = cli("gateway", "connect", store_a.slug, "nope", "x=y")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_analytics_rebuild_recomputes_a_store_and_refuses_an_unknown_one(cli, store_a) -> None:
+    done = cli("analytics", "rebuild", store_a.slug)
+    assert done.returncode == 0, done.stderr
+    assert f"{store_a.slug}: analytics rebuilt" in done.stdout
+    missing = cli("analytics", "rebuild", "no-such-store")
+    assert missing.returncode != 0 and missing.stderr.startswith("autooffice: ") and "Traceback" not in missing.stderr

@@ -208,3 +208,36 @@ async def test_report_cells_never_become_spreadsheet_formulas(shop, tmp_path) ->
         job = await run([feed], tmp_path, apply=False)
         report = "".join(await jobs.report_csv(job["id"]))
         assert "'=HYPERLINK" in report and ",=HYPERLINK" not in report
+
+
+async def test_big_yml_merges_batch_by_batch_and_links_categories_that_come_last(runtime, tmp_path) -> None:
+    """A feed of several parse batches is merged as it streams; <categories> after <offers> still link up."""
+    count = 4500  # more than two parse batches
+    offers = "".join(
+        f'<offer id="o{i}" available="true"><name>Item {i}</name><price>{10 + i}.50</price>'
+        f"<currencyId>RUB</currencyId><categoryId>{2 if i % 2 else 1}</categoryId><count>{i % 5}</count></offer>"
+        for i in range(count)
+    )
+    feed = tmp_path / "late-categories.xml"
+    feed.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><yml_catalog date="2026-11-01"><shop><name>S</name>'
+        f'<currencies><currency id="RUB" rate="1"/></currencies><offers>{offers}</offers>'
+        '<categories><category id="1">Tools</category><category id="2" parentId="1">Drills</category></categories>'
+        "</shop></yml_catalog>",
+        encoding="utf-8",
+    )
+    shop = await make_store("import-stream")
+    async with tenancy.bind_tenant(shop.tenant):
+        preview = await run([feed], tmp_path / "a", apply=False)
+        assert preview["counts"]["offers_new"] == count and await Offer.count() == 0
+        job = await run([feed], tmp_path / "b")
+        assert job["status"] == "done", job["fatal"]
+        assert job["counts"]["offers_new"] == count and job["counts"]["products_new"] == count
+        drills = await Category.select(Category.id, Category.path).where(Category.external_id == "2").first()
+        assert drills["path"] == "Tools / Drills"
+        linked = await Product.count().where(Product.category == drills["id"])
+        assert linked == count // 2
+        price = await Offer.select(Offer.price_minor).where(Offer.external_id == "o4499").first()
+        assert price["price_minor"] == 450950
+        again = await run([feed], tmp_path / "c")
+        assert again["counts"]["offers_unchanged"] == count and again["counts"]["products_changed"] == 0

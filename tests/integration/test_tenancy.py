@@ -109,3 +109,40 @@ async def test_failed_provisioning_leaves_nothing_behind(runtime, settings) -> N
 async def test_taken_slug_is_refused_before_any_database_work(runtime, store_a) -> None:
     with pytest.raises(provision.SlugTaken):
         await provision.provision(provision.StoreSpec(store_a.slug, "x", "ru", "RUB", "RU"), schema_version="x")
+
+
+async def test_a_fleet_migration_cut_short_resumes_where_it_stopped(runtime) -> None:
+    """The runner dies while one store is still migrating (its lock is held elsewhere): the stores
+    already done keep their recorded version, and the next run finishes only what is left."""
+    latest = migrate.tenant_schema_version()
+    first = await make_store("crash-0")
+    fleet = [first] + [await make_store(f"crash-{i}", identity_id=first.identity_id) for i in range(1, 4)]
+    slugs = [s.slug for s in fleet]
+    await Tenant.update({Tenant.schema_version: "", Tenant.last_error: ""}).where(Tenant.slug.is_in(slugs))
+    stuck = fleet[2].tenant
+    holder = await asyncpg.connect(runtime.primary_dsn, database=stuck.database)
+    try:
+        await holder.execute(f"SELECT pg_advisory_lock({migrate.MIGRATION_LOCK})")
+        run = asyncio.create_task(migrate.migrate_tenants(concurrency=4))
+        done: set[str] = set()
+        for _ in range(300):
+            rows = await Tenant.select(Tenant.slug).where(Tenant.slug.is_in(slugs) & (Tenant.schema_version == latest))
+            done = {r["slug"] for r in rows}
+            if len(done) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert done == set(slugs) - {stuck.slug}
+        run.cancel()  # the crash
+        with pytest.raises(asyncio.CancelledError):
+            await run
+    finally:
+        await holder.close()
+    versions = {r["slug"]: r["schema_version"] for r in await Tenant.select().where(Tenant.slug.is_in(slugs))}
+    assert versions[stuck.slug] == "" and all(versions[s] == latest for s in done)
+    results = {r.slug: r for r in await migrate.migrate_tenants()}
+    assert all(results[s].ok for s in slugs)
+    assert (await Tenant.select(Tenant.schema_version).where(Tenant.slug == stuck.slug).first())[
+        "schema_version"
+    ] == latest
+    for slug in slugs:
+        await provision.deprovision(slug)

@@ -188,6 +188,17 @@ async def list_jobs(limit: int = 20) -> list[dict]:
     return await ImportJob.select().order_by(ImportJob.id, ascending=False).limit(limit).output(load_json=True)
 
 
+async def requeue_interrupted(job_id: int) -> bool:
+    """A job left "applying"/"previewing" by a worker that died goes back to "queued" (nothing was kept:
+    the whole import is one transaction). Only called on a retry, under the store's import lock."""
+    rows = (
+        await ImportJob.update({ImportJob.status: "queued", ImportJob.bytes_done: 0})
+        .where((ImportJob.id == job_id) & ImportJob.status.is_in(["applying", "previewing"]))
+        .returning(ImportJob.id)
+    )
+    return bool(rows)
+
+
 async def request_apply(job_id: int) -> dict:
     """Queue the apply step of a previewed job.
 

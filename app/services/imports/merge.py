@@ -108,7 +108,8 @@ SELECT $1, s.external_id, s.name, coalesce(s.names, '{{}}'), coalesce(s.descript
   coalesce(s.descriptions, '{{}}'), s.vendor, s.vendor_code, cat.id, coalesce(s.pictures, '[]'),
   coalesce(s.params, '[]'), s.url, s.group_key, now(), now()
 FROM (SELECT {_LAST.format(table="stage_product")}) s
-LEFT JOIN category cat ON cat.source = $1 AND cat.external_id = s.category_external_id
+LEFT JOIN category cat ON cat.source = $1 AND cat.external_id IS NOT NULL
+  AND cat.external_id = s.category_external_id
 ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO UPDATE
   SET {", ".join(f"{k} = {v}" for k, v in _PRODUCT_SET.items())}, updated_at = now()
   WHERE ({", ".join(f"product.{k}" for k in _PRODUCT_SET)}) IS DISTINCT FROM ({", ".join(_PRODUCT_SET.values())})
@@ -117,10 +118,12 @@ ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO UPDATE
 # Match by external id first; an offer this source has never seen may still be a known SKU.
 ADOPT_BY_SKU = """
 UPDATE offer o SET source = $1, external_id = s.external_id, updated_at = now()
-FROM (SELECT DISTINCT ON (lower(sku)) external_id, sku FROM stage_offer
-      WHERE sku IS NOT NULL AND external_id IS NOT NULL ORDER BY lower(sku), line DESC) s
-WHERE lower(o.sku) = lower(s.sku)
-  AND NOT EXISTS (SELECT 1 FROM offer x WHERE x.source = $1 AND x.external_id = s.external_id)
+FROM (SELECT DISTINCT ON (lower(sku)) external_id, sku FROM stage_offer n
+      WHERE sku IS NOT NULL AND external_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM offer x WHERE x.source = $1 AND x.external_id IS NOT NULL
+                        AND x.external_id = n.external_id)
+      ORDER BY lower(sku), line DESC) s
+WHERE o.sku IS NOT NULL AND lower(o.sku) = lower(s.sku)
   AND NOT (o.source = $1 AND o.external_id IN (SELECT external_id FROM stage_offer WHERE external_id IS NOT NULL))
 """
 
@@ -145,7 +148,7 @@ SELECT p.id, $1, s.external_id, s.sku, coalesce(s.name, p.name), coalesce(s.pric
   coalesce(s.currency, $2), s.stock, coalesce(s.available, s.stock IS NULL OR s.stock > 0),
   coalesce(s.params, '[]'), coalesce(s.pictures, '[]'), s.barcode, now(), now()
 FROM (SELECT {_LAST.format(table="stage_offer")}) s
-JOIN product p ON p.source = $1 AND p.external_id = s.product_external_id
+JOIN product p ON p.source = $1 AND p.external_id IS NOT NULL AND p.external_id = s.product_external_id
 ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO UPDATE
   SET {", ".join(f"{k} = {v}" for k, v in _OFFER_SET.items())}, updated_at = now()
   WHERE ({", ".join(f"offer.{k}" for k in _OFFER_SET)}) IS DISTINCT FROM ({", ".join(_OFFER_SET.values())})
@@ -160,7 +163,7 @@ UPDATE offer o SET
   available = coalesce(u.available, CASE WHEN u.stock IS NOT NULL THEN u.stock > 0 END, o.available),
   updated_at = now()
 FROM (SELECT {_LAST.format(table="stage_update")}) u
-WHERE o.source = $1 AND o.external_id = u.external_id
+WHERE o.source = $1 AND o.external_id IS NOT NULL AND o.external_id = u.external_id
   AND (o.price_minor, o.old_price_minor, o.currency, o.stock, o.available) IS DISTINCT FROM (
     coalesce(u.price_minor, o.price_minor),
     CASE WHEN u.price_minor IS NULL THEN o.old_price_minor ELSE u.old_price_minor END,
@@ -177,12 +180,23 @@ WHERE o.source = $1 AND o.available AND o.external_id IS NOT NULL
 
 ORPHAN_OFFERS = f"""
 SELECT count(*) FROM (SELECT {_LAST.format(table="stage_offer")}) s
-WHERE NOT EXISTS (SELECT 1 FROM product p WHERE p.source = $1 AND p.external_id = s.product_external_id)
+WHERE NOT EXISTS (SELECT 1 FROM product p WHERE p.source = $1 AND p.external_id IS NOT NULL
+                  AND p.external_id = s.product_external_id)
 """
 
 UNKNOWN_UPDATES = f"""
 SELECT count(*) FROM (SELECT {_LAST.format(table="stage_update")}) u
-WHERE NOT EXISTS (SELECT 1 FROM offer o WHERE o.source = $1 AND o.external_id = u.external_id)
+WHERE NOT EXISTS (SELECT 1 FROM offer o WHERE o.source = $1 AND o.external_id IS NOT NULL
+                  AND o.external_id = u.external_id)
+"""
+
+# A category that arrives after the goods that name it (a feed with <categories> after <offers>) is linked
+# once every batch has been merged.
+LATE_CATEGORY_LINKS = f"""
+UPDATE product p SET category = c.id, updated_at = now()
+FROM (SELECT {_LAST.format(table="stage_product")}) s
+JOIN category c ON c.source = $1 AND c.external_id = s.category_external_id
+WHERE p.source = $1 AND p.external_id = s.external_id AND p.category IS NULL
 """
 
 # (count name, SQL, how to count): "upsert" rows are split into new and changed by RETURNING.
@@ -198,3 +212,30 @@ MERGE_STEPS: list[tuple[str, str, str]] = [
     ("offers_updated", UPDATES, "status"),
     ("marked_unavailable", UNAVAILABLE, "status"),
 ]
+
+# Streaming merge (YML): the row steps run per batch on ``batch_*`` tables while the parser reads on; the
+# steps that need the whole file (category tree, late category links, what disappeared) run at the end.
+BATCH_DDL = "".join(
+    f"CREATE TEMP TABLE {name.replace('stage_', 'batch_')} (LIKE {name}) ON COMMIT DROP;\n" for name in STAGE_TABLES
+)
+_PER_BATCH = {"categories", "products", "offers_matched_by_sku", "offers_without_product", "offers",
+              "updates_not_found", "offers_updated"}  # fmt: skip
+BATCH_STEPS: list[tuple[str, str, str]] = [
+    (name, sql.replace("stage_", "batch_"), kind) for name, sql, kind in MERGE_STEPS if name in _PER_BATCH
+]
+FINAL_STEPS: list[tuple[str, str, str]] = [
+    ("category_links", CATEGORY_PARENTS, "status"),
+    ("category_paths", CATEGORY_PATHS, "status"),
+    ("late_category_links", LATE_CATEGORY_LINKS, "status"),
+    ("marked_unavailable", UNAVAILABLE, "status"),
+]
+KEEP_BATCH = "".join(
+    f"INSERT INTO {name} SELECT * FROM {name.replace('stage_', 'batch_')}; TRUNCATE {name.replace('stage_', 'batch_')};"
+    for name in STAGE_TABLES
+)
+# Mid-import, the catalog's statistics still describe it as it was before (often empty), so the planner
+# would loop over the whole catalog once per batch row. Hash joins cost one pass of the catalog per merge
+# whatever the statistics say; the streaming merge sizes its merges so that those passes stay linear.
+BATCH_PLANNING = "SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off"
+WHOLE_FILE_PLANNING = "SET LOCAL enable_nestloop = on; SET LOCAL enable_mergejoin = on"
+STREAMING_FORMATS = frozenset({"yml"})

@@ -90,6 +90,7 @@ class Batch:
     tables: dict[str, bytes]
     issues: list[RowIssue]
     progress: int
+    rows: int = 0
 
 
 @dataclass
@@ -160,7 +161,8 @@ def parse(spec: StreamSpec) -> Iterator[Batch | Done]:
                     continue
                 table, to_row = ROWS[type(record)]
                 rows.setdefault(table, []).append(to_row(record))
-            yield Batch({table: _csv(items) for table, items in rows.items()}, issues, progress[0])
+            count = sum(len(items) for items in rows.values())
+            yield Batch({table: _csv(items) for table, items in rows.items()}, issues, progress[0], count)
         yield Done(stream.meta.is_full, progress[0])
     finally:
         for handle in handles:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
 _PLAIN_NUMBER = re.compile(r"^(\d+|\d*\.\d+)$")
+_SIMPLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")  # "1234" or "1234.50": most feed values, read directly
 _EXCEL_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 
 _CURRENCY_ALIASES = {
@@ -71,6 +73,8 @@ def clean_line(value: str | None) -> str | None:
 
 def parse_decimal(raw: str) -> Decimal:
     """Read "1 234,50", "1234.5", "500.000000", "1,234.50", ".5" without ever touching float."""
+    if _SIMPLE_NUMBER.fullmatch(raw):
+        return Decimal(raw)
     text = _SPACES.sub("", raw.strip())
     sign = text[:1] if text[:1] in "+-" else ""
     text = text[len(sign) :]
@@ -93,6 +97,7 @@ def _ungroup(text: str, separator: str, raw: str) -> str:
     return text.replace(separator, "")
 
 
+@lru_cache(maxsize=64)
 def minor_digits(currency: str | None) -> int:
     return get_currency_precision(currency) if currency else 2
 

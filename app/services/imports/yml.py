@@ -93,7 +93,7 @@ def _records(src: ByteSource, prolog: XmlProlog, meta: FeedMeta) -> Iterator[Rec
             meta.currencies.append(_currency(elem))
             reader.set_currencies(meta.currencies)
             release(elem)
-    if not categories_done:
+    if not categories_done or pending:  # no offers at all, or <categories> after <offers>: still import them
         yield from _flush(pending, reader, src.name)
     meta.is_full = reader.products > 0 and reader.updates == 0
 

@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from app.services import customers, distribution
+from app.services import customers, distribution, outbox, rfm
 from app.services.orders._model import LineDraft, OrderDraft
 from app.services.orders._read import get
 from app.tables.orders import Order, OrderChange, OrderLine, OrderStatus
@@ -84,6 +84,8 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
             )
         await OrderLine.insert(*[line_row(order_id, line, index) for index, line in enumerate(draft.lines)])
         await customers.record_order(customer_id, total, now)
+        if customer_id is not None:
+            await rfm.refresh(customer_ids=[customer_id])
         await customers.add_event(
             customer_id,
             customers.ORDER_PLACED,
@@ -94,6 +96,12 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
                 "currency": draft.currency,
                 "source": draft.source,
             },
+        )
+        await outbox.emit(
+            outbox.ORDER_CREATED,
+            order_id=order_id,
+            customer_id=customer_id,
+            data={"total_minor": total, "source": draft.source, "form": draft.form_code, "utm": draft.utm},
         )
     return await get(order_id), True
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from app.errors import Conflict
 from app.forms import _fields
 from app.i18n import gettext as _
-from app.services import audit, customers
+from app.services import audit, customers, rfm
 from app.services.imports.values import ValueProblem, parse_money
 from app.services.orders._create import line_row
 from app.services.orders._model import FINAL_GROUPS, LineDraft, OrderDraft
@@ -197,5 +197,15 @@ async def update_order(order_id: int, edit: OrderEdit, *, actor_id: int | None, 
                     )
                     for name, before, after in changes
                 ]
+            )
+        if order["customer"] and changes:
+            await customers.recompute_totals([order["customer"]])
+            await rfm.refresh(customer_ids=[order["customer"]])
+            await customers.add_event(
+                order["customer"],
+                customers.ORDER_EDITED,
+                order_id=order_id,
+                actor_id=actor_id,
+                data={"number": order["number"], "total_minor": total, "currency": order["currency"]},
             )
     return await get(order_id)

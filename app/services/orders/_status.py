@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from app.errors import Conflict, NotFound
 from app.i18n import LOCALES
 from app.i18n import gettext as _
-from app.services import audit, customers
+from app.services import audit, customers, outbox, rfm
 from app.services.orders._model import FINAL_GROUPS, GROUPS
 from app.services.orders._read import get, lock_order
 from app.tables.orders import Order, OrderChange, OrderStatus
@@ -74,10 +74,19 @@ async def change_status(order_id: int, code: str, *, actor_id: int | None, actor
             actor_id=actor_id,
             data={"from": current["code"], "to": target["code"], "number": order["number"]},
         )
+        if "cancel" in (current["group"], target["group"]) and order["customer"]:
+            await customers.recompute_totals([order["customer"]])
+            await rfm.refresh(customer_ids=[order["customer"]])
         await audit.record(
             "order", order_id, "status", actor_id=actor_id, actor=actor, summary=f"#{order['number']}",
             before={"status": current["code"]}, after={"status": target["code"]},
         )  # fmt: skip
+        await outbox.emit(
+            outbox.STATUS_CHANGED,
+            order_id=order_id,
+            customer_id=order["customer"],
+            data={"from": current["code"], "to": target["code"]},
+        )
     return await get(order_id)
 
 

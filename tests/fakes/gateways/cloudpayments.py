@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import itertools
+import json
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
@@ -29,6 +30,8 @@ class FakeCloudPayments(FakeServer):
         self.transactions: dict[int, dict[str, Any]] = {}
         self.refunded: dict[int, Decimal] = {}
         self.by_request_id: dict[str, Response] = {}
+        self.refund_transactions: dict[int, dict[str, Any]] = {}
+        self.refund_receipts: list[dict[str, Any]] = []
         self._ids = itertools.count(1_000_001)
 
     def route(self, req: Request) -> Response:
@@ -77,11 +80,18 @@ class FakeCloudPayments(FakeServer):
         if tx is None or tx["Status"] != "Completed":
             return _fail("Transaction not found or not completed")
         amount = Decimal(str(body["Amount"]))
+        if body.get("JsonData"):
+            receipt = json.loads(body["JsonData"])["CloudPayments"]["CustomerReceipt"]
+            self.refund_receipts.append(receipt)
+            if sum(Decimal(str(i["amount"])) for i in receipt["Items"]) != amount:
+                return _fail("Сумма чека не равна сумме возврата")
         already = self.refunded.get(tx["TransactionId"], Decimal(0))
         if already + amount > Decimal(str(tx["Amount"])):
             return _fail("Сумма возврата превышает сумму платежа")
         self.refunded[tx["TransactionId"]] = already + amount
-        return _ok({"TransactionId": next(self._ids)})
+        refund_id = next(self._ids)
+        self.refund_transactions[refund_id] = {"PaymentTransactionId": tx["TransactionId"], "Amount": amount}
+        return _ok({"TransactionId": refund_id})
 
     # -- what the real service does outside the API ---------------------------------------------------
 
@@ -120,6 +130,66 @@ class FakeCloudPayments(FakeServer):
             "Name": "CARD HOLDER",
         }
         return self.signed(urlencode(fields).encode())
+
+    def check_notification(self, order_id: str, amount: str | None = None) -> tuple[bytes, dict[str, str]]:
+        """Check: sent before the charge, asking whether the invoice may be paid (its answer decides)."""
+        order = self.orders[order_id]
+        fields = {
+            "TransactionId": next(self._ids),
+            "Amount": amount or f"{Decimal(str(order['Amount'])):.2f}",
+            "Currency": order["Currency"],
+            "DateTime": "2024-01-01 00:00:00",
+            "CardFirstSix": "424242",
+            "CardLastFour": "4242",
+            "TestMode": "1",
+            "Status": "Authorized" if order.get("RequireConfirmation") else "Completed",
+            "OperationType": "Payment",
+            "InvoiceId": order["InvoiceId"],
+            "AccountId": order.get("Email", ""),
+        }
+        return self.signed(urlencode(fields).encode())
+
+    def fail_notification(self, order_id: str) -> tuple[bytes, dict[str, str]]:
+        """Fail: the card was declined; no money moved."""
+        tx_id = self.pay(order_id, status="Declined")
+        tx = self.transactions[tx_id]
+        fields = {
+            "TransactionId": tx_id,
+            "Amount": f"{Decimal(str(tx['Amount'])):.2f}",
+            "Currency": tx["Currency"],
+            "DateTime": "2024-01-01 00:00:00",
+            "TestMode": "1",
+            "Status": "Declined",
+            "OperationType": "Payment",
+            "InvoiceId": tx["InvoiceId"],
+            "AccountId": tx["AccountId"],
+            "Reason": "InsufficientFunds",
+            "ReasonCode": "5051",
+        }
+        return self.signed(urlencode(fields).encode())
+
+    def refund_notification(self, refund_id: int) -> tuple[bytes, dict[str, str]]:
+        """Refund: TransactionId is the refund's own transaction, PaymentTransactionId the refunded payment."""
+        refund = self.refund_transactions[refund_id]
+        tx = self.transactions[refund["PaymentTransactionId"]]
+        fields = {
+            "TransactionId": refund_id,
+            "PaymentTransactionId": refund["PaymentTransactionId"],
+            "Amount": f"{refund['Amount']:.2f}",
+            "Currency": tx["Currency"],
+            "DateTime": "2024-01-01 00:05:00",
+            "OperationType": "Refund",
+            "InvoiceId": tx["InvoiceId"],
+            "AccountId": tx["AccountId"],
+        }
+        return self.signed(urlencode(fields).encode())
+
+    def refund_in_cabinet(self, tx_id: int, amount: Decimal) -> int:
+        """Staff refund in the CloudPayments cabinet (not through our API): only the notification tells us."""
+        self.refunded[tx_id] = self.refunded.get(tx_id, Decimal(0)) + amount
+        refund_id = next(self._ids)
+        self.refund_transactions[refund_id] = {"PaymentTransactionId": tx_id, "Amount": amount}
+        return refund_id
 
     def signed(self, body: bytes) -> tuple[bytes, dict[str, str]]:
         """Headers as CloudPayments sends them: one HMAC over the raw body, one over the URL-decoded body."""

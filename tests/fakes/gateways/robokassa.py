@@ -39,6 +39,7 @@ class FakeRobokassa(FakeServer):
         )
         self.operations: dict[str, dict[str, Any]] = {}
         self.refund_requests: dict[str, dict[str, Any]] = {}
+        self.refund_receipts: list[list[dict[str, Any]]] = []
         self.result_bodies: dict[str, bytes] = {}  # the ResultURL POST Robokassa would send, per InvId
 
     def _hash(self, text: str) -> str:
@@ -128,6 +129,12 @@ class FakeRobokassa(FakeServer):
         if op is None:
             return json_response({"success": False, "message": "OperationNotFound", "requestId": None})
         amount = Decimal(str(data.get("RefundSum", op["out_sum"] - op["refunded"])))
+        items = data.get("InvoiceItems")
+        if items is not None:
+            self.refund_receipts.append(items)
+            total = sum(Decimal(str(i["Cost"])) * Decimal(str(i["Quantity"])) for i in items)
+            if total.quantize(Decimal("0.01")) != amount.quantize(Decimal("0.01")):
+                return json_response({"success": False, "message": "InvoiceItemsSumMismatch", "requestId": None})
         if op["refunded"] + amount > op["out_sum"]:
             return json_response({"success": False, "message": "NotEnoughOperationFunds", "requestId": None})
         op["refunded"] += amount

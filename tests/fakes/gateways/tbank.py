@@ -26,6 +26,8 @@ class FakeTBank(FakeServer):
         self.terminal_key, self.password = terminal_key, password
         self.payments: dict[str, dict[str, Any]] = {}
         self.cancels: dict[str, dict[str, Any]] = {}  # ExternalRequestId -> the answer given
+        self.receipts: list[dict[str, Any]] = []  # Init receipts, as received
+        self.refund_receipts: list[dict[str, Any]] = []  # Cancel receipts, as received
         self._ids = itertools.count(8742591)
 
     def _error(self, code: str, message: str, details: str = "") -> Response:
@@ -58,6 +60,9 @@ class FakeTBank(FakeServer):
             return self._error("8", "Неверные параметры")
         receipt = body.get("Receipt")
         if receipt is not None:
+            self.receipts.append(receipt)
+            if not receipt.get("Taxation"):
+                return self._error("308", "Не указана система налогообложения")
             if sum(item["Amount"] for item in receipt["Items"]) != body["Amount"]:
                 return self._error("308", "Сумма позиций чека не равна сумме платежа")
             if any(round(item["Price"] * item["Quantity"]) != item["Amount"] for item in receipt["Items"]):
@@ -122,6 +127,11 @@ class FakeTBank(FakeServer):
         if p is None or p["Status"] not in ("CONFIRMED", "PARTIAL_REFUNDED"):
             return self._error("7", "Неверный статус платежа")
         amount = int(body.get("Amount", p["Remaining"]))
+        receipt = body.get("Receipt")
+        if receipt is not None:
+            self.refund_receipts.append(receipt)
+            if sum(item["Amount"] for item in receipt["Items"]) != amount:
+                return self._error("308", "Сумма позиций чека не равна сумме возврата")
         if amount > p["Remaining"]:
             return self._error("1014", "Неверная сумма", "Сумма возврата больше остатка")
         original = p["Remaining"]

@@ -28,6 +28,8 @@ class FakeYooKassa(FakeServer):
         self.refunds: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[str, tuple[bytes, Response]] = {}
         self.processing_once = False  # the next POST answers 202 + retry_after, as the API may
+        self.receipts: list[dict[str, Any]] = []  # payment receipts, as received
+        self.refund_receipts: list[dict[str, Any]] = []
 
     def route(self, req: Request) -> Response:
         if req.basic_auth() != (self.shop_id, self.secret_key):
@@ -68,6 +70,7 @@ class FakeYooKassa(FakeServer):
             return _error(400, "invalid_request", "Invalid amount format", "amount.value")
         receipt = body.get("receipt")
         if receipt is not None:
+            self.receipts.append(receipt)
             items_total = sum(Decimal(i["amount"]["value"]) * Decimal(i["quantity"]) for i in receipt["items"])
             if items_total != Decimal(amount["value"]) or not receipt.get("customer"):
                 return _error(400, "invalid_request", "Receipt does not match the amount", "receipt")
@@ -101,6 +104,12 @@ class FakeYooKassa(FakeServer):
         if payment["status"] != "succeeded":
             return _error(400, "invalid_request", "Payment is not succeeded", "payment_id")
         value = Decimal(body["amount"]["value"])
+        receipt = body.get("receipt")
+        if receipt is not None:
+            self.refund_receipts.append(receipt)
+            items_total = sum(Decimal(i["amount"]["value"]) * Decimal(i["quantity"]) for i in receipt["items"])
+            if items_total != value:
+                return _error(400, "invalid_request", "Receipt does not match the refund", "receipt")
         refunded = Decimal(payment.get("refunded_amount", {}).get("value", "0"))
         if value + refunded > Decimal(payment["amount"]["value"]):
             return _error(400, "invalid_request", "Refund amount exceeds the payment", "amount.value")

@@ -98,7 +98,10 @@ async def test_wrong_password_is_a_config_error(fake: FakeTBank) -> None:
         bad = get_gateway("tbank", {**CONFIG, "password": "wrong"}, base_url=fake.url, http=http)
         with pytest.raises(ConfigInvalid):
             await bad.create_payment(payment_request())
-    await bad.check_connection()  # local checks only: T-Bank has no cheap authenticated call
+        with pytest.raises(ConfigInvalid):
+            await bad.check_connection()  # GetState of a payment that cannot exist: the bank refuses the Token
+        good = get_gateway("tbank", CONFIG, base_url=fake.url, http=http)
+        await good.check_connection()  # "payment not found" proves the key and password are right
     with pytest.raises(ConfigInvalid):
         await get_gateway("tbank", {**CONFIG, "terminal_key": "x" * 21}).check_connection()
 

@@ -83,7 +83,7 @@ def test_plural_forms_follow_the_number() -> None:
     forms = {}
     for n in (1, 2, 5, 21, 22, 25, 11):
         with i18n.use_locale("ru"):
-            forms[n] = i18n.ngettext("%(num)s person has access", "%(num)s people have access", n)
+            forms[n] = i18n.ngettext("%(num)s product", "%(num)s products", n)
     assert forms[1] == forms[21].replace("21", "1")
     assert forms[2].replace("2", "") == forms[22].replace("22", "")
     assert forms[5].replace("5", "") == forms[11].replace("11", "") == forms[25].replace("25", "")

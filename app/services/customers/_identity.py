@@ -13,7 +13,19 @@ from app.tables.customers import Customer, CustomerEvent
 FORM_OPENED = "form_opened"
 FORM_UNFINISHED = "form_unfinished"
 ORDER_PLACED = "order_placed"
+ORDER_EDITED = "order_edited"
 STATUS_CHANGED = "status_changed"
+PAYMENT_TRIED = "payment_tried"
+PAID = "paid"
+PAYMENT_FAILED = "payment_failed"
+REFUNDED = "refunded"
+NOTE = "note"
+TASK = "task"
+MESSAGE = "message"
+IMPORT = "import"
+CONTACT_CHANGED = "contact_changed"
+MERGED = "merged"
+UNMERGED = "unmerged"
 
 
 _INSERT = (
@@ -110,7 +122,11 @@ async def add_event(
 
 
 async def record_order(customer_id: int | None, total_minor: int, at: datetime) -> None:
-    """Keep the customer's running totals current as orders arrive (the base list reads them)."""
+    """Keep the customer's running totals current as orders arrive (the base list reads them).
+
+    A new order is never cancelled, so adding it is exact; edits and cancellations call
+    ``recompute_totals`` instead.
+    """
     if customer_id is None:
         return
     await Customer.raw(
@@ -122,3 +138,22 @@ async def record_order(customer_id: int | None, total_minor: int, at: datetime) 
         at,
         customer_id,
     )
+
+
+# "Spent" counts every order that is not cancelled (paid or not: cash on delivery is common); the
+# first and last order dates count the same orders.
+_RECOMPUTE = (
+    "UPDATE customer c SET orders_count = coalesce(t.n, 0), total_spent_minor = coalesce(t.spent, 0),"
+    " first_order_at = t.first_at, last_order_at = t.last_at, updated_at = now()"
+    " FROM unnest({}::int[]) AS ids(id) LEFT JOIN (SELECT o.customer, count(*) n, sum(o.total_minor) spent,"
+    " min(o.created_at) first_at, max(o.created_at) last_at FROM orders o JOIN order_status s ON s.id = o.status"
+    " WHERE o.customer = ANY({}::int[]) AND s.\"group\" <> 'cancel' GROUP BY o.customer) t ON t.customer = ids.id"
+    " WHERE c.id = ids.id"
+)
+
+
+async def recompute_totals(customer_ids: list[int | None]) -> None:
+    """Orders count, total spent, first and last order of these customers, from their orders."""
+    ids = sorted({i for i in customer_ids if i is not None})
+    if ids:
+        await Customer.raw(_RECOMPUTE, ids, ids)

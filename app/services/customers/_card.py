@@ -1,0 +1,235 @@
+"""The customer card: contacts (edited with dedupe), orders, payments, totals, tags, notes, tasks, timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+from app.errors import NotFound
+from app.forms import _fields
+from app.i18n import gettext as _
+from app.services.customers import _identity as ident
+from app.tables.customers import Customer, CustomerEvent, CustomerMerge
+from app.tables.orders import Order
+from app.tables.payments import Payment
+from app.tables.segments import Segment, SegmentMember
+from app.tenancy.runtime import store_transaction
+
+TIMELINE_PAGE = 50
+
+
+def event_labels() -> dict[str, str]:
+    return {
+        ident.FORM_OPENED: _("Opened the order form"),
+        ident.FORM_UNFINISHED: _("Left the form unfinished"),
+        ident.ORDER_PLACED: _("Placed an order"),
+        ident.ORDER_EDITED: _("Order changed"),
+        ident.STATUS_CHANGED: _("Order status changed"),
+        ident.PAYMENT_TRIED: _("Started a payment"),
+        ident.PAID: _("Paid"),
+        ident.PAYMENT_FAILED: _("Payment failed"),
+        "payment_canceled": _("Payment cancelled"),
+        ident.REFUNDED: _("Refunded"),
+        ident.NOTE: _("Note"),
+        ident.TASK: _("Task"),
+        ident.MESSAGE: _("Message sent"),
+        ident.IMPORT: _("Imported"),
+        ident.CONTACT_CHANGED: _("Contacts changed"),
+        ident.MERGED: _("Duplicate merged in"),
+        ident.UNMERGED: _("Merge undone"),
+    }
+
+
+EVENT_KINDS = (
+    ident.FORM_OPENED,
+    ident.FORM_UNFINISHED,
+    ident.ORDER_PLACED,
+    ident.ORDER_EDITED,
+    ident.STATUS_CHANGED,
+    ident.PAYMENT_TRIED,
+    ident.PAID,
+    ident.PAYMENT_FAILED,
+    ident.REFUNDED,
+    ident.NOTE,
+    ident.TASK,
+    ident.MESSAGE,
+    ident.IMPORT,
+    ident.CONTACT_CHANGED,
+    ident.MERGED,
+    ident.UNMERGED,
+)
+
+
+def event_label(kind: str) -> str:
+    return event_labels().get(kind, kind.replace("_", " "))
+
+
+def _json(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def get(customer_id: int) -> dict:
+    """Raises NotFound for an unknown customer."""
+    row = await Customer.select().where(Customer.id == customer_id).output(load_json=True).first()
+    if row is None:
+        raise NotFound(_("This customer does not exist."))
+    return row
+
+
+async def card(customer_id: int) -> dict:
+    """Everything the card shows except the timeline (paged separately)."""
+    customer = await get(customer_id)
+    orders = await Order.raw(
+        "SELECT o.id, o.number, o.total_minor, o.currency, o.created_at, s.code AS status_code, s.names AS"
+        ' status_names, s.color AS status_color, s."group" AS status_group FROM orders o JOIN order_status s'
+        " ON s.id = o.status WHERE o.customer = {} ORDER BY o.created_at DESC LIMIT 100",
+        customer_id,
+    )
+    for order in orders:
+        order["status_names"] = _json(order["status_names"]) or {}
+    payments = await Payment.raw(
+        "SELECT p.id, p.ref, p.status, p.amount_minor, p.refunded_minor, p.currency, p.created_at, p.paid_at,"
+        " o.id AS order_id, o.number FROM payment p JOIN orders o ON o.id = p.order WHERE o.customer = {}"
+        " ORDER BY p.created_at DESC LIMIT 100",
+        customer_id,
+    )
+    lists = await SegmentMember.raw(
+        "SELECT s.id, s.name FROM segment_member m JOIN segment s ON s.id = m.segment WHERE m.customer = {}"
+        " ORDER BY s.name",
+        customer_id,
+    )
+    static_lists = await Segment.select(Segment.id, Segment.name).where(Segment.kind == "static").order_by(Segment.name)
+    merges = await CustomerMerge.raw(
+        "SELECT m.id, m.at, m.merged, c.name, c.phone, c.email FROM customer_merge m JOIN customer c ON c.id = m.merged"
+        " WHERE m.survivor = {} AND m.undone_at IS NULL ORDER BY m.at DESC",
+        customer_id,
+    )
+    count = customer["orders_count"]
+    paid = sum(
+        p["amount_minor"] - p["refunded_minor"]
+        for p in payments
+        if p["status"] in ("succeeded", "refunded", "partially_refunded")
+    )
+    return {
+        "customer": customer,
+        "orders": orders,
+        "payments": payments,
+        "paid_minor": paid,
+        "average_minor": customer["total_spent_minor"] // count if count else 0,
+        "lists": lists,
+        "static_lists": [s for s in static_lists if s["id"] not in {x["id"] for x in lists}],
+        "merges": merges,
+    }
+
+
+async def timeline(customer_id: int, *, before: int | None = None, kind: str = "") -> list[dict]:
+    """Newest first, ``TIMELINE_PAGE`` at a time (``before`` = the last event id seen)."""
+    query = (
+        CustomerEvent.select()
+        .where(CustomerEvent.customer == customer_id)
+        .order_by(CustomerEvent.at, ascending=False)
+        .order_by(CustomerEvent.id, ascending=False)
+        .limit(TIMELINE_PAGE)
+        .output(load_json=True)
+    )
+    if before:
+        anchor = await CustomerEvent.select(CustomerEvent.at).where(CustomerEvent.id == before).first()
+        if anchor:
+            query = query.where(
+                (CustomerEvent.at < anchor["at"]) | ((CustomerEvent.at == anchor["at"]) & (CustomerEvent.id < before))
+            )
+    if kind in EVENT_KINDS:
+        query = query.where(CustomerEvent.kind == kind)
+    return await query
+
+
+async def update_contacts(customer_id: int, raw: Mapping[str, str], *, country: str, actor_id: int | None) -> dict:
+    """Edit name, phone, e-mail, city; a phone or e-mail of another customer is refused with a pointer to them.
+
+    Returns errors (empty when saved); ``errors["duplicate_of"]`` names the other customer's id.
+    """
+    customer = await get(customer_id)
+    errors: dict[str, str] = {}
+    name = _fields.text(raw, "name", errors, required=False, max_length=200)
+    city = _fields.text(raw, "city", errors, required=False, max_length=120)
+    phone_text = _fields.text(raw, "phone", errors, required=False, max_length=40)
+    phone = ident.normalize_phone(phone_text, country) if phone_text else None
+    if phone_text and phone is None and "phone" not in errors:
+        errors["phone"] = _("Enter a phone number we can call, e.g. +7 912 345-67-89.")
+    email = _fields.email(raw, "email", errors) if (raw.get("email") or "").strip() else None
+    if not errors and not phone and not email:
+        errors["phone"] = _("Keep a phone or an e-mail: it is how we recognise the customer.")
+    for field, value in (("phone", phone), ("email", email)):
+        if value and field not in errors:
+            column = getattr(Customer, field)
+            other = (
+                await Customer.select(Customer.id)
+                .where((column == value) & Customer.merged_into.is_null() & (Customer.id != customer_id))
+                .first()
+            )
+            if other:
+                errors[field] = _("Another customer has this contact. Merge the two instead.")
+                errors["duplicate_of"] = str(other["id"])
+    if errors:
+        return errors
+    values = {"name": name, "city": city, "phone": phone, "email": email}
+    changed = {k: [customer[k], v] for k, v in values.items() if customer[k] != v}
+    if changed:
+        async with store_transaction():
+            await Customer.update(
+                {getattr(Customer, k): v for k, v in values.items()} | {Customer.updated_at: datetime.now(UTC)}
+            ).where(Customer.id == customer_id)
+            await ident.add_event(customer_id, ident.CONTACT_CHANGED, actor_id=actor_id, data={"changed": changed})
+    return {}
+
+
+async def set_tags(customer_id: int, text: str) -> list[str]:
+    """Tags from a comma-separated line: trimmed, lower-cased, unique, at most 20 of 40 characters."""
+    await get(customer_id)
+    tags: list[str] = []
+    for part in text.split(","):
+        tag = " ".join(part.split()).lower()[:40]
+        if tag and tag not in tags:
+            tags.append(tag)
+    tags = tags[:20]
+    await Customer.update({Customer.tags: tags, Customer.updated_at: datetime.now(UTC)}).where(
+        Customer.id == customer_id
+    )
+    return tags
+
+
+async def add_note(customer_id: int, text: str, *, actor_id: int | None, actor: str) -> dict[str, str]:
+    await get(customer_id)
+    text = text.strip()
+    if not text:
+        return {"note": _("This field is required.")}
+    if len(text) > 4000:
+        return {"note": _("Too long: at most %(max)s characters.", max=4000)}
+    await ident.add_event(customer_id, ident.NOTE, actor_id=actor_id, data={"text": text, "by": actor})
+    return {}
+
+
+async def add_task(customer_id: int, text: str, due: str, *, actor_id: int | None, actor: str) -> dict[str, str]:
+    """A follow-up for staff (call back, send an offer) with a due date, on the customer's timeline."""
+    await get(customer_id)
+    errors: dict[str, str] = {}
+    text = text.strip()
+    if not text:
+        errors["task"] = _("This field is required.")
+    elif len(text) > 1000:
+        errors["task"] = _("Too long: at most %(max)s characters.", max=1000)
+    try:
+        due_day = date.fromisoformat(due.strip()) if due.strip() else None
+    except ValueError:
+        errors["due"] = _("Enter a date like 2026-12-31.")
+        due_day = None
+    if errors:
+        return errors
+    await ident.add_event(
+        customer_id,
+        ident.TASK,
+        actor_id=actor_id,
+        data={"text": text, "due": due_day.isoformat() if due_day else None, "by": actor},
+    )
+    return {}
