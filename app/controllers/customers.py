@@ -31,7 +31,7 @@ class CustomerController(Controller):
     path = "/customers"
     include_in_schema = False
 
-    @get("/", name="customers:list")
+    @get("/", name="customers:list", opt={"permission": "customers.view"})
     async def list_customers(self, request: Request[Any, Any, Any]) -> Template:
         filters = customers.parse_filters(dict(request.query_params))
         segment = await segments.find(int(filters.segment)) if filters.segment else None
@@ -51,11 +51,11 @@ class CustomerController(Controller):
         }
         return render(request, "customers/index.html", context, fragment="customers/_table.html")
 
-    @get("/import", name="customers:import_form")
+    @get("/import", name="customers:import_form", opt={"permission": "imports.run"})
     async def import_form(self, request: Request[Any, Any, Any]) -> Template:
         return render(request, "customers/import.html", {"result": None})
 
-    @post("/import", name="customers:import", request_max_body_size=MAX_UPLOAD)
+    @post("/import", name="customers:import", opt={"permission": "imports.run"}, request_max_body_size=MAX_UPLOAD)
     async def import_customers(self, request: Request[Any, Any, Any], data: Multipart) -> Template:
         upload = data.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -70,12 +70,12 @@ class CustomerController(Controller):
         status = 422 if result.errors else 200
         return render(request, "customers/import.html", {"result": result}, status_code=status)
 
-    @get("/duplicates", name="customers:duplicates")
+    @get("/duplicates", name="customers:duplicates", opt={"permission": "customers.view"})
     async def list_duplicates(self, request: Request[Any, Any, Any]) -> Template:
         context = {"pairs": await customers.duplicates(), "reasons": customers.reason_labels(), "error": None}
         return render(request, "customers/duplicates.html", context)
 
-    @post("/merge", name="customers:merge")
+    @post("/merge", name="customers:merge", opt={"permission": "customers.edit"})
     async def merge_customers(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         survivor, merged = data.get("survivor", ""), data.get("merged", "")
         if survivor.isdigit() and merged.isdigit():
@@ -90,7 +90,7 @@ class CustomerController(Controller):
         context = {"pairs": await customers.duplicates(), "reasons": customers.reason_labels(), "error": error}
         return render(request, "customers/duplicates.html", context, status_code=422)
 
-    @post("/merges/{merge_id:int}/undo", name="customers:undo_merge")
+    @post("/merges/{merge_id:int}/undo", name="customers:undo_merge", opt={"permission": "customers.edit"})
     async def undo_merge(self, request: Request[Any, Any, Any], merge_id: FromPath[int]) -> Template | Redirect:
         try:
             restored = await customers.undo_merge(merge_id, actor_id=_member(request).identity_id)
@@ -99,17 +99,22 @@ class CustomerController(Controller):
             return await _card(request, survivor, status_code=422, errors={"merge": exc.message})
         return redirect(request, f"/s/{_slug(request)}/customers/{restored}")
 
-    @get("/{customer_id:int}", name="customers:show")
+    @get("/{customer_id:int}", name="customers:show", opt={"permission": "customers.view"})
     async def show_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[int]) -> Template:
         before = request.query_params.get("before", "")
         kind = request.query_params.get("kind", "")
         if before.isdigit() or kind:
-            events = await customers.timeline(customer_id, before=int(before) if before.isdigit() else None, kind=kind)
+            events = await customers.timeline(
+                customer_id,
+                before=int(before) if before.isdigit() else None,
+                kind=kind,
+                only_manager=request.scope["state"].get("orders_scope"),
+            )
             context = {"customer": {"id": customer_id}, "events": events, "kind": kind, **_labels()}
             return render(request, "customers/_timeline.html", context)
         return await _card(request, customer_id)
 
-    @post("/{customer_id:int}/contacts", name="customers:update")
+    @post("/{customer_id:int}/contacts", name="customers:update", opt={"permission": "customers.edit"})
     async def update_contacts(
         self, request: Request[Any, Any, Any], customer_id: FromPath[int], data: Form
     ) -> Template | Redirect:
@@ -122,12 +127,13 @@ class CustomerController(Controller):
             return await _card(request, customer_id, status_code=422, errors=errors, values=values)
         return redirect(request, f"/s/{tenant.slug}/customers/{customer_id}")
 
-    @post("/{customer_id:int}/tags", name="customers:tags")
+    @post("/{customer_id:int}/tags", name="customers:tags", opt={"permission": "customers.edit"})
     async def set_tags(self, request: Request[Any, Any, Any], customer_id: FromPath[int], data: Form) -> Redirect:
-        await customers.set_tags(customer_id, data.get("tags", "")[:2000])
+        actor_id = request.scope["state"]["member"].identity_id
+        await customers.set_tags(customer_id, data.get("tags", "")[:2000], actor_id=actor_id)
         return redirect(request, f"/s/{_slug(request)}/customers/{customer_id}")
 
-    @post("/{customer_id:int}/notes", name="customers:note")
+    @post("/{customer_id:int}/notes", name="customers:note", opt={"permission": "customers.edit"})
     async def add_note(
         self, request: Request[Any, Any, Any], customer_id: FromPath[int], data: Form
     ) -> Template | Redirect:
@@ -141,7 +147,7 @@ class CustomerController(Controller):
             )
         return redirect(request, f"/s/{_slug(request)}/customers/{customer_id}")
 
-    @post("/{customer_id:int}/tasks", name="customers:task")
+    @post("/{customer_id:int}/tasks", name="customers:task", opt={"permission": "tasks.view"})
     async def add_task(
         self, request: Request[Any, Any, Any], customer_id: FromPath[int], data: Form
     ) -> Template | Redirect:
@@ -154,14 +160,18 @@ class CustomerController(Controller):
             return await _card(request, customer_id, status_code=422, errors=errors, values=values)
         return redirect(request, f"/s/{_slug(request)}/customers/{customer_id}")
 
-    @post("/{customer_id:int}/lists", name="customers:add_to_list")
+    @post("/{customer_id:int}/lists", name="customers:add_to_list", opt={"permission": "customers.edit"})
     async def add_to_list(self, request: Request[Any, Any, Any], customer_id: FromPath[int], data: Form) -> Redirect:
         segment = data.get("segment", "")
         if segment.isdigit():
             await segments.add_member(int(segment), customer_id)
         return redirect(request, f"/s/{_slug(request)}/customers/{customer_id}")
 
-    @post("/{customer_id:int}/lists/{segment_id:int}/remove", name="customers:remove_from_list")
+    @post(
+        "/{customer_id:int}/lists/{segment_id:int}/remove",
+        name="customers:remove_from_list",
+        opt={"permission": "customers.edit"},
+    )
     async def remove_from_list(
         self, request: Request[Any, Any, Any], customer_id: FromPath[int], segment_id: FromPath[int]
     ) -> Redirect:
@@ -181,7 +191,7 @@ async def _card(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Template:
-    data = await customers.card(customer_id)
+    data = await customers.card(customer_id, only_manager=request.scope["state"].get("orders_scope"))
     person = data["customer"]
     contact = {
         "name": person["name"],
@@ -192,7 +202,7 @@ async def _card(
     context = {
         **data,
         **_labels(),
-        "events": await customers.timeline(customer_id),
+        "events": await customers.timeline(customer_id, only_manager=request.scope["state"].get("orders_scope")),
         "kind": "",
         "phone": customers.format_phone(person["phone"]),
         "rfm_label": rfm.class_label(person["rfm_class"]),

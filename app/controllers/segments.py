@@ -22,11 +22,11 @@ class SegmentController(Controller):
     path = "/segments"
     include_in_schema = False
 
-    @get("/", name="segments:list")
+    @get("/", name="segments:list", opt={"permission": "segments.view"})
     async def list_segments(self, request: Request[Any, Any, Any]) -> Template:
         return render(request, "segments/index.html", await _index(), fragment=None)
 
-    @post("/rfm", name="segments:rfm")
+    @post("/rfm", name="segments:rfm", opt={"permission": "segments.edit"})
     async def save_rfm(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         values, errors = rfm.validate_settings(data, _tenant(request).currency)
         if values is None:
@@ -35,13 +35,13 @@ class SegmentController(Controller):
         await rfm.save_settings(values)
         return redirect(request, f"/s/{_tenant(request).slug}/segments/")
 
-    @get("/new", name="segments:new")
+    @get("/new", name="segments:new", opt={"permission": "segments.edit"})
     async def new_segment(self, request: Request[Any, Any, Any]) -> Template:
         kind = "static" if request.query_params.get("kind") == "static" else "dynamic"
         editor = await _editor(request, None, {"name": "", "kind": kind}, [], {})
         return render(request, "segments/new.html", editor)
 
-    @post("/preview", name="segments:preview")
+    @post("/preview", name="segments:preview", opt={"permission": "segments.edit"})
     async def preview(self, request: Request[Any, Any, Any], data: Form) -> Template:
         rows = segments.rows_of(data)
         rules, errors = await segments.validate_rules(rows, _tenant(request).currency)
@@ -52,11 +52,11 @@ class SegmentController(Controller):
             request, "segments/new.html", context, fragment="segments/_editor.html", status_code=422 if errors else 200
         )
 
-    @post("/new", name="segments:create")
+    @post("/new", name="segments:create", opt={"permission": "segments.edit"})
     async def create_segment(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         return await _save(request, None, data)
 
-    @get("/portrait", name="segments:portrait")
+    @get("/portrait", name="segments:portrait", opt={"permission": "segments.view"})
     async def show_portrait(self, request: Request[Any, Any, Any]) -> Template:
         group = request.query_params.get("group") or "rfm:champions"
         where, group_name = await _group(group)
@@ -86,24 +86,24 @@ class SegmentController(Controller):
         }
         return render(request, "segments/portrait.html", context)
 
-    @get("/{segment_id:int}", name="segments:show")
+    @get("/{segment_id:int}", name="segments:show", opt={"permission": "segments.view"})
     async def show_segment(self, request: Request[Any, Any, Any], segment_id: FromPath[int]) -> Template:
         segment = await segments.get(segment_id)
         rows = segments.rows_for_editor(segment["rules"], _tenant(request).currency)
         return render(request, "segments/show.html", await _show(request, segment, rows, {}))
 
-    @post("/{segment_id:int}", name="segments:update")
+    @post("/{segment_id:int}", name="segments:update", opt={"permission": "segments.edit"})
     async def update_segment(
         self, request: Request[Any, Any, Any], segment_id: FromPath[int], data: Form
     ) -> Template | Redirect:
         return await _save(request, segment_id, data)
 
-    @post("/{segment_id:int}/delete", name="segments:delete")
+    @post("/{segment_id:int}/delete", name="segments:delete", opt={"permission": "segments.edit"})
     async def delete_segment(self, request: Request[Any, Any, Any], segment_id: FromPath[int]) -> Redirect:
         await segments.delete(segment_id)
         return redirect(request, f"/s/{_tenant(request).slug}/segments/")
 
-    @get("/{segment_id:int}/export", name="segments:export")
+    @get("/{segment_id:int}/export", name="segments:export", opt={"permission": "segments.edit"})
     async def export_segment(self, request: Request[Any, Any, Any], segment_id: FromPath[int]) -> Stream:
         segment = await segments.get(segment_id)
         where = await segments.where_of(segment)

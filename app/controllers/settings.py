@@ -242,7 +242,7 @@ class PaymentSettingsController(Controller):
             )
         return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/settings/payments/")
 
-    @post("/{connection_id:int}/check", name="settings:check_payment")
+    @post("/{connection_id:int}/check", name="settings:check_payment", opt={"permission": "settings.edit"})
     async def check_payment(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Template:
         """The "check connection" button: a cheap authenticated call, its result shown beside the connection."""
         _require_manager(request)

@@ -135,6 +135,7 @@ class StaffController(Controller):
             "entities": [(entity, audit.entity_label(entity)) for entity in audit.ENTITIES],
             "entity_label": audit.entity_label,
             "people": await staff.members(active_only=False),
+            "names": await staff.names(),
         }
         return render(request, "staff/audit.html", context, fragment="staff/_audit_table.html")
 
