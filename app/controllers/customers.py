@@ -104,7 +104,12 @@ class CustomerController(Controller):
         before = request.query_params.get("before", "")
         kind = request.query_params.get("kind", "")
         if before.isdigit() or kind:
-            events = await customers.timeline(customer_id, before=int(before) if before.isdigit() else None, kind=kind)
+            events = await customers.timeline(
+                customer_id,
+                before=int(before) if before.isdigit() else None,
+                kind=kind,
+                only_manager=request.scope["state"].get("orders_scope"),
+            )
             context = {"customer": {"id": customer_id}, "events": events, "kind": kind, **_labels()}
             return render(request, "customers/_timeline.html", context)
         return await _card(request, customer_id)
@@ -124,7 +129,8 @@ class CustomerController(Controller):
 
     @post("/{customer_id:int}/tags", name="customers:tags", opt={"permission": "customers.edit"})
     async def set_tags(self, request: Request[Any, Any, Any], customer_id: FromPath[int], data: Form) -> Redirect:
-        await customers.set_tags(customer_id, data.get("tags", "")[:2000])
+        actor_id = request.scope["state"]["member"].identity_id
+        await customers.set_tags(customer_id, data.get("tags", "")[:2000], actor_id=actor_id)
         return redirect(request, f"/s/{_slug(request)}/customers/{customer_id}")
 
     @post("/{customer_id:int}/notes", name="customers:note", opt={"permission": "customers.edit"})
@@ -141,7 +147,7 @@ class CustomerController(Controller):
             )
         return redirect(request, f"/s/{_slug(request)}/customers/{customer_id}")
 
-    @post("/{customer_id:int}/tasks", name="customers:task", opt={"permission": "customers.edit"})
+    @post("/{customer_id:int}/tasks", name="customers:task", opt={"permission": "tasks.view"})
     async def add_task(
         self, request: Request[Any, Any, Any], customer_id: FromPath[int], data: Form
     ) -> Template | Redirect:
@@ -196,7 +202,7 @@ async def _card(
     context = {
         **data,
         **_labels(),
-        "events": await customers.timeline(customer_id),
+        "events": await customers.timeline(customer_id, only_manager=request.scope["state"].get("orders_scope")),
         "kind": "",
         "phone": customers.format_phone(person["phone"]),
         "rfm_label": rfm.class_label(person["rfm_class"]),

@@ -15,7 +15,7 @@ class ReportController(Controller):
     path = "/reports"
     include_in_schema = False
 
-    @get("/", name="reports:show")
+    @get("/", name="reports:show", opt={"permission": "reports.view"})
     async def show_reports(self, request: Request[Any, Any, Any]) -> Template:
         store = await stores.current_store()
         period, errors = analytics.parse_period(request.query_params, analytics.store_today(store.timezone))

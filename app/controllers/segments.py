@@ -104,7 +104,7 @@ class SegmentController(Controller):
         await segments.delete(segment_id)
         return redirect(request, f"/s/{_tenant(request).slug}/segments/")
 
-    @get("/{segment_id:int}/export", name="segments:export", opt={"permission": "segments.view"})
+    @get("/{segment_id:int}/export", name="segments:export", opt={"permission": "segments.edit"})
     async def export_segment(self, request: Request[Any, Any, Any], segment_id: FromPath[int]) -> Stream:
         segment = await segments.get(segment_id)
         where = await segments.where_of(segment)

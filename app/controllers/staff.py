@@ -37,8 +37,10 @@ async def _page_context(request: Request[Any, Any, Any], **extra: Any) -> dict[s
     pending = await invitations.pending_invitations() if "staff.manage" in _state(request)["perms"] else []
     for row in pending:
         row["link"] = f"{public}/s/{slug}/join/{invitations.invitation_token(_secret(request), slug, row)}"
+    everyone = await staff.members(active_only=False)
     return {
-        "members": await staff.members(active_only=False),
+        "members": everyone,
+        "on_shift": sum(1 for m in everyone if m.active and m.on_shift and m.role == "manager"),
         "invitations": pending,
         "roles": [(role, staff.role_label(role)) for role in staff.ROLES],
         "invitable_roles": [(role, staff.role_label(role)) for role in staff_forms.INVITABLE_ROLES],
@@ -133,6 +135,7 @@ class StaffController(Controller):
             "entities": [(entity, audit.entity_label(entity)) for entity in audit.ENTITIES],
             "entity_label": audit.entity_label,
             "people": await staff.members(active_only=False),
+            "names": await staff.names(),
         }
         return render(request, "staff/audit.html", context, fragment="staff/_audit_table.html")
 

@@ -76,6 +76,21 @@ async def test_changes_are_recorded_and_searchable(client, shop) -> None:
     assert junk.status_code == 200 and "<script>" not in junk.text.split("<main")[1]
 
 
+async def test_customer_changes_are_recorded(client, shop) -> None:
+    order = await place_order(shop, name="Carl Customer")
+    await login(client, shop.email)
+    url = f"/s/{shop.slug}/customers/{order['customer']}"
+    data = {"_csrf_token": csrf(client), "name": "Carl Renamed", "phone": order["phone"], "email": "", "city": "Riga"}
+    assert (await client.post(f"{url}/contacts", data=data)).status_code in (200, 303)
+    assert (await client.post(f"{url}/tags", data={"_csrf_token": csrf(client), "tags": "vip"})).status_code == 303
+    changes = await entries(shop, entity="customer", entity_id=str(order["customer"]))
+    assert [c["action"] for c in changes] == ["update", "tags"]
+    assert changes[0]["after"] == {"name": "Carl Renamed", "city": "Riga"}
+    assert changes[0]["actor_id"] == shop.identity_id
+    page = await client.get(f"/s/{shop.slug}/staff/audit?entity=customer&q=Carl")
+    assert page.text.count('data-testid="audit-row"') == 2 and shop.email in page.text
+
+
 async def test_staff_changes_are_recorded(client, shop) -> None:
     manager_id, manager_email = await add_member(shop, "manager")
     await login(client, shop.email)

@@ -152,9 +152,18 @@ async def test_own_scope_manager_never_sees_another_managers_order(app, shop) ->
         assert moved.status_code == 404
         assert (await client.post(f"{base}/{theirs['id']}/edit", data=token)).status_code == 404
         assert (await client.get(f"{base}/{mine['id']}")).status_code == 200
+        # The customer card and its timeline do not show another manager's order either.
+        customer = await client.get(f"/s/{store.slug}/customers/{theirs['customer']}")
+        assert customer.status_code == 200 and theirs["number"] not in customer.text
+        timeline = await client.get(f"/s/{store.slug}/customers/{theirs['customer']}?kind=order_placed")
+        assert theirs["number"] not in timeline.text
     async with client_for(app, all_email) as client:
         listing = await client.get(f"/s/{store.slug}/orders/")
         assert mine["number"] in listing.text and theirs["number"] in listing.text
+        customer = await client.get(f"/s/{store.slug}/customers/{theirs['customer']}")
+        assert theirs["number"] in customer.text  # the same card shows it to a manager who sees all
+        timeline = await client.get(f"/s/{store.slug}/customers/{theirs['customer']}?kind=order_placed")
+        assert theirs["number"] in timeline.text
 
 
 async def test_owner_hands_an_order_to_a_manager_and_history_names_them(client, shop) -> None:

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from app.errors import ValidationFailed
 from app.forms.staff import MemberData
 from app.services import distribution, orders, staff
 from app.tenancy import runtime as tenancy
@@ -89,3 +90,31 @@ async def test_orders_placed_at_once_are_spread_evenly(runtime, mode: str) -> No
     assert counts == dict.fromkeys(managers, 4)
     async with tenancy.bind_tenant(store.tenant):
         assert await distribution.mode() == mode
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(runtime) -> None:
+    store = await make_store("dist-owners")
+    second, _ = await add_member(store, "owner")
+    demote = MemberData("manager", "all", True, True)
+
+    async def change(target: int, actor: int) -> bool:
+        async with tenancy.bind_tenant(store.tenant):
+            try:
+                await staff.update_member(store.tenant.id, target, demote, actor_id=actor, actor_role="owner")
+            except ValidationFailed:
+                return False
+            return True
+
+    results = await asyncio.gather(change(second, store.identity_id), change(store.identity_id, second))
+    assert sorted(results) == [False, True]
+    async with tenancy.bind_tenant(store.tenant):
+        assert [m.role for m in await staff.members()].count("owner") == 1
+
+
+async def test_a_distributed_order_says_so_in_its_history(runtime) -> None:
+    store = await make_store("dist-history")
+    manager, _ = await add_member(store, "manager")
+    await set_mode(store, "round_robin")
+    order = await place_order(store)
+    [change] = [c for c in order["history"] if c["field"] == "manager"]
+    assert change["after"] == {"value": manager} and change["actor_id"] is None

@@ -6,9 +6,12 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
+from piccolo.query import WhereRaw
+
 from app.errors import NotFound
 from app.forms import _fields
 from app.i18n import gettext as _
+from app.services import audit
 from app.services.customers import _identity as ident
 from app.tables.customers import Customer, CustomerEvent, CustomerMerge
 from app.tables.orders import Order
@@ -78,15 +81,13 @@ async def get(customer_id: int) -> dict:
 
 
 async def card(customer_id: int, *, only_manager: int | None = None) -> dict:
-    """Everything the card shows except the timeline (paged separately).
-
-    ``only_manager``: a member who may see only their own orders sees only those here too.
-    """
+    """Everything the card shows except the timeline (paged separately); ``only_manager`` (a member limited
+    to own orders) hides the orders and payments of other managers' orders."""
     customer = await get(customer_id)
     orders = await Order.raw(
         "SELECT o.id, o.number, o.total_minor, o.currency, o.created_at, s.code AS status_code, s.names AS"
         ' status_names, s.color AS status_color, s."group" AS status_group FROM orders o JOIN order_status s'
-        " ON s.id = o.status WHERE o.customer = {} AND ({}::int IS NULL OR o.manager_id = {})"
+        " ON s.id = o.status WHERE o.customer = {} AND ({}::int IS NULL OR o.manager_id = {}::int)"
         " ORDER BY o.created_at DESC LIMIT 100",
         customer_id,
         only_manager,
@@ -97,7 +98,7 @@ async def card(customer_id: int, *, only_manager: int | None = None) -> dict:
     payments = await Payment.raw(
         "SELECT p.id, p.ref, p.status, p.amount_minor, p.refunded_minor, p.currency, p.created_at, p.paid_at,"
         " o.id AS order_id, o.number FROM payment p JOIN orders o ON o.id = p.order WHERE o.customer = {}"
-        " AND ({}::int IS NULL OR o.manager_id = {}) ORDER BY p.created_at DESC LIMIT 100",
+        " AND ({}::int IS NULL OR o.manager_id = {}::int) ORDER BY p.created_at DESC LIMIT 100",
         customer_id,
         only_manager,
         only_manager,
@@ -131,8 +132,11 @@ async def card(customer_id: int, *, only_manager: int | None = None) -> dict:
     }
 
 
-async def timeline(customer_id: int, *, before: int | None = None, kind: str = "") -> list[dict]:
-    """Newest first, ``TIMELINE_PAGE`` at a time (``before`` = the last event id seen)."""
+async def timeline(
+    customer_id: int, *, before: int | None = None, kind: str = "", only_manager: int | None = None
+) -> list[dict]:
+    """Newest first, ``TIMELINE_PAGE`` at a time (``before`` = the last event id seen); ``only_manager`` leaves
+    out events about other managers' orders."""
     query = (
         CustomerEvent.select()
         .where(CustomerEvent.customer == customer_id)
@@ -149,6 +153,10 @@ async def timeline(customer_id: int, *, before: int | None = None, kind: str = "
             )
     if kind in EVENT_KINDS:
         query = query.where(CustomerEvent.kind == kind)
+    if only_manager is not None:
+        query = query.where(
+            WhereRaw("(order_id IS NULL OR order_id IN (SELECT id FROM orders WHERE manager_id = {}))", only_manager)
+        )
     return await query
 
 
@@ -189,21 +197,30 @@ async def update_contacts(customer_id: int, raw: Mapping[str, str], *, country: 
                 {getattr(Customer, k): v for k, v in values.items()} | {Customer.updated_at: datetime.now(UTC)}
             ).where(Customer.id == customer_id)
             await ident.add_event(customer_id, ident.CONTACT_CHANGED, actor_id=actor_id, data={"changed": changed})
+            await audit.record_changes(
+                "customer", customer_id, "update", {k: customer[k] for k in values}, values,
+                actor_id=actor_id, summary=customer["name"] or customer["phone"] or customer["email"] or "",
+            )  # fmt: skip
     return {}
 
 
-async def set_tags(customer_id: int, text: str) -> list[str]:
-    """Tags from a comma-separated line: trimmed, lower-cased, unique, at most 20 of 40 characters."""
-    await get(customer_id)
+async def set_tags(customer_id: int, text: str, *, actor_id: int | None = None) -> list[str]:
+    """Tags from a comma-separated line: trimmed, lower-cased, unique, at most 20 of 40 characters (audited)."""
+    customer = await get(customer_id)
     tags: list[str] = []
     for part in text.split(","):
         tag = " ".join(part.split()).lower()[:40]
         if tag and tag not in tags:
             tags.append(tag)
     tags = tags[:20]
-    await Customer.update({Customer.tags: tags, Customer.updated_at: datetime.now(UTC)}).where(
-        Customer.id == customer_id
-    )
+    async with store_transaction():
+        await Customer.update({Customer.tags: tags, Customer.updated_at: datetime.now(UTC)}).where(
+            Customer.id == customer_id
+        )
+        await audit.record_changes(
+            "customer", customer_id, "tags", {"tags": customer["tags"] or []}, {"tags": tags},
+            actor_id=actor_id, summary=customer["name"] or customer["phone"] or customer["email"] or "",
+        )  # fmt: skip
     return tags
 
 

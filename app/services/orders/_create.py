@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from app.services import customers, distribution, outbox, rfm
 from app.services.orders._model import LineDraft, OrderDraft
 from app.services.orders._read import get
-from app.tables.orders import Order, OrderLine, OrderStatus
+from app.tables.orders import Order, OrderChange, OrderLine, OrderStatus
 from app.tenancy.runtime import store_transaction
 
 
@@ -72,6 +72,16 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
         manager_id = await distribution.pick_manager()
         if manager_id is not None:
             await Order.update({Order.manager_id: manager_id}).where(Order.id == order_id)
+            # No actor: the card's history reads "automatic distribution".
+            await OrderChange.insert(
+                OrderChange(
+                    order=order_id,
+                    at=now,
+                    field="manager",
+                    before={"value": None},
+                    after={"value": manager_id},
+                )
+            )
         await OrderLine.insert(*[line_row(order_id, line, index) for index, line in enumerate(draft.lines)])
         await customers.record_order(customer_id, total, now)
         if customer_id is not None:
