@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 
 from app.controllers._htmx import Form, redirect, render
 from app.i18n import minor_to_plain
-from app.services import automation, form_settings, orders, outbox, staff
+from app.services import automation, form_settings, orders, outbox, segments, staff
 
 
 async def _choices(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -25,6 +25,7 @@ async def _choices(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "sources": list(automation.SOURCES),
         "people": [(str(m.identity_id), m.name or m.email) for m in people],
         "forms": [f["code"] for f in await form_settings.list_forms()],
+        "segments": [(str(seg["id"]), seg["name"]) for seg in await segments.all_segments()],
         "event_label": automation.event_label,
         "action_label": automation.action_label,
         "run_status_label": automation.run_status_label,
