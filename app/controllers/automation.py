@@ -9,9 +9,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.controllers._htmx import Form, redirect, render
-from app.controllers.settings import _require_manager
 from app.i18n import minor_to_plain
-from app.services import automation, form_settings, orders, outbox, staff
+from app.services import automation, form_settings, orders, outbox, segments, staff
 
 
 async def _choices(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -26,6 +25,7 @@ async def _choices(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "sources": list(automation.SOURCES),
         "people": [(str(m.identity_id), m.name or m.email) for m in people],
         "forms": [f["code"] for f in await form_settings.list_forms()],
+        "segments": [(str(seg["id"]), seg["name"]) for seg in await segments.all_segments()],
         "event_label": automation.event_label,
         "action_label": automation.action_label,
         "run_status_label": automation.run_status_label,
@@ -50,7 +50,6 @@ class AutomationSettingsController(Controller):
 
     @get("/", name="automation:list", opt={"permission": "automation.manage"})
     async def list_rules(self, request: Request[Any, Any, Any]) -> Template:
-        _require_manager(request)
         context = {
             **await _choices(request),
             "rules": await automation.list_rules(),
@@ -60,14 +59,12 @@ class AutomationSettingsController(Controller):
 
     @get("/new", name="automation:new", opt={"permission": "automation.manage"})
     async def new_rule(self, request: Request[Any, Any, Any]) -> Template:
-        _require_manager(request)
         values = {"event": request.query_params.get("event", "order_created"), "active": "on", "delay_minutes": "0"}
         context = {**await _choices(request), "values": values, "errors": {}, "rule": None}
         return render(request, "automation/edit.html", context)
 
     @post("/new", name="automation:create", opt={"permission": "automation.manage"})
     async def create_rule(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-        _require_manager(request)
         choices = await _choices(request)
         currency = request.scope["state"]["tenant"].currency
         rule, errors = automation.validate(data, currency=currency, ctx=_ctx(choices["statuses"], choices["people"]))
@@ -79,7 +76,6 @@ class AutomationSettingsController(Controller):
 
     @get("/{rule_id:int}", name="automation:edit", opt={"permission": "automation.manage"})
     async def edit_rule(self, request: Request[Any, Any, Any], rule_id: FromPath[int]) -> Template:
-        _require_manager(request)
         rule = await automation.get_rule(rule_id)
         currency = request.scope["state"]["tenant"].currency
         values = automation.form_values(rule, lambda minor: minor_to_plain(minor, currency))
@@ -96,7 +92,6 @@ class AutomationSettingsController(Controller):
     async def update_rule(
         self, request: Request[Any, Any, Any], rule_id: FromPath[int], data: Form
     ) -> Template | Redirect:
-        _require_manager(request)
         existing = await automation.get_rule(rule_id)
         choices = await _choices(request)
         currency = request.scope["state"]["tenant"].currency
@@ -110,6 +105,5 @@ class AutomationSettingsController(Controller):
 
     @post("/{rule_id:int}/delete", name="automation:delete", opt={"permission": "automation.manage"})
     async def delete_rule(self, request: Request[Any, Any, Any], rule_id: FromPath[int]) -> Redirect:
-        _require_manager(request)
         await automation.delete_rule(rule_id)
         return redirect(request, f"{_base(request)}/")

@@ -1,7 +1,7 @@
 """Tasks: my tasks, overdue, all; a board (by due date or by assignee) and a month calendar; the task card.
 
-Staff who may hand out tasks (owner, admin, manager) see and assign every task; the others (operator,
-analyst) see the tasks given to them or written by them, and assign only to themselves.
+Staff who may hand out tasks (``tasks.manage``: owner, admin, manager) see and assign every task; the
+others (operator, analyst) see the tasks given to them or written by them, and assign only to themselves.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.controllers._htmx import Form, redirect, render, safe_next
-from app.services import staff, tasks
+from app.services import permissions, staff, tasks
 
 LAYOUTS = ("list", "board", "calendar")
-TASK_MANAGERS = frozenset({"owner", "admin", "manager"})  # "tasks.manage" in the permission matrix
 
 
 def _base(request: Request[Any, Any, Any]) -> str:
@@ -30,7 +29,7 @@ def _me(request: Request[Any, Any, Any]) -> int:
 def _only_for(request: Request[Any, Any, Any]) -> int | None:
     """None when the member sees every task; else their identity id."""
     member = request.scope["state"]["member"]
-    return None if member.role in TASK_MANAGERS else member.identity_id
+    return None if permissions.allows(member.role, "tasks.manage") else member.identity_id
 
 
 async def _people(request: Request[Any, Any, Any]) -> dict[int, Any]:

@@ -301,6 +301,19 @@ async def automation_tick(timestamp: int) -> None:
                     await reminders.send_due(settings.public_url, mail_settings_from_env())
 
 
+@jobs_app.periodic(cron="*/10 * * * *")
+@jobs_app.task(name="automation.segments", queue="automation", queueing_lock="automation_segments")
+async def scan_segments(timestamp: int) -> None:
+    """Every ten minutes: customers who entered a segment that a rule watches become events."""
+    for slug in await active_stores():
+        tenant = await lookup_tenant(slug)
+        if tenant is not None:
+            async with bind_tenant(tenant):
+                entered = await automation.scan_segments()
+            if entered:
+                await _drain_store(slug)
+
+
 @jobs_app.periodic(cron="17 3 * * *")
 @jobs_app.task(name="automation.no_order", queue="automation", queueing_lock="automation_no_order")
 async def scan_no_order(timestamp: int) -> None:

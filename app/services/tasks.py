@@ -147,7 +147,12 @@ async def create(data: TaskData, *, author_id: int | None, rule_id: int | None =
                     at=now,
                     order_id=data.order_id,
                     actor_id=author_id,
-                    data={"task": row.id, "title": data.title, "assignee": data.assignee_id},
+                    data={
+                        "task": row.id,
+                        "text": data.title,
+                        "due": data.due_at.astimezone(await store_zone()).date().isoformat() if data.due_at else None,
+                        "assignee": data.assignee_id,
+                    },
                 )
             )
     return row.id

@@ -52,3 +52,17 @@ class AutomationRun(Table, tablename="automation_run"):
     due_at = Timestamptz()
     created_at = Timestamptz()
     finished_at = Timestamptz(null=True, default=None)
+
+
+class AutomationSegmentWatch(Table, tablename="automation_segment_watch"):
+    """A segment some "customer entered a segment" rule watches; its members were first seen ``since``."""
+
+    segment = Integer(unique=True)
+    since = Timestamptz()
+
+
+class AutomationSegmentSeen(Table, tablename="automation_segment_seen"):
+    """Who was in a watched segment at the last scan; a customer not here yet has just entered."""
+
+    segment = Integer()
+    customer = Integer()

@@ -1,5 +1,6 @@
 """In a real browser: the owner invites a manager, the manager accepts from the e-mailed link and logs in,
-and an order placed through the hosted form goes to that manager and shows in their orders."""
+and an order placed through the hosted form goes to that manager and shows in their orders; the task an
+automation rule makes for the order's manager shows in the manager's tasks."""
 
 from __future__ import annotations
 
@@ -56,6 +57,16 @@ async def test_owner_invites_manager_who_gets_the_next_form_order(
     await page.wait_for_load_state("networkidle")
     assert await page.locator("[data-testid=mode-round_robin]").is_checked()
     await page.screenshot(path=shot("staff-owner"), full_page=True)
+    # A rule: every new order gets a call task for whoever the order went to.
+    await page.goto(f"{live_server}/s/{shop.slug}/settings/automation/new")
+    await page.fill("#f-name", "Call new customers")
+    await page.select_option("#f-event", "order_created")
+    await page.select_option("#f-action", "create_task")
+    await page.fill("#f-task_title", "Call {customer} about order {number}")
+    await page.select_option("#f-task_assignee", "manager")
+    await page.fill("#f-task_due_hours", "1")
+    await page.click("[data-testid=rule-save]")
+    await page.locator("[data-testid=rule-saved]").wait_for()
 
     link = await wait_for_mail(sink, MANAGER)
     assert link.startswith(live_server)
@@ -98,5 +109,14 @@ async def test_owner_invites_manager_who_gets_the_next_form_order(
     await row.locator("a").first.click()
     await mpage.locator("[data-testid=order-manager]").wait_for()
     assert "Mila Manager" in await mpage.locator("[data-testid=order-manager]").inner_text()
+
+    title = f"Call Shopper Sam about order {number.split()[-1]}"
+    for _attempt in range(40):  # the server's worker runs the rule right after the order
+        await mpage.goto(f"{live_server}/s/{shop.slug}/tasks/?view=mine")
+        if await mpage.locator("[data-testid=task-title]", has_text=title).count():
+            break
+        await mpage.wait_for_timeout(500)
+    await mpage.locator("[data-testid=task-title]", has_text=title).wait_for()
+    await mpage.screenshot(path=shot("staff-manager-tasks"), full_page=True)
     await manager.close()
     await owner.close()

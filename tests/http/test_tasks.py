@@ -175,3 +175,21 @@ async def test_an_operator_sees_and_assigns_only_their_own_tasks(client, shop) -
     assert (await client.get(hidden_url)).status_code == 404
     done = await client.post(f"{hidden_url}/done", data={"_csrf_token": csrf(client)})
     assert done.status_code == 404
+
+
+async def test_a_task_added_on_the_customer_card_is_a_real_task(client, shop) -> None:
+    store, order = shop
+    await login(client, store.email)
+    url = f"/s/{store.slug}/customers/{order['customer']}"
+    added = await client.post(
+        f"{url}/tasks", data={"task": "Предложить скидку", "due": "2026-12-01", "_csrf_token": csrf(client)}
+    )
+    assert added.status_code == 303
+    card = await client.get(url)
+    assert 'data-testid="timeline-task"' in card.text and "Предложить скидку" in card.text
+    mine = await client.get(f"/s/{store.slug}/tasks/?view=mine")
+    assert "Предложить скидку" in mine.text
+    async with tenancy.bind_tenant(store.tenant):
+        task = await Task.select().where(Task.title == "Предложить скидку").first()
+    assert task["customer_id"] == order["customer"] and task["assignee_id"] == store.identity_id
+    assert task["due_at"].date().isoformat() == "2026-12-01"

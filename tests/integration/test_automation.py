@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from app import jobs
 from app.gateways.base import Money, PaymentStatus
 from app.gateways.sandbox import SandboxGateway
-from app.services import automation, forms, orders, outbox, payments
+from app.services import automation, forms, orders, outbox, payments, segments
 from app.services.mail import MailSettings
 from app.tables.automation import AutomationEvent, AutomationRule, AutomationRun
 from app.tables.customers import Customer
@@ -335,3 +335,28 @@ async def test_prune_forgets_old_events_and_runs_but_keeps_no_order_gaps(bound) 
         )
     }
     assert kinds == {outbox.NO_ORDER}
+
+
+async def test_customers_entering_a_watched_segment_become_events(bound) -> None:
+    segment_id, errors = await segments.save(None, "Kazan", "dynamic", [segments.Rule("city", "is", "Казань")])
+    assert not errors
+    tag = await rule(outbox.SEGMENT_ENTERED, {"type": "add_tag", "tag": "kazan"}, conditions={"segment": segment_id})
+    before = await new_order(phone="+79120001130")
+    await Customer.update({Customer.city: "Казань"}).where(Customer.id == before["customer"])
+    assert await automation.scan_segments() == 0  # the first scan only notes who is already there
+    newcomer = await new_order(phone="+79120001131")
+    await Customer.update({Customer.city: "Казань"}).where(Customer.id == newcomer["customer"])
+    assert await automation.scan_segments() == 1
+    assert await automation.scan_segments() == 0  # entering happens once
+    await Customer.update({Customer.city: "Пермь"}).where(Customer.id == newcomer["customer"])
+    assert await automation.scan_segments() == 0  # left
+    await Customer.update({Customer.city: "казань"}).where(Customer.id == newcomer["customer"])
+    assert await automation.scan_segments() == 1  # and came back
+    await automation.drain(ENV)
+    assert [r["customer_id"] for r in await runs_of(tag)] == [newcomer["customer"]] * 2
+    tags = (
+        await Customer.select(Customer.id, Customer.tags)
+        .where(Customer.id.is_in([before["customer"], newcomer["customer"]]))
+        .output(load_json=True)
+    )
+    assert {row["id"]: row["tags"] for row in tags} == {before["customer"]: [], newcomer["customer"]: ["kazan"]}

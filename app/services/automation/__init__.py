@@ -31,6 +31,7 @@ from app.services.automation._rules import (
     update_rule,
     validate,
 )
+from app.services.automation._segments import scan_segments
 
 __all__ = [
     "ACTIONS",
@@ -55,6 +56,7 @@ __all__ = [
     "run_status_label",
     "runs",
     "scan_no_order",
+    "scan_segments",
     "sign",
     "update_rule",
     "validate",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from piccolo.query import WhereRaw
 
 from app.errors import NotFound
 from app.forms import _fields
 from app.i18n import gettext as _
-from app.services import audit
+from app.services import audit, tasks
 from app.services.customers import _identity as ident
 from app.tables.customers import Customer, CustomerEvent, CustomerMerge
 from app.tables.orders import Order
@@ -251,10 +251,10 @@ async def add_task(customer_id: int, text: str, due: str, *, actor_id: int | Non
         due_day = None
     if errors:
         return errors
-    await ident.add_event(
-        customer_id,
-        ident.TASK,
-        actor_id=actor_id,
-        data={"text": text, "due": due_day.isoformat() if due_day else None, "by": actor},
-    )
+    # A real task (on the tasks page, with reminders); it also lands on the timeline.
+    zone = await tasks.store_zone()
+    due_at = datetime.combine(due_day, time(18, 0), zone) if due_day else None
+    title = text if len(text) <= 200 else text[:199] + "…"
+    data = tasks.TaskData(title, text if text != title else "", actor_id, "normal", due_at, None, None, customer_id)
+    await tasks.create(data, author_id=actor_id)
     return {}
