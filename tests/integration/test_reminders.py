@@ -35,6 +35,7 @@ def data(title: str, assignee: int | None, remind: datetime | None) -> tasks.Tas
 
 
 async def test_due_reminders_are_mailed_once_in_the_assignees_language(runtime, monkeypatch) -> None:
+    await jobs.run_worker(wait=False)  # other tests' queued mail goes out before our sink listens
     store = await make_store("remind-shop", locale="ru")
     await Identity.update({Identity.locale: "uk"}).where(Identity.id == store.identity_id)
     sink = Sink()
