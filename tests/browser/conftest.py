@@ -6,7 +6,6 @@ import email
 import email.policy
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller as SMTPController
 
 from app.settings import PROJECT_DIR, Settings
+from tests.procs import free_port
 
 ARTIFACTS = PROJECT_DIR / "test-results"
 CHROMIUM_ARGS = [
@@ -37,12 +37,6 @@ def chromium_path() -> str | None:
         if found:
             return found
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class MailSink:

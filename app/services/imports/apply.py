@@ -78,9 +78,7 @@ class _StreamingMerge:
     async def flush(self) -> None:
         if not self.pending:
             return
-        await self.conn.execute(BATCH_PLANNING)
         await _run_steps(self.conn, BATCH_STEPS, self.source, self.currency, self.result.counts)
-        await self.conn.execute(WHOLE_FILE_PLANNING)
         await self.conn.execute(KEEP_BATCH)
         self.merged += self.pending
         self.pending = 0
@@ -141,6 +139,7 @@ async def apply_stream(
             streaming = spec.fmt in STREAMING_FORMATS
             if streaming:
                 await conn.execute(BATCH_DDL)
+                await conn.execute(BATCH_PLANNING)  # until the whole-file steps
             started = time.perf_counter()
             merger = _StreamingMerge(conn, source, currency, result) if streaming else None
             await _stage(conn, spec, result, progress, should_stop, use_process, merger)
@@ -149,6 +148,7 @@ async def apply_stream(
             await conn.execute("ANALYZE stage_category, stage_product, stage_offer, stage_update")
             result.counts.update(await _stage_counts(conn))
             if streaming:
+                await conn.execute(WHOLE_FILE_PLANNING)
                 await _finish(conn, source, currency, result)
             else:
                 await _merge(conn, source, currency, result)

@@ -158,9 +158,10 @@ async def update_order(order_id: int, edit: OrderEdit, *, actor_id: int | None, 
                 await OrderLine.update(
                     {OrderLine.quantity: qty, OrderLine.total_minor: qty * line["price_minor"]}
                 ).where(OrderLine.id == line["id"])
-        for position, line in enumerate(edit.add, start=len(order["lines"])):
-            await OrderLine.insert(line_row(order_id, line, position))
-            changes.append((f"line:{line.name}", 0, line.quantity))
+        if edit.add:
+            start = len(order["lines"])
+            await OrderLine.insert(*(line_row(order_id, line, start + i) for i, line in enumerate(edit.add)))
+            changes.extend((f"line:{line.name}", 0, line.quantity) for line in edit.add)
         values = {
             "customer_name": edit.customer_name,
             "phone": edit.phone,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import email
 import logging
-import socket
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -16,6 +15,7 @@ from aiosmtpd.smtp import Envelope
 
 from app.services import mail
 from app.services.mail import MailSettings, OrderMail, OrderMailLine, send_order_emails
+from tests.procs import free_port
 
 pytestmark = pytest.mark.unit
 
@@ -47,12 +47,6 @@ class Sink:
             for rcpt in envelope.rcpt_tos:
                 out[rcpt] = parsed  # type: ignore[assignment]
         return out
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
