@@ -39,7 +39,7 @@ CONNECTIONS = Gauge(
 )
 SLOTS = Gauge(
     "autooffice_db_connection_slots",
-    "Connection slots reserved by open pools (bounded by the per-server cap).",
+    "Connection slots taken: connections open or opening (bounded by the per-server cap).",
     ["server"],
     multiprocess_mode="livesum",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.i18n import gettext as _
+from app.services._sqlarrays import int_array
 from app.tables.stores import Distribution, StaffProfile
 
 MODES = ("off", "round_robin", "least_loaded")
@@ -79,9 +80,9 @@ async def pick_manager() -> int | None:
             row["manager_id"]: row["n"]
             for row in await Distribution.raw(
                 "SELECT o.manager_id, count(*) AS n FROM orders o JOIN order_status s ON s.id = o.status"
-                " WHERE o.manager_id = ANY({}::int[]) AND s.\"group\" NOT IN ('complete', 'cancel')"
+                " WHERE o.manager_id = ANY({}::text::int[]) AND s.\"group\" NOT IN ('complete', 'cancel')"
                 " GROUP BY o.manager_id",
-                ids,
+                int_array(ids),
             )
         }
         chosen = min(ordered, key=lambda identity_id: loads.get(identity_id, 0))  # ties: next in turn

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from app.i18n import gettext as _
+from app.services._sqlarrays import int_array
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.customers import Customer
 from app.tables.segments import RfmSetting
@@ -132,17 +133,17 @@ WITH changed AS (UPDATE customer c SET rfm_r = s.r, rfm_f = s.f, rfm_m = s.m, rf
 FROM (
   SELECT id,
     CASE WHEN orders_count = 0 THEN NULL ELSE 5 - (
-      (now() - last_order_at > make_interval(days => ({}::int[])[1]))::int
-      + (now() - last_order_at > make_interval(days => ({}::int[])[2]))::int
-      + (now() - last_order_at > make_interval(days => ({}::int[])[3]))::int
-      + (now() - last_order_at > make_interval(days => ({}::int[])[4]))::int) END AS r,
-    CASE WHEN orders_count = 0 THEN NULL ELSE 1 + (SELECT count(*) FROM unnest({}::int[]) t WHERE orders_count >= t)
-      END AS f,
-    CASE WHEN orders_count = 0 THEN NULL ELSE 1 + (SELECT count(*) FROM unnest({}::bigint[]) t
+      (now() - last_order_at > make_interval(days => ({}::text::int[])[1]))::int
+      + (now() - last_order_at > make_interval(days => ({}::text::int[])[2]))::int
+      + (now() - last_order_at > make_interval(days => ({}::text::int[])[3]))::int
+      + (now() - last_order_at > make_interval(days => ({}::text::int[])[4]))::int) END AS r,
+    CASE WHEN orders_count = 0 THEN NULL ELSE 1 + (SELECT count(*) FROM unnest({}::text::int[]) t
+      WHERE orders_count >= t) END AS f,
+    CASE WHEN orders_count = 0 THEN NULL ELSE 1 + (SELECT count(*) FROM unnest({}::text::bigint[]) t
       WHERE total_spent_minor > t) END AS m
-  FROM customer WHERE merged_into IS NULL AND ({}::int[] IS NULL OR id = ANY({}::int[]))
+  FROM customer WHERE merged_into IS NULL AND ({}::text::int[] IS NULL OR id = ANY({}::text::int[]))
 ) s
-LEFT JOIN unnest({}::int[], {}::int[], {}::text[]) AS g(r, f, cls) ON g.r = s.r AND g.f = s.f
+LEFT JOIN unnest({}::text::int[], {}::text::int[], {}::text[]) AS g(r, f, cls) ON g.r = s.r AND g.f = s.f
 WHERE c.id = s.id AND (c.rfm_r, c.rfm_f, c.rfm_m, c.rfm_class) IS DISTINCT FROM (s.r, s.f, s.m, g.cls)
 RETURNING 1) SELECT count(*) AS n FROM changed
 """
@@ -168,16 +169,16 @@ async def refresh(customer_ids: list[int] | None = None) -> int:
     days = config["recency_days"]
     result = await Customer.raw(
         _REFRESH,
-        days,
-        days,
-        days,
-        days,
-        config["frequency"],
-        [int(m) for m in money],
-        customer_ids,
-        customer_ids,
-        rs,
-        fs,
+        int_array(days),
+        int_array(days),
+        int_array(days),
+        int_array(days),
+        int_array(config["frequency"]),
+        int_array(money),
+        int_array(customer_ids),
+        int_array(customer_ids),
+        int_array(rs),
+        int_array(fs),
         classes,
     )
     return int(result[0]["n"])

@@ -29,7 +29,6 @@ class DatabaseHandle:
     pool: Pool | None = None
     in_use: int = 0
     last_used: float = 0.0
-    slots: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
 
 

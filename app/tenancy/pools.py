@@ -1,16 +1,22 @@
-"""A registry of small, lazily created per-database asyncpg pools under a per-server cap.
+"""A registry of lazily created per-database asyncpg pools under a per-server connection cap.
 
-Every pool may open up to ``max_size`` connections, so a pool holds ``max_size`` slots of its
-server's budget from creation until it is closed. When a server's budget is spent the least
-recently used idle pool is closed to make room; when none is idle, callers wait (bounded by
-``acquire_timeout``). Pools start with no connection and asyncpg closes idle connections, so a
-quiet store costs nothing; a janitor closes pools nobody has used for ``idle_seconds``.
+The cap counts connections, not pools: every connection a store pool opens first takes a slot of its
+server's budget (through asyncpg's ``connect`` hook) and gives it back when it closes, however it
+closes (idle timeout, pool closed, server gone). A pool costs nothing until it connects, so many
+stores keep warm pools side by side as long as the server's total stays under the cap. When the
+budget is spent, the coldest idle pool is closed to make room: the one whose store has been asked for
+least lately (a request count that halves every ``HEAT_HALF_LIFE`` seconds, kept across evictions, so
+a store with steady traffic outlives a crowd of one-off visits, which plain LRU would not). When no
+pool is idle, the connecting request waits, bounded by ``acquire_timeout``, then gets
+:class:`PoolsExhausted` (a 503).
+asyncpg closes connections idle for ``idle_seconds``, and a janitor closes the pools left empty.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,18 +27,20 @@ import asyncpg
 
 from app.tenancy.engine import DatabaseHandle
 
+HEAT_HALF_LIFE = 60.0
+_DECAY = math.log(2) / HEAT_HALF_LIFE
+
 
 class PoolsExhausted(RuntimeError):
-    """No slot became free in time on the store's server."""
+    """No connection slot became free in time on the store's server."""
 
 
 @dataclass
 class PoolStats:
     pools: int
-    slots_by_server: dict[str, int]
-    connections_by_server: dict[str, int]
+    slots_by_server: dict[str, int]  # connections open or opening, counted against the cap
+    connections_by_server: dict[str, int]  # connections the pools report open
     peak_slots_by_server: dict[str, int]
-    peak_connections_by_server: dict[str, int]
     waits: int
     evictions: int
 
@@ -48,9 +56,10 @@ class PoolRegistry:
         statement_cache_size: int = 100,
         connect_timeout: float = 5.0,
         pool_factory: Callable[..., Any] = asyncpg.create_pool,
+        connect: Callable[..., Any] = asyncpg.connect,
     ) -> None:
-        if cap_per_server < max_size:
-            raise ValueError("cap_per_server must allow at least one pool")
+        if cap_per_server < 1 or max_size < 1:
+            raise ValueError("a server needs room for at least one connection")
         self.max_size = max_size
         self.cap = cap_per_server
         self.idle_seconds = idle_seconds
@@ -58,10 +67,13 @@ class PoolRegistry:
         self.statement_cache_size = statement_cache_size
         self.connect_timeout = connect_timeout
         self._create_pool = pool_factory
+        self._connect = connect
         self._handles: OrderedDict[str, DatabaseHandle] = OrderedDict()
         self._slots: dict[str, int] = {}
         self._peak_slots: dict[str, int] = {}
-        self._peak_conns: dict[str, int] = {}
+        self._freeing: dict[str, int] = {}  # connections of evicted pools still closing
+        self._waiting: dict[str, int] = {}  # connects waiting for a slot
+        self._heat: dict[str, tuple[float, float]] = {}  # key -> (decayed request count, when)
         self._cond = asyncio.Condition()
         self._janitor: asyncio.Task[None] | None = None
         self._closed = False
@@ -70,28 +82,24 @@ class PoolRegistry:
 
     # -- acquire / release -------------------------------------------------------------
     async def acquire(self, key: str, server: str, config: dict[str, Any]) -> DatabaseHandle:
-        """A handle for ``key`` whose pool is ready; pair with :meth:`release`."""
-        deadline = time.monotonic() + self.acquire_timeout
+        """A handle for ``key`` whose pool is ready; pair with :meth:`release`. Opens no connection."""
         async with self._cond:
+            self._warm(key)
             while True:
                 handle = self._handles.get(key)
-                if handle is not None and handle.pool is not None:
-                    handle.in_use += 1
-                    self._handles.move_to_end(key)
-                    return handle
-                if handle is None and self._reserve(server):
-                    handle = DatabaseHandle(key=key, server=server, config=config, slots=self.max_size)
+                if handle is None:
+                    handle = DatabaseHandle(key=key, server=server, config=config)
                     handle.in_use = 1
                     self._handles[key] = handle
                     break
-                if handle is None:
-                    self._evict_one(server)
-                self.waits += 1
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise PoolsExhausted(f"no database connection slot free on server {server}")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._cond.wait(), remaining)
+                handle.in_use += 1
+                self._handles.move_to_end(key)
+                # Another task may be creating this pool: wait until it is ready (or was given up).
+                while handle.pool is None and self._handles.get(key) is handle:
+                    await self._cond.wait()
+                if handle.pool is not None:
+                    return handle
+                handle.in_use -= 1
         return await self._open(handle)
 
     async def _open(self, handle: DatabaseHandle) -> DatabaseHandle:
@@ -104,13 +112,14 @@ class PoolRegistry:
                 "max_inactive_connection_lifetime": self.idle_seconds,
                 "statement_cache_size": self.statement_cache_size,
                 "timeout": self.connect_timeout,
+                "connect": self._connector(handle.server),
                 **handle.config,  # a server behind PgBouncer brings statement_cache_size=0
             }
             handle.pool = await self._create_pool(**options)
         except BaseException:
             async with self._cond:
-                self._handles.pop(handle.key, None)
-                self._free(handle.server, handle.slots)
+                if self._handles.get(handle.key) is handle:
+                    del self._handles[handle.key]
                 self._cond.notify_all()
             raise
         async with self._cond:
@@ -121,31 +130,81 @@ class PoolRegistry:
         async with self._cond:
             handle.in_use -= 1
             handle.last_used = time.monotonic()
-            self._note_connections(handle.server)
             self._cond.notify_all()
 
-    # -- slots ---------------------------------------------------------------------------
-    def _reserve(self, server: str) -> bool:
-        used = self._slots.get(server, 0)
-        if used + self.max_size > self.cap:
-            return False
-        self._slots[server] = used + self.max_size
-        self._peak_slots[server] = max(self._peak_slots.get(server, 0), self._slots[server])
-        return True
+    # -- connection slots ------------------------------------------------------------------
+    def _connector(self, server: str) -> Callable[..., Any]:
+        async def connect(*args: Any, **kwargs: Any) -> Any:
+            await self._take_slot(server)
+            try:
+                conn = await self._connect(*args, **kwargs)
+            except BaseException:
+                self._give_slot(server)
+                raise
+            conn.add_termination_listener(lambda _conn: self._give_slot(server))
+            return conn
 
-    def _free(self, server: str, slots: int) -> None:
-        self._slots[server] = self._slots.get(server, 0) - slots
+        return connect
+
+    async def _take_slot(self, server: str) -> None:
+        deadline = time.monotonic() + self.acquire_timeout
+        async with self._cond:
+            if self._slots.get(server, 0) >= self.cap:
+                self.waits += 1
+                self._waiting[server] = self._waiting.get(server, 0) + 1
+                try:
+                    while self._slots.get(server, 0) >= self.cap:
+                        # Evict for every waiter not yet covered by connections already closing, so a
+                        # burst of new stores frees slots in parallel instead of one pool at a time.
+                        if self._freeing.get(server, 0) < self._waiting[server]:
+                            self._evict_one(server)
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            raise PoolsExhausted(f"no database connection slot free on server {server}")
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._cond.wait(), remaining)
+                finally:
+                    self._waiting[server] -= 1
+            taken = self._slots.get(server, 0) + 1
+            self._slots[server] = taken
+            self._peak_slots[server] = max(self._peak_slots.get(server, 0), taken)
+
+    def _give_slot(self, server: str) -> None:
+        """A connection closed (or never opened); called from asyncpg's termination listener."""
+        self._slots[server] = self._slots.get(server, 0) - 1
+        if not self._closed:
+            asyncio.get_running_loop().create_task(self._wake())
+
+    async def _wake(self) -> None:
+        async with self._cond:
+            self._cond.notify_all()
+
+    def _warm(self, key: str) -> None:
+        now = time.monotonic()
+        self._heat[key] = (self._heat_of(key, now) + 1.0, now)
+
+    def _heat_of(self, key: str, now: float) -> float:
+        heat, at = self._heat.get(key, (0.0, now))
+        return heat * math.exp(-_DECAY * (now - at))
 
     def _evict_one(self, server: str) -> None:
-        """Start closing the least recently used idle pool on ``server``; its slots free on close."""
-        for key, handle in self._handles.items():
-            if handle.server == server and handle.in_use == 0 and handle.pool is not None:
-                del self._handles[key]
-                self.evictions += 1
-                asyncio.get_running_loop().create_task(self._close(handle))
-                return
+        """Start closing the coldest idle pool on ``server`` that holds connections (ties: least recently used)."""
+        now = time.monotonic()
+        victim, coldest = None, math.inf
+        for handle in self._handles.values():  # least recently used first
+            if handle.server == server and handle.in_use == 0 and handle.pool is not None and handle.pool.get_size():
+                heat = self._heat_of(handle.key, now)
+                if heat < coldest:
+                    victim, coldest = handle, heat
+        if victim is None:
+            return
+        del self._handles[victim.key]
+        self.evictions += 1
+        freeing = victim.pool.get_size()
+        self._freeing[server] = self._freeing.get(server, 0) + freeing
+        asyncio.get_running_loop().create_task(self._close(victim, freeing=freeing))
 
-    async def _close(self, handle: DatabaseHandle) -> None:
+    async def _close(self, handle: DatabaseHandle, *, freeing: int = 0) -> None:
         if handle.in_use:
             # Evicted while in use (a store moving): users bound before the eviction finish first,
             # nobody new gets this handle, and closing never breaks a transaction in flight.
@@ -161,12 +220,8 @@ class PoolRegistry:
                 pool.terminate()
         finally:
             async with self._cond:
-                self._free(handle.server, handle.slots)
+                self._freeing[handle.server] = self._freeing.get(handle.server, 0) - freeing
                 self._cond.notify_all()
-
-    def _note_connections(self, server: str) -> None:
-        total = sum(h.pool.get_size() for h in self._handles.values() if h.server == server and h.pool)
-        self._peak_conns[server] = max(self._peak_conns.get(server, 0), total)
 
     # -- maintenance -----------------------------------------------------------------------
     async def evict(self, key: str) -> None:
@@ -185,11 +240,14 @@ class PoolRegistry:
         return len(handles)
 
     async def close_idle(self, older_than: float | None = None) -> int:
+        """Close pools unused for ``older_than`` seconds (default ``idle_seconds``)."""
         limit = time.monotonic() - (self.idle_seconds if older_than is None else older_than)
         async with self._cond:
             idle = [h for h in self._handles.values() if h.in_use == 0 and h.last_used <= limit]
             for handle in idle:
                 del self._handles[handle.key]
+            now = time.monotonic()
+            self._heat = {k: v for k, v in self._heat.items() if k in self._handles or self._heat_of(k, now) > 0.01}
         await asyncio.gather(*(self._close(h) for h in idle))
         return len(idle)
 
@@ -217,7 +275,6 @@ class PoolRegistry:
 
     def reset_peaks(self) -> None:
         self._peak_slots = dict(self._slots)
-        self._peak_conns = {}
 
     def stats(self) -> PoolStats:
         conns: dict[str, int] = {}
@@ -226,10 +283,9 @@ class PoolRegistry:
                 conns[handle.server] = conns.get(handle.server, 0) + handle.pool.get_size()
         return PoolStats(
             pools=len(self._handles),
-            slots_by_server=dict(self._slots),
+            slots_by_server={server: n for server, n in self._slots.items() if n},
             connections_by_server=conns,
             peak_slots_by_server=dict(self._peak_slots),
-            peak_connections_by_server=dict(self._peak_conns),
             waits=self.waits,
             evictions=self.evictions,
         )

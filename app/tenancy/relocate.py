@@ -38,6 +38,7 @@ from app.tenancy.provision import (
     quote_ident,
     quote_literal,
     role_sql,
+    scram_verifier,
 )
 
 MOVABLE = frozenset({"active", "read_only", "moving"})  # "moving": an interrupted move is run again
@@ -165,7 +166,8 @@ async def _prepare_target(server: str, name: str, password: str) -> None:
         if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name):
             # Left by an earlier move away from this server (it may own a kept ``_old`` copy): reuse it.
             role = quote_ident(name)
-            await conn.execute(f"ALTER ROLE {role} WITH LOGIN PASSWORD {quote_literal(password)} CONNECTION LIMIT 20")
+            verifier = quote_literal(scram_verifier(password))
+            await conn.execute(f"ALTER ROLE {role} WITH LOGIN PASSWORD {verifier} CONNECTION LIMIT 20")
         else:
             await conn.execute(role_sql(name, password))
         await conn.execute(f"CREATE DATABASE {quote_ident(name)} OWNER {quote_ident(name)} TEMPLATE template0")

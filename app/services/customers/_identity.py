@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import phonenumbers
 
+from app.services._sqlarrays import int_array
 from app.tables.customers import Customer, CustomerEvent
 
 # Timeline event kinds (DESIGN.md "Data rules").
@@ -145,9 +146,9 @@ async def record_order(customer_id: int | None, total_minor: int, at: datetime) 
 _RECOMPUTE = (
     "UPDATE customer c SET orders_count = coalesce(t.n, 0), total_spent_minor = coalesce(t.spent, 0),"
     " first_order_at = t.first_at, last_order_at = t.last_at, updated_at = now()"
-    " FROM unnest({}::int[]) AS ids(id) LEFT JOIN (SELECT o.customer, count(*) n, sum(o.total_minor) spent,"
+    " FROM unnest({}::text::int[]) AS ids(id) LEFT JOIN (SELECT o.customer, count(*) n, sum(o.total_minor) spent,"
     " min(o.created_at) first_at, max(o.created_at) last_at FROM orders o JOIN order_status s ON s.id = o.status"
-    " WHERE o.customer = ANY({}::int[]) AND s.\"group\" <> 'cancel' GROUP BY o.customer) t ON t.customer = ids.id"
+    " WHERE o.customer = ANY({}::text::int[]) AND s.\"group\" <> 'cancel' GROUP BY o.customer) t ON t.customer = ids.id"
     " WHERE c.id = ids.id"
 )
 
@@ -156,4 +157,4 @@ async def recompute_totals(customer_ids: list[int | None]) -> None:
     """Orders count, total spent, first and last order of these customers, from their orders."""
     ids = sorted({i for i in customer_ids if i is not None})
     if ids:
-        await Customer.raw(_RECOMPUTE, ids, ids)
+        await Customer.raw(_RECOMPUTE, int_array(ids), int_array(ids))

@@ -1,4 +1,6 @@
-"""The pool registry keeps every server under its connection cap, evicts idle pools, waits when busy."""
+"""The pool registry keeps every server under its connection cap, counting connections, not pools:
+idle pools are evicted to make room, busy servers make requests wait, and a slot comes back however
+its connection ends."""
 
 from __future__ import annotations
 
@@ -12,55 +14,115 @@ from app.tenancy.pools import PoolRegistry, PoolsExhausted
 pytestmark = pytest.mark.unit
 
 
-class FakePool:
-    opened = 0
+class FakeConnection:
     live = 0
     peak = 0
 
-    def __init__(self, max_size: int) -> None:
+    def __init__(self) -> None:
+        self.listeners: list = []
+        FakeConnection.live += 1
+        FakeConnection.peak = max(FakeConnection.peak, FakeConnection.live)
+
+    def add_termination_listener(self, callback) -> None:
+        self.listeners.append(callback)
+
+    def close(self) -> None:
+        FakeConnection.live -= 1
+        loop = asyncio.get_running_loop()
+        for callback in self.listeners:  # asyncpg calls them soon after, not inline
+            loop.call_soon(callback, self)
+        self.listeners = []
+
+
+class FakePool:
+    """Opens connections through the registry's ``connect`` hook, as asyncpg's pool does."""
+
+    opened = 0
+
+    def __init__(self, max_size: int, connect) -> None:
         self.max_size = max_size
+        self.connect = connect
+        self.idle: list[FakeConnection] = []
+        self.busy: set[FakeConnection] = set()
         FakePool.opened += 1
-        FakePool.live += 1
-        FakePool.peak = max(FakePool.peak, FakePool.live)
+
+    async def acquire(self) -> FakeConnection:
+        conn = self.idle.pop() if self.idle else await self.connect()
+        self.busy.add(conn)
+        return conn
+
+    async def release(self, conn: FakeConnection) -> None:
+        self.busy.discard(conn)
+        self.idle.append(conn)
 
     def get_size(self) -> int:
-        return 1
+        return len(self.idle) + len(self.busy)
 
     async def close(self) -> None:
         await asyncio.sleep(0.001)
-        FakePool.live -= 1
+        for conn in [*self.idle, *self.busy]:
+            conn.close()
+        self.idle, self.busy = [], set()
 
     def terminate(self) -> None:
-        FakePool.live -= 1
+        for conn in [*self.idle, *self.busy]:
+            conn.close()
 
 
-async def fake_factory(*, max_size: int, **_: object) -> FakePool:
+async def fake_factory(*, max_size: int, connect, **_: object) -> FakePool:
+    return FakePool(max_size, connect)
+
+
+async def fake_connect(*_: object, **__: object) -> FakeConnection:
     await asyncio.sleep(0.001)
-    return FakePool(max_size)
+    return FakeConnection()
 
 
-def registry(cap: int = 6, max_size: int = 2, timeout: float = 2.0) -> PoolRegistry:
-    FakePool.opened = FakePool.live = FakePool.peak = 0
+def registry(cap: int = 6, max_size: int = 2, timeout: float = 2.0, connect=fake_connect) -> PoolRegistry:
+    FakeConnection.live = FakeConnection.peak = FakePool.opened = 0
     return PoolRegistry(
-        max_size=max_size, cap_per_server=cap, idle_seconds=60, acquire_timeout=timeout, pool_factory=fake_factory
+        max_size=max_size,
+        cap_per_server=cap,
+        idle_seconds=60,
+        acquire_timeout=timeout,
+        pool_factory=fake_factory,
+        connect=connect,
     )
+
+
+async def query(reg: PoolRegistry, key: str, server: str = "s1", hold: float = 0.002) -> None:
+    handle = await reg.acquire(key, server, {})
+    try:
+        conn = await handle.pool.acquire()
+        await asyncio.sleep(hold)
+        await handle.pool.release(conn)
+    finally:
+        await reg.release(handle)
 
 
 async def test_many_stores_at_once_never_exceed_the_cap() -> None:
     reg = registry(cap=6, max_size=2)
-
-    async def request(i: int) -> None:
-        handle = await reg.acquire(f"db{i}", "s1", {})
-        await asyncio.sleep(0.002)
-        await reg.release(handle)
-
-    await asyncio.gather(*(request(i) for i in range(200)))
+    await asyncio.gather(*(query(reg, f"db{i}") for i in range(200)))
     stats = reg.stats()
-    assert stats.peak_slots_by_server["s1"] <= 6
-    assert FakePool.peak <= 3
+    assert stats.peak_slots_by_server["s1"] == 6  # the whole budget used, never more
+    assert FakeConnection.peak <= 6
     assert stats.evictions > 0 and stats.waits > 0
     await reg.close()
-    assert FakePool.live == 0
+    await asyncio.sleep(0)
+    assert FakeConnection.live == 0 and reg.stats().slots_by_server == {}
+
+
+async def test_idle_pools_stay_warm_while_connections_fit_under_the_cap() -> None:
+    """Six stores with one connection each fit a cap of six, though each pool may grow to two."""
+    reg = registry(cap=6, max_size=2)
+    for _round in range(3):
+        for i in range(6):
+            await query(reg, f"db{i}")
+    assert FakePool.opened == 6 and reg.stats().evictions == 0
+    assert reg.stats().slots_by_server == {"s1": 6}
+    await query(reg, "db6")  # a seventh store: the least recently used idle pool makes room
+    assert reg.stats().evictions == 1 and FakeConnection.live <= 6
+    await reg.close()
 
 
 async def test_same_store_shares_one_pool() -> None:
@@ -74,44 +136,74 @@ async def test_same_store_shares_one_pool() -> None:
 
 async def test_servers_have_separate_budgets() -> None:
     reg = registry(cap=2, max_size=2)
-    a = await reg.acquire("a", "s1", {})
-    b = await reg.acquire("b", "s2", {})
-    assert reg.stats().slots_by_server == {"s1": 2, "s2": 2}
-    await reg.release(a)
-    await reg.release(b)
+    await asyncio.gather(query(reg, "a", "s1"), query(reg, "a2", "s1"), query(reg, "b", "s2"))
+    assert reg.stats().slots_by_server == {"s1": 2, "s2": 1}
+    assert reg.stats().waits == 0
     await reg.close()
 
 
 async def test_busy_server_times_out_instead_of_overcommitting() -> None:
     reg = registry(cap=2, max_size=2, timeout=0.05)
     held = await reg.acquire("a", "s1", {})
+    conns = [await held.pool.acquire(), await held.pool.acquire()]
+    other = await reg.acquire("b", "s1", {})
     with pytest.raises(PoolsExhausted):
-        await reg.acquire("b", "s1", {})
+        await other.pool.acquire()
+    await reg.release(other)
+    for conn in conns:
+        await held.pool.release(conn)
     await reg.release(held)
-    second = await reg.acquire("b", "s1", {})  # the idle pool is evicted to make room
+    await query(reg, "b")  # the idle pool is evicted to make room
     assert reg.stats().evictions == 1
-    await reg.release(second)
+    await reg.close()
+
+
+async def test_a_slot_comes_back_when_its_connection_ends_on_its_own() -> None:
+    """The server dropped the connection, or asyncpg closed it for idling: its slot is free again."""
+    reg = registry(cap=1, max_size=1, timeout=0.5)
+    handle = await reg.acquire("a", "s1", {})
+    conn = await handle.pool.acquire()
+    await handle.pool.release(conn)
+    handle.pool.idle.remove(conn)
+    conn.close()
+    await asyncio.sleep(0)
+    assert reg.stats().slots_by_server == {}
+    await reg.release(handle)
+    await query(reg, "b")
+    assert reg.stats().evictions == 0
     await reg.close()
 
 
 async def test_idle_pools_are_closed() -> None:
     reg = registry()
-    handle = await reg.acquire("a", "s1", {})
-    await reg.release(handle)
+    await query(reg, "a")
     assert await reg.close_idle(older_than=0) == 1
-    assert reg.stats().pools == 0 and FakePool.live == 0
+    await asyncio.sleep(0)
+    assert reg.stats().pools == 0 and FakeConnection.live == 0 and reg.stats().slots_by_server == {}
     await reg.close()
 
 
-async def test_failed_pool_creation_frees_its_slots() -> None:
-    async def broken(**_: object) -> FakePool:
+async def test_failed_connection_frees_its_slot() -> None:
+    async def broken(*_: object, **__: object) -> FakeConnection:
         raise OSError("server down")
+
+    reg = registry(cap=1, max_size=1, connect=broken)
+    for _ in range(3):
+        with pytest.raises(OSError):
+            await query(reg, "a")
+    assert reg.stats().slots_by_server == {} and reg.stats().waits == 0
+    await reg.close()
+
+
+async def test_failed_pool_creation_is_forgotten() -> None:
+    async def broken(**_: object) -> FakePool:
+        raise OSError("bad configuration")
 
     reg = PoolRegistry(max_size=2, cap_per_server=2, idle_seconds=60, acquire_timeout=1, pool_factory=broken)
     for _ in range(3):
         with pytest.raises(OSError):
             await reg.acquire("a", "s1", {})
-    assert reg.stats().slots_by_server["s1"] == 0
+    assert reg.stats().pools == 0
     await reg.close()
 
 
