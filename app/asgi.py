@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "session_config": sessions}),
         debug=settings.debug,
         logging_config=None,  # the process's logging is app.logs (set up by the CLI), not Litestar's
     )

@@ -16,7 +16,7 @@ from app.i18n import LOCALES, country_choices, currency_choices, normalize
 from app.i18n import gettext as _
 from app.services import auth, stores
 from app.web.middleware import LANG_COOKIE
-from app.web.sessions import rotate_session
+from app.web.sessions import end_session, start_session
 
 NextParam = Annotated[str | None, QueryParameter(name="next")]
 
@@ -70,8 +70,7 @@ class AuthController(Controller):
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
-                rotate_session(request)
-                request.set_session({SESSION_IDENTITY: identity_id})
+                await start_session(request, {SESSION_IDENTITY: identity_id})
                 return redirect(request, f"/s/{tenant.slug}/")
         values = {k: v[:200] for k, v in data.items() if k != "password"}
         return render(
@@ -105,8 +104,7 @@ class AuthController(Controller):
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
-                rotate_session(request)
-                request.set_session({SESSION_IDENTITY: identity_id})
+                await start_session(request, {SESSION_IDENTITY: identity_id})
                 return redirect(request, target)
         values = {"email": (data.get("email") or "")[:254]}
         return render(
@@ -119,8 +117,7 @@ class AuthController(Controller):
 
     @post("/logout", name="auth:logout")
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
-        rotate_session(request)
-        request.clear_session()
+        await end_session(request)
         return redirect(request, "/login")
 
     @get("/lang/{code:str}", name="auth:language")

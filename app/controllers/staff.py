@@ -17,7 +17,7 @@ from app.forms import staff as staff_forms
 from app.i18n import get_locale
 from app.i18n import gettext as _
 from app.services import audit, distribution, invitations, permissions, staff
-from app.web.sessions import rotate_session
+from app.web.sessions import start_session
 
 
 def _state(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -173,8 +173,7 @@ class JoinController(Controller):
             except AppError as exc:
                 return _closed(request, exc)
             else:
-                rotate_session(request)
-                request.set_session({SESSION_IDENTITY: identity_id})
+                await start_session(request, {SESSION_IDENTITY: identity_id})
                 return redirect(request, f"/s/{tenant.slug}/")
         values = {"name": (data.get("name") or "")[:120]}
         return await _join_page(request, token, values, errors, status_code=422)

@@ -33,15 +33,25 @@ class PostgresStore(NamespacedStore):
         )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        entry = await self.get_with_ttl(key)
+        if entry is None:
+            return None
+        if renew_for is not None and entry[1] is not None:
+            await KvEntry.update({KvEntry.expires_at: _expiry(renew_for)}).where(KvEntry.key == self._key(key))
+        return entry[0]
+
+    async def get_with_ttl(self, key: str) -> tuple[bytes, int | None] | None:
+        """The value and its seconds to live (None: no expiry), in one read."""
         row = await KvEntry.select(KvEntry.value, KvEntry.expires_at).where(KvEntry.key == self._key(key)).first()
         if row is None:
             return None
-        if row["expires_at"] is not None and row["expires_at"] <= datetime.now(UTC):
+        if row["expires_at"] is None:
+            return bytes(row["value"]), None
+        left = int((row["expires_at"] - datetime.now(UTC)).total_seconds())
+        if left <= 0:
             await self.delete(key)
             return None
-        if renew_for is not None and row["expires_at"] is not None:
-            await KvEntry.update({KvEntry.expires_at: _expiry(renew_for)}).where(KvEntry.key == self._key(key))
-        return bytes(row["value"])
+        return bytes(row["value"]), left
 
     async def delete(self, key: str) -> None:
         await KvEntry.delete().where(KvEntry.key == self._key(key))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import pytest
 
-from app.tables.control import Identity, Tenant
+from app.tables.control import Identity, KvEntry, Tenant
+from app.web.sessions import RENEW_EVERY
 from tests.conftest import PASSWORD, csrf, login, make_store
 
 pytestmark = pytest.mark.http
@@ -124,6 +126,31 @@ async def test_login_rotates_session_and_logout_ends_it(client, store_a) -> None
     response = await client.post("/logout", data={"_csrf_token": csrf(client)})
     assert response.status_code == 303
     assert (await client.get(f"/s/{store_a.slug}/")).status_code == 303
+
+
+async def test_a_session_ended_by_logout_cannot_be_replayed(client, store_a) -> None:
+    await login(client, store_a.email)
+    stolen = client.cookies.get("session")
+    await client.post("/logout", data={"_csrf_token": csrf(client)})
+    client.cookies.delete("session")
+    client.cookies.set("session", stolen, domain="127.0.0.1", path="/")
+    assert (await client.get(f"/s/{store_a.slug}/")).status_code == 303
+    assert await KvEntry.count().where(KvEntry.key.like(f"%:{stolen}")) == 0
+
+
+async def test_an_unchanged_session_is_written_only_to_slide_its_expiry(client, store_a) -> None:
+    """Reading pages does not write the session each time; it is renewed once it has aged."""
+    await login(client, store_a.email)
+    key = KvEntry.key.like(f"%:{client.cookies.get('session')}")
+    first = (await KvEntry.select(KvEntry.expires_at).where(key).first())["expires_at"]
+    for _ in range(3):
+        assert (await client.get(f"/s/{store_a.slug}/orders/")).status_code == 200
+    assert (await KvEntry.select(KvEntry.expires_at).where(key).first())["expires_at"] == first
+    aged = datetime.now(UTC) + timedelta(days=14) - timedelta(seconds=RENEW_EVERY + 60)
+    await KvEntry.update({KvEntry.expires_at: aged}).where(key)
+    assert (await client.get(f"/s/{store_a.slug}/orders/")).status_code == 200
+    renewed = (await KvEntry.select(KvEntry.expires_at).where(key).first())["expires_at"]
+    assert renewed > first - timedelta(seconds=5) and renewed > aged
 
 
 async def test_anonymous_staff_page_redirects_to_login(client, store_a) -> None:

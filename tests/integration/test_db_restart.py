@@ -98,6 +98,6 @@ async def test_the_app_recovers_from_a_postgresql_restart_without_restarting(set
     assert all(status == 200 for _t, _p, status in after), [r for r in after if r[2] != 200][:10]
     assert {p for _t, p, _s in after} == set(paths)
     assert during, "no request was in flight while PostgreSQL restarted"
-    # While it is down requests fail fast (503, and since the merge of main also 500: "exception caught after
-    # response started", to be looked into); the claim here is recovery without a restart.
-    assert set(during) <= {200, 500, 503}, sorted(set(during))
+    # While it is down requests fail cleanly: a 503 page, never a 500 (the session is saved before the
+    # response starts, or only renewed after it, where an outage is logged instead of raised).
+    assert {status for _t, _p, status in results} <= {200, 503}, sorted({s for _t, _p, s in results})

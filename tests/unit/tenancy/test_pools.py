@@ -58,8 +58,14 @@ class FakePool:
     def get_size(self) -> int:
         return len(self.idle) + len(self.busy)
 
+    closing = 0
+    peak_closing = 0
+
     async def close(self) -> None:
+        FakePool.closing += 1
+        FakePool.peak_closing = max(FakePool.peak_closing, FakePool.closing)
         await asyncio.sleep(0.001)
+        FakePool.closing -= 1
         for conn in [*self.idle, *self.busy]:
             conn.close()
         self.idle, self.busy = [], set()
@@ -79,7 +85,7 @@ async def fake_connect(*_: object, **__: object) -> FakeConnection:
 
 
 def registry(cap: int = 6, max_size: int = 2, timeout: float = 2.0, connect=fake_connect) -> PoolRegistry:
-    FakeConnection.live = FakeConnection.peak = FakePool.opened = 0
+    FakeConnection.live = FakeConnection.peak = FakePool.opened = FakePool.peak_closing = 0
     return PoolRegistry(
         max_size=max_size,
         cap_per_server=cap,
@@ -122,6 +128,32 @@ async def test_idle_pools_stay_warm_while_connections_fit_under_the_cap() -> Non
     assert reg.stats().slots_by_server == {"s1": 6}
     await query(reg, "db6")  # a seventh store: the least recently used idle pool makes room
     assert reg.stats().evictions == 1 and FakeConnection.live <= 6
+    await reg.close()
+
+
+async def test_a_busy_store_outlasts_a_crowd_of_one_off_visits() -> None:
+    """Plain LRU would close the busy store's pool behind every few one-off visits; it stays warm."""
+    reg = registry(cap=4, max_size=1)
+    for _ in range(5):
+        await query(reg, "busy")
+    opened = FakePool.opened
+    for i in range(40):
+        await query(reg, f"once-{i}")
+        if i % 5 == 4:
+            await query(reg, "busy")
+    assert FakePool.opened == opened + 40  # the busy store never needed a new pool
+    assert reg.stats().evictions >= 36
+    await reg.close()
+
+
+async def test_evictions_run_in_parallel_for_a_burst_of_new_stores() -> None:
+    """Each waiting connect gets a pool evicted for it, not one eviction at a time for all of them."""
+    reg = registry(cap=8, max_size=1)
+    for i in range(8):
+        await query(reg, f"old-{i}")
+    await asyncio.gather(*(query(reg, f"new-{i}", hold=0.05) for i in range(8)))
+    assert reg.stats().evictions == 8 and FakeConnection.peak <= 8
+    assert FakePool.peak_closing > 1
     await reg.close()
 
 
