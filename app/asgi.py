@@ -32,6 +32,7 @@ from app.services import health
 from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import TenantMiddleware
+from app.tenancy.pools import PoolsExhausted
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
 from app.web.sessions import RotatingSessionConfig
@@ -104,6 +105,15 @@ def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return _error_page(request, 503, title, detail, {"Retry-After": "5"})
 
 
+def pools_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Every connection this process may hold to the store's server is busy, and stayed busy for the
+    whole wait: 503, so the client retries instead of piling up."""
+    _ensure_locale(request)
+    logger.warning("no database connection free: %s", exc)
+    title, detail = _messages(503)
+    return _error_page(request, 503, title, detail, {"Retry-After": "5"})
+
+
 def interface_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if tenancy.connection_lost(exc):
         return database_down(request, exc)
@@ -170,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_error,
             AppError: app_error,
             **dict.fromkeys(tenancy.UNAVAILABLE_ERRORS, database_down),
+            PoolsExhausted: pools_busy,
             InterfaceError: interface_error,
             Exception: server_error,
         },

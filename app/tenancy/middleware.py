@@ -10,7 +10,6 @@ from litestar.exceptions import NotFoundException, ServiceUnavailableException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.tenancy.pools import PoolsExhausted
 from app.tenancy.runtime import PAUSED_STATUSES, bind_tenant, lookup_tenant
 
 SERVING_STATUSES = frozenset({"active", "read_only"})
@@ -45,8 +44,6 @@ class TenantMiddleware(ASGIMiddleware):
         if tenant is None or tenant.status not in SERVING_STATUSES:
             raise NotFoundException()
         scope["state"][STATE_KEY] = tenant
-        try:
-            async with bind_tenant(tenant):
-                await next_app(scope, receive, send)
-        except PoolsExhausted as exc:
-            raise ServiceUnavailableException(headers=RETRY_AFTER) from exc
+        # No connection is taken here: the first query takes one (a busy server is a 503 from app.asgi).
+        async with bind_tenant(tenant):
+            await next_app(scope, receive, send)

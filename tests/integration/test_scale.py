@@ -10,6 +10,7 @@ import pytest
 
 from app.asgi import create_app
 from app.tenancy import provision
+from app.tenancy import runtime as tenancy
 from tests.conftest import login, make_settings, make_store
 
 pytestmark = pytest.mark.integration
@@ -87,3 +88,39 @@ async def test_two_hundred_stores_at_once_stay_under_the_connection_cap(runtime,
         await registry.close_idle(older_than=0)
         for slug in slugs:
             await provision.deprovision(slug)
+
+
+async def test_a_server_whose_connections_stay_busy_answers_503_not_500(runtime, settings, store_a, store_b) -> None:
+    """Store B's request cannot get a connection while store A holds the whole (tiny) budget: it waits,
+    then gets a translated 503 with Retry-After; store A is not disturbed, and B is served once A lets go."""
+    registry = runtime.registry
+    await registry.close_idle(older_than=0)
+    old = registry.cap, registry.acquire_timeout
+    registry.cap, registry.acquire_timeout = 1, 0.3
+    app = create_app(settings)
+    handle = await registry.acquire(
+        f"{store_a.tenant.server}/{store_a.tenant.database}",
+        "primary",
+        {**tenancy.store_pool_config(runtime, runtime.primary_dsn, store_a.tenant)},
+    )
+    held = await handle.pool.acquire()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            await login(client, store_b.email)
+            busy = await client.get(f"/s/{store_b.slug}/orders/?lang=en")
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+            assert "temporarily unavailable" in busy.text
+            assert await held.fetchval("SELECT 1") == 1
+            await handle.pool.release(held)
+            held = None
+            await registry.release(handle)
+            handle = None
+            assert (await client.get(f"/s/{store_b.slug}/orders/")).status_code == 200
+    finally:
+        if held is not None:
+            await handle.pool.release(held)
+        if handle is not None:
+            await registry.release(handle)
+        registry.cap, registry.acquire_timeout = old
+        await registry.close_idle(older_than=0)
