@@ -6,10 +6,11 @@ closes (idle timeout, pool closed, server gone). A pool costs nothing until it c
 stores keep warm pools side by side as long as the server's total stays under the cap. When the
 budget is spent, the coldest idle pool is closed to make room: the one whose store has been asked for
 least lately (a request count that halves every ``HEAT_HALF_LIFE`` seconds, kept across evictions, so
-a store with steady traffic outlives a crowd of one-off visits, which plain LRU would not). When no
-pool is idle, the connecting request waits, bounded by ``acquire_timeout``, then gets
-:class:`PoolsExhausted` (a 503).
-asyncpg closes connections idle for ``idle_seconds``, and a janitor closes the pools left empty.
+a store with steady traffic outlives a crowd of one-off visits, which plain LRU would not). Every
+waiting connect gets a pool evicted for it, so a burst of new stores frees slots in parallel, and a
+tenth of the cap is kept free ahead of need. When no pool is idle, the connecting request waits,
+bounded by ``acquire_timeout``, then gets :class:`PoolsExhausted` (a 503). asyncpg closes
+connections idle for ``idle_seconds``, and a janitor closes the pools left empty.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import contextlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,7 @@ class PoolRegistry:
             raise ValueError("a server needs room for at least one connection")
         self.max_size = max_size
         self.cap = cap_per_server
+        self.headroom = cap_per_server // 10  # slots kept free by closing idle pools early
         self.idle_seconds = idle_seconds
         self.acquire_timeout = acquire_timeout
         self.statement_cache_size = statement_cache_size
@@ -76,6 +78,7 @@ class PoolRegistry:
         self._heat: dict[str, tuple[float, float]] = {}  # key -> (decayed request count, when)
         self._cond = asyncio.Condition()
         self._janitor: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # wake-ups and evictions under way (kept referenced)
         self._closed = False
         self.waits = 0
         self.evictions = 0
@@ -168,12 +171,21 @@ class PoolRegistry:
             taken = self._slots.get(server, 0) + 1
             self._slots[server] = taken
             self._peak_slots[server] = max(self._peak_slots.get(server, 0), taken)
+            # Keep a few slots free ahead of need: close the coldest idle pool now, in the background,
+            # so the next new store's connect rarely has to wait for a close to finish.
+            if taken + self.headroom > self.cap and self._freeing.get(server, 0) < self.headroom:
+                self._evict_one(server)
 
     def _give_slot(self, server: str) -> None:
         """A connection closed (or never opened); called from asyncpg's termination listener."""
         self._slots[server] = self._slots.get(server, 0) - 1
         if not self._closed:
-            asyncio.get_running_loop().create_task(self._wake())
+            self._spawn(self._wake())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _wake(self) -> None:
         async with self._cond:
@@ -202,7 +214,7 @@ class PoolRegistry:
         self.evictions += 1
         freeing = victim.pool.get_size()
         self._freeing[server] = self._freeing.get(server, 0) + freeing
-        asyncio.get_running_loop().create_task(self._close(victim, freeing=freeing))
+        self._spawn(self._close(victim, freeing=freeing))
 
     async def _close(self, handle: DatabaseHandle, *, freeing: int = 0) -> None:
         if handle.in_use:
