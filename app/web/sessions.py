@@ -74,9 +74,12 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             return
         session_id = self.get_session_id(connection)
         if scope_session is Empty or not scope_session:
+            # Nothing to keep: no row is written for a visitor without a session (a shopper on an
+            # order form), and a cookie the browser sent is dropped.
             if _LOADED in state:  # the handler emptied a session it was given
                 await self._quietly(self.delete(session_id, store=self._store(connection)))
-            self._set_cookie(message, None)
+            if connection.cookies.get(self.config.key, "null") != "null":
+                self._set_cookie(message, None)
             return
         data = self.serialize_data(scope_session, connection.scope)
         loaded, left = state.get(_LOADED, (None, None))

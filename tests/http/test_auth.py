@@ -138,6 +138,15 @@ async def test_a_session_ended_by_logout_cannot_be_replayed(client, store_a) -> 
     assert await KvEntry.count().where(KvEntry.key.like(f"%:{stolen}")) == 0
 
 
+async def test_visitors_without_a_session_get_no_session_row_or_cookie(client, store_a) -> None:
+    before = await KvEntry.count()
+    for path in (f"/f/{store_a.slug}/order", "/login", "/signup"):
+        response = await client.get(path)
+        assert response.status_code == 200
+        assert "session=" not in response.headers.get("set-cookie", "")
+    assert await KvEntry.count() == before
+
+
 async def test_an_unchanged_session_is_written_only_to_slide_its_expiry(client, store_a) -> None:
     """Reading pages does not write the session each time; it is renewed once it has aged."""
     await login(client, store_a.email)
