@@ -73,7 +73,15 @@ async def opened(dsn: str, settings: Settings) -> AsyncIterator[App]:
         async with _lock:
             _users -= 1
             if _users == 0 and _pool is not None:
+                # procrastinate leaves a pool it was given open and keeps pointing at it (its
+                # close_async skips external pools, and open_async returns early while one is set),
+                # so a later open (another runtime in the same process: tests, `make bench`) would
+                # reuse a closed pool aimed at the old database. Close ours and detach it.
                 await jobs_app.close_async()
+                await _pool.close()
+                connector = jobs_app.connector
+                connector._async_pool = None  # type: ignore[attr-defined]
+                connector._pool_externally_set = False  # type: ignore[attr-defined]
                 _pool = None
 
 
