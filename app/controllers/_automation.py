@@ -6,11 +6,14 @@ minute tick would find them anyway), so a queue problem never fails the request.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request
 
 from app import jobs
+
+log = logging.getLogger("autooffice.automation")
 
 
 async def kick_automation(request: Request[Any, Any, Any]) -> None:
@@ -20,4 +23,5 @@ async def kick_automation(request: Request[Any, Any, Any]) -> None:
     try:
         await jobs.kick_automation(slug)
     except Exception:
-        request.logger.exception("could not queue automation for %s", slug)
+        # The response has been sent: this must not raise (Litestar has no logger of its own here).
+        log.exception("could not queue automation for %s", slug)
