@@ -96,20 +96,22 @@ def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
 def database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The store's database server is down, restarting, or the store is locked by a move: 503, and the
     next request re-reads where the store lives."""
-    _ensure_locale(request)
     tenant = request.scope["state"].get("tenant")
     if tenant is not None:
         tenancy.store_unreachable(tenant)
     logger.warning("store database unavailable: %s", type(exc).__name__)
-    title, detail = _messages(503)
-    return _error_page(request, 503, title, detail, {"Retry-After": "5"})
+    return _unavailable_page(request)
 
 
 def pools_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Every connection this process may hold to the store's server is busy, and stayed busy for the
     whole wait: 503, so the client retries instead of piling up."""
-    _ensure_locale(request)
     logger.warning("no database connection free: %s", exc)
+    return _unavailable_page(request)
+
+
+def _unavailable_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    _ensure_locale(request)
     title, detail = _messages(503)
     return _error_page(request, 503, title, detail, {"Retry-After": "5"})
 

@@ -73,7 +73,7 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
         nav=nav_for(tenant.slug, granted),
     )
     if tenant.status == "active":
-        await staff.seen(identity_id)
+        await staff.seen(identity_id, profile.last_seen_at if profile else None)
     if not permissions.allows(member.role, permission):
         raise PermissionDeniedException()
 

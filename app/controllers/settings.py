@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
@@ -17,14 +16,6 @@ from app.forms.auth import COUNTRIES, CURRENCIES
 from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain
 from app.i18n import gettext as _
 from app.services import form_settings, orders, payments, products, stores
-
-MANAGERS = frozenset({"owner", "admin"})
-
-
-def _require_manager(request: Request[Any, Any, Any]) -> None:
-    member = request.scope["state"].get("member")
-    if member is None or member.role not in MANAGERS:
-        raise NotFoundException()
 
 
 def _actor(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -49,19 +40,16 @@ class SettingsController(Controller):
 
     @get("/", name="settings:index", opt={"permission": "settings.view"})
     async def show_settings(self, request: Request[Any, Any, Any]) -> Redirect:
-        _require_manager(request)
         return Redirect(path=request.url.path.rstrip("/") + "/store")
 
     @get("/store", name="settings:store", opt={"permission": "settings.view"})
     async def edit_store(self, request: Request[Any, Any, Any]) -> Template:
-        _require_manager(request)
         store = await stores.current_store()
         values = {"name": store.name, "locale": store.locale, "currency": store.currency, "country": store.country}
         return render(request, "settings/store.html", _form_context(values, {}), fragment="settings/_store_form.html")
 
     @post("/store", name="settings:update_store", opt={"permission": "settings.edit"})
     async def update_store(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-        _require_manager(request)
         form, errors = stores.validate_settings(data)
         if form is None:
             values = {k: v[:200] for k, v in data.items()}
@@ -118,13 +106,11 @@ class FormSettingsController(Controller):
 
     @get("/", name="settings:forms", opt={"permission": "settings.view"})
     async def list_forms(self, request: Request[Any, Any, Any]) -> Template:
-        _require_manager(request)
         public = request.app.state.settings.public_url.rstrip("/")
         return render(request, "settings/forms.html", {"forms": await form_settings.list_forms(), "public": public})
 
     @get("/{code:str}", name="settings:form", opt={"permission": "settings.view"})
     async def edit_form(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
-        _require_manager(request)
         form = await form_settings.get(code)
         tenant = request.scope["state"]["tenant"]
         values = _form_values(form, tenant.currency)
@@ -136,7 +122,6 @@ class FormSettingsController(Controller):
     async def update_form(
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Template | Redirect:
-        _require_manager(request)
         form = await form_settings.get(code)
         tenant = request.scope["state"]["tenant"]
         settings, errors = await form_settings.validate(data, tenant.currency)
@@ -170,12 +155,10 @@ class StatusSettingsController(Controller):
 
     @get("/", name="settings:statuses", opt={"permission": "settings.view"})
     async def list_statuses(self, request: Request[Any, Any, Any]) -> Template:
-        _require_manager(request)
         return render(request, "settings/statuses.html", await _status_context({}, {}))
 
     @post("/", name="settings:create_status", opt={"permission": "settings.edit"})
     async def create_status(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-        _require_manager(request)
         errors = await orders.create_status(data, **_actor(request))
         if errors:
             context = await _status_context({k: v[:100] for k, v in data.items()}, errors)
@@ -186,7 +169,6 @@ class StatusSettingsController(Controller):
     async def update_status(
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Template | Redirect:
-        _require_manager(request)
         errors = await orders.update_status(code, data, **_actor(request))
         if errors:
             context = await _status_context({}, {}, edit_code=code, edit_errors=errors)
@@ -215,13 +197,11 @@ class PaymentSettingsController(Controller):
 
     @get("/", name="settings:payments", opt={"permission": "settings.view"})
     async def list_payments(self, request: Request[Any, Any, Any]) -> Template:
-        _require_manager(request)
         code = str(request.query_params.get("code") or "")
         return render(request, "settings/payments.html", await _payment_context(request, code, {}, {}))
 
     @post("/", name="settings:connect_payment", opt={"permission": "settings.edit"})
     async def connect_payment(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-        _require_manager(request)
         code = data.get("code", "")
         try:
             await payments.connect(
@@ -245,7 +225,6 @@ class PaymentSettingsController(Controller):
     @post("/{connection_id:int}/check", name="settings:check_payment", opt={"permission": "settings.edit"})
     async def check_payment(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Template:
         """The "check connection" button: a cheap authenticated call, its result shown beside the connection."""
-        _require_manager(request)
         result = await payments.check_connection(connection_id, keys=keys_of(request))
         context = await _payment_context(request, "", {}, {})
         context["checks"] = {connection_id: result}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
@@ -24,9 +24,8 @@ from app.services.imports import feeds
 from app.services.imports import jobs as import_jobs
 from app.services.mail import mail_settings_from_env
 from app.settings import Settings, get_settings
-from app.tenancy.runtime import UNAVAILABLE_ERRORS, bind_tenant, get_runtime, lookup_tenant
+from app.tenancy.runtime import UNAVAILABLE_ERRORS, TenantInfo, bind_tenant, get_runtime, lookup_tenant
 
-logger = logging.getLogger(__name__)
 jobs_app = App(connector=PsycopgConnector())
 log = logging.getLogger("autooffice.jobs")
 _pool: AsyncConnectionPool | None = None
@@ -109,7 +108,7 @@ async def retry_stalled_jobs(seconds_since_heartbeat: float | None = None) -> li
     for job in await jobs_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds):
         await jobs_app.job_manager.retry_job(job)
         retried.append(job.id)
-        logger.warning("job %s (%s) lost its worker; queued again", job.id, job.task_name)
+        log.warning("job %s (%s) lost its worker; queued again", job.id, job.task_name)
     return retried
 
 
@@ -161,14 +160,20 @@ async def dispatch_feeds(timestamp: int) -> None:
 @jobs_app.task(name="forms.sweep_unfinished", queue="mail", queueing_lock="sweep_unfinished")
 async def sweep_unfinished(timestamp: int) -> None:
     """Every ten minutes, in every active store: contacts left in unsent forms become leads."""
+    await _in_each_store(lambda _tenant: forms.sweep_unfinished())
+
+
+async def _in_each_store(work: Callable[[TenantInfo], Awaitable[object]]) -> None:
+    """Run ``work`` bound to each active store in turn. A store whose server is down or that is being
+    moved is skipped this round; the other stores go on."""
     for slug in await active_stores():
         tenant = await lookup_tenant(slug)
         if tenant is None:
             continue
         try:
             async with bind_tenant(tenant):
-                await forms.sweep_unfinished()
-        except UNAVAILABLE_ERRORS as exc:  # a server down or a store moving: the other stores go on
+                await work(tenant)
+        except UNAVAILABLE_ERRORS as exc:
             log.warning("skipped store %s this round: %s", slug, type(exc).__name__)
 
 
@@ -207,11 +212,7 @@ async def defer_reconcile(slug: str) -> None:
 @jobs_app.task(name="segments.refresh", queue="segments", queueing_lock="segments_refresh")
 async def refresh_segments(timestamp: int) -> None:
     """Every hour, in every active store: RFM classes (recency moves with the clock) and today's segment sizes."""
-    for slug in await active_stores():
-        tenant = await lookup_tenant(slug)
-        if tenant is not None:
-            async with bind_tenant(tenant):
-                await segments.refresh_all()
+    await _in_each_store(lambda _tenant: segments.refresh_all())
 
 
 async def defer_feed(slug: str) -> None:
@@ -299,40 +300,39 @@ async def run_automation(slug: str, run_id: int) -> None:
 async def automation_tick(timestamp: int) -> None:
     """Every minute, in every active store: pending events, overdue delayed runs, task reminders."""
     settings = get_settings()
-    for slug in await active_stores():
-        await _drain_store(slug)
-        tenant = await lookup_tenant(slug)
-        if tenant is not None:
-            async with bind_tenant(tenant):
-                with use_locale(tenant.locale):
-                    await automation.run_due(automation_env())
-                    await reminders.send_due(settings.public_url, mail_settings_from_env())
+
+    async def tick(tenant: TenantInfo) -> None:
+        await _drain_store(tenant.slug)
+        with use_locale(tenant.locale):
+            await automation.run_due(automation_env())
+            await reminders.send_due(settings.public_url, mail_settings_from_env())
+
+    await _in_each_store(tick)
 
 
 @jobs_app.periodic(cron="*/10 * * * *")
 @jobs_app.task(name="automation.segments", queue="automation", queueing_lock="automation_segments")
 async def scan_segments(timestamp: int) -> None:
     """Every ten minutes: customers who entered a segment that a rule watches become events."""
-    for slug in await active_stores():
-        tenant = await lookup_tenant(slug)
-        if tenant is not None:
-            async with bind_tenant(tenant):
-                entered = await automation.scan_segments()
-            if entered:
-                await _drain_store(slug)
+
+    async def scan(tenant: TenantInfo) -> None:
+        if await automation.scan_segments():
+            await _drain_store(tenant.slug)
+
+    await _in_each_store(scan)
 
 
 @jobs_app.periodic(cron="17 3 * * *")
 @jobs_app.task(name="automation.no_order", queue="automation", queueing_lock="automation_no_order")
 async def scan_no_order(timestamp: int) -> None:
     """Daily: customers who have not ordered for a rule's N days become ``no_order`` events."""
-    for slug in await active_stores():
-        tenant = await lookup_tenant(slug)
-        if tenant is not None:
-            async with bind_tenant(tenant):
-                await automation.prune()
-                await automation.scan_no_order()
-        await _drain_store(slug)
+
+    async def scan(tenant: TenantInfo) -> None:
+        await automation.prune()
+        await automation.scan_no_order()
+        await _drain_store(tenant.slug)
+
+    await _in_each_store(scan)
 
 
 async def kick_automation(slug: str) -> None:

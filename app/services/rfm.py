@@ -71,7 +71,8 @@ async def settings() -> dict:
     row = await RfmSetting.select().output(load_json=True).first()
     if row is None:
         row = DEFAULTS | {"monetary_auto": []}
-        await RfmSetting.insert(RfmSetting(**row, updated_at=datetime.now(UTC)))
+        created = await RfmSetting.insert(RfmSetting(**row, updated_at=datetime.now(UTC))).returning(RfmSetting.id)
+        row = row | {"id": created[0]["id"]}
     return row
 
 
@@ -109,7 +110,7 @@ def validate_settings(raw: Mapping[str, str], currency: str) -> tuple[dict | Non
 
 
 async def save_settings(values: dict) -> None:
-    await settings()
+    config = await settings()
     await RfmSetting.update(
         {
             RfmSetting.recency_days: values["recency_days"],
@@ -117,7 +118,7 @@ async def save_settings(values: dict) -> None:
             RfmSetting.monetary_minor: values["monetary_minor"],
             RfmSetting.updated_at: datetime.now(UTC),
         }
-    ).where(RfmSetting.id == (await RfmSetting.select(RfmSetting.id).first())["id"])
+    ).where(RfmSetting.id == config["id"])
     await refresh()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.errors import NotFound, ValidationFailed
 from app.forms.staff import MemberData
@@ -78,8 +78,14 @@ async def names() -> dict[int, str]:
     return {m.identity_id: m.display_name for m in await members(active_only=False)}
 
 
-async def seen(identity_id: int) -> None:
-    """Note that a member used the store now (at most once a few minutes, to spare writes)."""
+SEEN_EVERY = timedelta(minutes=5)
+
+
+async def seen(identity_id: int, last_seen_at: datetime | None) -> None:
+    """Note that a member used the store now (at most once a few minutes, to spare writes). With the
+    ``last_seen_at`` the request already read, a recent visit costs no query at all."""
+    if last_seen_at is not None and datetime.now(UTC) - last_seen_at < SEEN_EVERY:
+        return
     await StaffProfile.raw(
         "UPDATE staff_profile SET last_seen_at = now() WHERE identity_id = {}"
         " AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 minutes')",
