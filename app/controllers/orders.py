@@ -76,8 +76,8 @@ class OrderController(Controller):
                 "rows": range(orders.STAFF_LINES),
             }
             return render(request, "orders/new.html", context, status_code=422)
-        order, _created = await orders.create_order(draft)
-        return redirect(request, f"/s/{tenant.slug}/orders/{order['id']}")
+        order, _created = await orders.place_order(draft)
+        return redirect(request, f"/s/{tenant.slug}/orders/{order.id}")
 
     @get("/{order_id:int}/invoice", name="orders:invoice", opt={"permission": "orders.view"})
     async def show_invoice(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:

@@ -131,12 +131,11 @@ class ShopController(Controller):
                 data, form, country=tenant.country, currency=tenant.currency, locale=locale, nonce=token.nonce
             )
         if draft is not None:
-            order, created = await orders.create_order(draft)
-            await forms.mark_converted(token.nonce)  # type: ignore[union-attr]
+            order, created = await orders.place_order(draft)
+            await forms.order_sent(token, code, order.customer_id if created else None, order.id)  # type: ignore[arg-type]
             if created:
-                await forms.record_opened(order, code, token.issued)  # type: ignore[union-attr]
-                await _notify(request, tenant.slug, order["id"])
-            return Redirect(path=_status_url(request, tenant, order), status_code=303)
+                await _notify(request, tenant.slug, order.id)
+            return Redirect(path=_status_url(request, tenant, order.token), status_code=303)
         quantities = {k[4:]: v for k, v in data.items() if k.startswith("qty_")}
         context = {
             "token": forms.sign_token(secret, tenant.slug, code),
@@ -212,12 +211,12 @@ async def _notify(request: Request[Any, Any, Any], slug: str, order_id: int) -> 
         logger.exception("could not queue the e-mails for order %s of %s", order_id, slug)
 
 
-def _status_url(request: Request[Any, Any, Any], tenant: TenantInfo, order: dict) -> str:
+def _status_url(request: Request[Any, Any, Any], tenant: TenantInfo, order_token: str) -> str:
     suffix = "?embed=1" if request.query_params.get("embed") == "1" else ""
     parent = request.query_params.get("parent")
     if suffix and parent and _origin(parent):
         suffix += f"&parent={_origin(parent)}"
-    return f"/f/{tenant.slug}/o/{order['token']}{suffix}"
+    return f"/f/{tenant.slug}/o/{order_token}{suffix}"
 
 
 class EmbedController(Controller):

@@ -1,9 +1,10 @@
 """Analytics rollups: periods, reads from the per-day tables, counting form opens, rebuilding.
 
 The rollup tables (``sales_day``, ``goods_day``, ``customer_fact``, ``cohort_month``, ``form_day``) are
-kept current by PostgreSQL triggers on orders, order lines, payments and form drafts (see the migration
-``2026-11-25T04:00``), so every entry point — form, staff, API, import, payment notification, a manual
-UPDATE — is covered in the same transaction. Pages read only the rollups, never the order tables.
+kept current by PostgreSQL triggers on orders, order lines, payments and form drafts (see the migrations
+``2026-11-25T04:00`` and ``…T05:10``), so every entry point — form, staff, API, import, payment
+notification, a manual UPDATE — is covered in the same transaction (orders are refreshed once, as it
+commits). Pages read only the rollups, never the order tables.
 """
 
 from __future__ import annotations

@@ -280,16 +280,18 @@ async def sweep_unfinished(older_than_minutes: int = 30) -> int:
     return done
 
 
-async def mark_converted(nonce: str) -> None:
-    await FormDraft.update({FormDraft.converted: True}).where(FormDraft.nonce == nonce[:64])
-
-
-async def record_opened(order: dict, form_code: str, issued: int) -> None:
-    """The order's customer opened the form when its token was issued: the first step on their timeline."""
-    await customers.add_event(
-        order["customer"],
+async def order_sent(token: FormToken, form_code: str, customer_id: int | None, order_id: int) -> None:
+    """The form's draft became an order; for a new order with a customer, the customer opened the form
+    when its token was issued, the first step on their timeline. One statement for both."""
+    await FormDraft.raw(
+        "WITH draft AS (UPDATE form_draft SET converted = true WHERE nonce = {} AND NOT converted)"
+        " INSERT INTO customer_event (customer, kind, at, order_id, data)"
+        " SELECT {}::int, {}, {}, {}, {}::jsonb WHERE {}::int IS NOT NULL",
+        token.nonce[:64],
+        customer_id,
         customers.FORM_OPENED,
-        order_id=order["id"],
-        data={"form": form_code},
-        at=datetime.fromtimestamp(issued, UTC),
+        datetime.fromtimestamp(token.issued, UTC),
+        order_id,
+        json.dumps({"form": form_code}),
+        customer_id,
     )

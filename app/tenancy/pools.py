@@ -32,6 +32,15 @@ HEAT_HALF_LIFE = 60.0
 _DECAY = math.log(2) / HEAT_HALF_LIFE
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The ``reset`` our pools run when a connection comes back: nothing beyond asyncpg's own step,
+    which rolls back a transaction left open. asyncpg's default also sends ``RESET ALL``, ``UNLISTEN *``
+    and ``pg_advisory_unlock_all()``: a second round trip after every query, since Piccolo takes a
+    connection per statement. Our pooled connections keep no session state (settings are ``SET
+    LOCAL``, LISTEN and session locks use connections of their own), and a pool serves one database
+    through one role, so nothing can leak from one store to another either way."""
+
+
 class PoolsExhausted(RuntimeError):
     """No connection slot became free in time on the store's server."""
 
@@ -116,6 +125,7 @@ class PoolRegistry:
                 "statement_cache_size": self.statement_cache_size,
                 "timeout": self.connect_timeout,
                 "connect": self._connector(handle.server),
+                "reset": keep_session,
                 **handle.config,  # a server behind PgBouncer brings statement_cache_size=0
             }
             handle.pool = await self._create_pool(**options)

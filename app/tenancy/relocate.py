@@ -198,8 +198,9 @@ async def _retire(server: str, name: str, keep_old: bool) -> str:
 @asynccontextmanager
 async def _exclusive(tenant_id: int, slug: str) -> AsyncIterator[None]:
     """One move or in-place restore of a store at a time, across every machine (a session lock on
-    the control plane: a crashed runner releases it, and running the command again resumes)."""
-    async with rt.get_runtime().control_pool.acquire() as conn:
+    the control plane, on a connection of its own: a crashed runner releases it, and running the
+    command again resumes)."""
+    async with admin_connection(rt.PRIMARY_SERVER, rt.get_runtime().settings.db.control_database) as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", RELOCATION_LOCK, tenant_id):
             raise RelocationError(f"another move or restore of store {slug} is running")
         try:

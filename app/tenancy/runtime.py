@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.tables.control import DbServer, Tenant
 from app.tenancy.embedded import start_embedded
 from app.tenancy.engine import CONTROL_DB, ROUTED_DB, bound
-from app.tenancy.pools import PoolRegistry
+from app.tenancy.pools import PoolRegistry, keep_session
 
 PRIMARY_SERVER = "primary"
 TENANT_CACHE_SECONDS = 30.0
@@ -135,7 +135,7 @@ async def start(settings: Settings) -> Runtime:
             dsn = resolve_primary_dsn(settings)
             await ensure_database(dsn, settings.db.control_database)
             config = {"dsn": dsn, "database": settings.db.control_database}
-            pool = await asyncpg.create_pool(min_size=1, max_size=8, **config)
+            pool = await asyncpg.create_pool(min_size=1, max_size=8, reset=keep_session, **config)
             CONTROL_DB.attach(pool, config)
             registry = PoolRegistry(
                 max_size=settings.db.pool_max_size,

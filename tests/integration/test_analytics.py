@@ -136,14 +136,17 @@ async def pay(order_id: int, connection: int, amount: int, status: str = "succee
     return rows[0]["id"]
 
 
+async def _connection() -> int:
+    rows = await PaymentConnection.insert(
+        PaymentConnection(code="sandbox", name="s", config_encrypted="x", created_at=datetime.now(UTC))
+    )
+    return rows[0]["id"]
+
+
 async def test_rollups_equal_a_recomputation_after_creates_edits_cancels_payments_refunds(runtime) -> None:
     store = await make_store("rollups-mix")
     async with tenancy.bind_tenant(store.tenant):
-        conn = (
-            await PaymentConnection.insert(
-                PaymentConnection(code="sandbox", name="s", config_encrypted="x", created_at=datetime.now(UTC))
-            )
-        )[0]["id"]
+        conn = await _connection()
         placed = []
         for i in range(8):
             order, _ = await orders.create_order(
@@ -190,7 +193,7 @@ async def test_rollups_equal_a_recomputation_after_creates_edits_cancels_payment
         # Forms: contacts typed, some left unfinished, some converted.
         for i in range(4):
             await forms.save_draft(f"n{i}", "order", {"phone": f"+7912111000{i}", "utm_source": "vk"}, "RU")
-        await forms.mark_converted("n0")
+        await forms.order_sent(forms.FormToken(0, "n0"), "order", None, placed[0]["id"])
         await forms.sweep_unfinished(older_than_minutes=-1)
         await assert_rollups_match()
         before = [await Order.raw(q) for _, q in PAIRS]
@@ -216,3 +219,32 @@ async def test_rollups_stay_exact_with_a_bulk_statement_over_many_orders(runtime
         totals = await analytics.totals("RUB", date(2000, 1, 1), date(2100, 1, 1))
         assert totals["orders"] == 12
         assert totals["cancelled"] == 4
+
+
+async def test_rollups_follow_a_transaction_at_its_commit_and_not_when_it_rolls_back(runtime) -> None:
+    store = await make_store("rollups-commit")
+    async with tenancy.bind_tenant(store.tenant):
+        connection = await _connection()
+        with pytest.raises(LookupError):
+            async with tenancy.store_transaction():
+                placed, _ = await orders.place_order(draft("+7 912 000 0201", 1000))
+                await pay(placed.id, connection, 1000)
+                raise LookupError("changed our mind")
+        assert await Order.count() == 0
+        assert await Order.raw("SELECT count(*) AS n FROM sales_day") == [{"n": 0}]
+        # Order, lines and a payment in one transaction: the rollups see all of it once it commits.
+        async with tenancy.store_transaction():
+            placed, _ = await orders.place_order(draft("+7 912 000 0201", 1000))
+            await pay(placed.id, connection, 2300)
+            await OrderLine.update({OrderLine.quantity: 3, OrderLine.total_minor: 1500}).where(
+                (OrderLine.order == placed.id) & (OrderLine.sku == "M-1")
+            )
+        await assert_rollups_match()
+        totals = await analytics.totals("RUB", date(2000, 1, 1), date(2100, 1, 1))
+        assert totals["orders"] == 1
+        # Nothing is left noted for a later transaction to refresh.
+        left = await Order.raw(
+            "SELECT (SELECT count(*) FROM analytics_pending) AS pending,"
+            " (SELECT count(*) FROM analytics_flush_due) AS due"
+        )
+        assert left == [{"pending": 0, "due": 0}]

@@ -75,6 +75,12 @@ async def test_a_repeated_submission_places_one_order(runtime) -> None:
         assert len({order["id"] for order, _created in results}) == 1
         assert sum(1 for _order, created in results if created) == 1
         assert await Order.count() == 1
+        # A later replay changes nothing: the same order, no number drawn, the customer counted once.
+        drawn = await Order.raw("SELECT last_value FROM order_number_seq")
+        again, created = await orders.place_order(draft("+79120000001", key="same"))
+        assert not created and again.id == results[0][0]["id"] and again.token == results[0][0]["token"]
+        assert await Order.raw("SELECT last_value FROM order_number_seq") == drawn
+        assert await Customer.select(Customer.orders_count).output(as_list=True) == [1]
 
 
 async def test_status_moves_follow_the_allowed_transitions_and_are_audited(runtime) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.services._paging import PAGE_SIZE
-from app.services.orders._create import create_order
+from app.services.orders._create import PlacedOrder, create_order, place_order
 from app.services.orders._edit import STAFF_LINES, OrderEdit, update_order, validate_edit, validate_staff_order
 from app.services.orders._lists import (
     Filters,
@@ -37,6 +37,7 @@ __all__ = [
     "OrderDraft",
     "OrderEdit",
     "Page",
+    "PlacedOrder",
     "all_statuses",
     "board",
     "by_token",
@@ -49,6 +50,7 @@ __all__ = [
     "group_label",
     "list_page",
     "parse_filters",
+    "place_order",
     "save_view",
     "saved_views",
     "status_name",
