@@ -34,7 +34,6 @@ from app.services.customers._identity import (
     format_phone,
     normalize_phone,
     recompute_totals,
-    record_order,
 )
 from app.services.customers._import import ImportResult, import_csv
 from app.services.customers._lists import (
@@ -92,7 +91,6 @@ __all__ = [
     "parse_filters",
     "reason_labels",
     "recompute_totals",
-    "record_order",
     "search_clause",
     "set_tags",
     "sort_labels",

@@ -29,25 +29,33 @@ MERGED = "merged"
 UNMERGED = "unmerged"
 
 
+# A new customer starts with the order being placed, if any; the upserts add it to a found one, so
+# placing an order writes the customer row once (each version of it costs every one of its indexes).
 _INSERT = (
     "INSERT INTO customer (name, phone, email, city, source, utm, tags, note, orders_count, total_spent_minor,"
-    " created_at, updated_at) VALUES ({}, {}, {}, '', {}, {}::jsonb, '[]'::jsonb, '', 0, 0, {}, {})"
+    " first_order_at, last_order_at, created_at, updated_at)"
+    " VALUES ({}, {}, {}, '', {}, {}::jsonb, '[]'::jsonb, '', {}, {}, {}, {}, {}, {})"
 )
 # Found by phone: the e-mail is written only when no other customer has it (its unique index would fail).
 _INSERT_BY_PHONE = (
     "INSERT INTO customer (name, phone, email, city, source, utm, tags, note, orders_count, total_spent_minor,"
-    " created_at, updated_at) SELECT {}, {}, e.email, '', {}, {}::jsonb, '[]'::jsonb, '', 0, 0, {}, {}"
+    " first_order_at, last_order_at, created_at, updated_at)"
+    " SELECT {}, {}, e.email, '', {}, {}::jsonb, '[]'::jsonb, '', {}, {}, {}, {}, {}, {}"
     " FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM customer WHERE email = {}::text AND merged_into IS NULL)"
     " THEN NULL ELSE {}::text END AS email) e"
 )
+_COUNT_ORDER = (
+    " DO UPDATE SET updated_at = excluded.updated_at,"
+    " orders_count = customer.orders_count + excluded.orders_count,"
+    " total_spent_minor = customer.total_spent_minor + excluded.total_spent_minor,"
+    " first_order_at = coalesce(customer.first_order_at, excluded.first_order_at),"
+    " last_order_at = coalesce(excluded.last_order_at, customer.last_order_at)"
+    " RETURNING id, name, email, phone"
+)
 _UPSERT_BY_PHONE = (
-    _INSERT_BY_PHONE + " ON CONFLICT (phone) WHERE phone IS NOT NULL AND merged_into IS NULL"
-    " DO UPDATE SET updated_at = excluded.updated_at RETURNING id, name, email, phone"
+    _INSERT_BY_PHONE + " ON CONFLICT (phone) WHERE phone IS NOT NULL AND merged_into IS NULL" + _COUNT_ORDER
 )
-_UPSERT_BY_EMAIL = (
-    _INSERT + " ON CONFLICT (email) WHERE email IS NOT NULL AND merged_into IS NULL"
-    " DO UPDATE SET updated_at = excluded.updated_at RETURNING id, name, email, phone"
-)
+_UPSERT_BY_EMAIL = _INSERT + " ON CONFLICT (email) WHERE email IS NOT NULL AND merged_into IS NULL" + _COUNT_ORDER
 
 
 def normalize_phone(raw: str, region: str) -> str | None:
@@ -74,18 +82,31 @@ def format_phone(e164: str | None) -> str:
 
 
 async def find_or_create(
-    *, name: str, phone: str | None, email: str | None, source: str, utm: dict | None = None
+    *,
+    name: str,
+    phone: str | None,
+    email: str | None,
+    source: str,
+    utm: dict | None = None,
+    order: tuple[int, datetime] | None = None,
 ) -> int | None:
-    """The customer with this phone (else e-mail), created if new; concurrent calls agree on one row."""
+    """The customer with this phone (else e-mail), created if new; concurrent calls agree on one row.
+
+    ``order`` (total, placed at) is a new order of theirs, counted into their running totals by the same
+    statement (a new order is never cancelled, so adding it is exact; edits and cancellations call
+    ``recompute_totals``). Call it in the order's transaction, so a rolled-back order is not counted.
+    """
     if not phone and not email:
         return None
     key = "phone" if phone else "email"
     now = datetime.now(UTC)
     utm_json = json.dumps(utm or {})
+    total, at = order if order is not None else (0, None)
+    counts = (1 if order is not None else 0, total, at, at, now, now)
     if phone:
-        rows = await Customer.raw(_UPSERT_BY_PHONE, name, phone, source, utm_json, now, now, email, email)
+        rows = await Customer.raw(_UPSERT_BY_PHONE, name, phone, source, utm_json, *counts, email, email)
     else:
-        rows = await Customer.raw(_UPSERT_BY_EMAIL, name, None, email, source, utm_json, now, now)
+        rows = await Customer.raw(_UPSERT_BY_EMAIL, name, None, email, source, utm_json, *counts)
     row = rows[0]
     changes = {}
     if name and not row["name"]:
@@ -119,25 +140,6 @@ async def add_event(
             actor_id=actor_id,
             data=data or {},
         )
-    )
-
-
-async def record_order(customer_id: int | None, total_minor: int, at: datetime) -> None:
-    """Keep the customer's running totals current as orders arrive (the base list reads them).
-
-    A new order is never cancelled, so adding it is exact; edits and cancellations call
-    ``recompute_totals`` instead.
-    """
-    if customer_id is None:
-        return
-    await Customer.raw(
-        "UPDATE customer SET orders_count = orders_count + 1, total_spent_minor = total_spent_minor + {},"
-        " first_order_at = coalesce(first_order_at, {}), last_order_at = {}, updated_at = {} WHERE id = {}",
-        total_minor,
-        at,
-        at,
-        at,
-        customer_id,
     )
 
 

@@ -48,7 +48,12 @@ async def place_order(draft: OrderDraft) -> tuple[PlacedOrder, bool]:
     try:
         async with store_transaction():
             customer_id = await customers.find_or_create(
-                name=draft.customer_name, phone=draft.phone, email=draft.email, source=draft.source, utm=draft.utm
+                name=draft.customer_name,
+                phone=draft.phone,
+                email=draft.email,
+                source=draft.source,
+                utm=draft.utm,
+                order=(total, now),
             )
             rows = await Order.raw(
                 _INSERT,
@@ -93,7 +98,6 @@ async def place_order(draft: OrderDraft) -> tuple[PlacedOrder, bool]:
                     )
                 )
             await OrderLine.insert(*[line_row(order_id, line, index) for index, line in enumerate(draft.lines)])
-            await customers.record_order(customer_id, total, now)
             if customer_id is not None:
                 await rfm.refresh(customer_ids=[customer_id])
             await customers.add_event(
