@@ -13,6 +13,7 @@ from app.tables.control import Tenant
 from app.tables.stores import StoreSetting
 from app.tenancy import migrate, provision
 from app.tenancy import runtime as tenancy
+from app.tenancy.engine import current_handle
 from tests.conftest import make_store
 
 pytestmark = pytest.mark.integration
@@ -77,6 +78,29 @@ async def test_rollback_stays_in_its_store(runtime, store_a, store_b) -> None:
             raise RuntimeError("abort")
     async with tenancy.bind_tenant(store_a.tenant):
         assert (await StoreSetting.select(StoreSetting.name).first())["name"] == before
+
+
+async def test_pooled_connections_come_back_in_one_round_trip_and_never_inside_a_transaction(runtime, store_a) -> None:
+    """Store pools skip asyncpg's RESET ALL round trip on release; a transaction left open is still
+    rolled back, so the next user of the connection starts clean."""
+    async with tenancy.bind_tenant(store_a.tenant):
+        pool = current_handle().pool
+        await StoreSetting.select(StoreSetting.name).first()
+        sent: list[str] = []
+        conn = await pool.acquire()
+        conn.add_query_logger(lambda record: sent.append(record.query))
+        await conn.execute("BEGIN")
+        await conn.execute("UPDATE store_setting SET name = 'left open'")
+        await pool.release(conn)
+        assert not any("RESET ALL" in query for query in sent), sent
+        sent.clear()
+        conn = await pool.acquire()
+        try:
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT count(*) FROM store_setting WHERE name = 'left open'") == 0
+        finally:
+            await pool.release(conn)
+        assert sent == ["SELECT count(*) FROM store_setting WHERE name = 'left open'"]
 
 
 async def test_switching_store_inside_a_transaction_is_refused(runtime, store_a, store_b) -> None:
