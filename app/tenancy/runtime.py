@@ -345,6 +345,25 @@ def store_transaction():
     return ROUTED_DB.transaction()
 
 
+@asynccontextmanager
+async def store_atomic() -> AsyncIterator[None]:
+    """All or nothing, even when nested: a transaction of its own, or a savepoint inside the open one
+    (a nested ``store_transaction()`` joins the outer transaction, so an exception raised inside it
+    would leave its writes for the outer one to commit)."""
+    outer = ROUTED_DB.current_transaction.get()
+    if outer is None:
+        async with ROUTED_DB.transaction():
+            yield
+        return
+    savepoint = await outer.savepoint()
+    try:
+        yield
+    except BaseException:
+        await savepoint.rollback_to()
+        raise
+    await savepoint.release()
+
+
 def transaction_connection() -> asyncpg.Connection:
     """The asyncpg connection of the open store transaction, for COPY and other bulk work."""
     transaction = ROUTED_DB.current_transaction.get()

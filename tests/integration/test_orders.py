@@ -81,6 +81,12 @@ async def test_a_repeated_submission_places_one_order(runtime) -> None:
         assert not created and again.id == results[0][0]["id"] and again.token == results[0][0]["token"]
         assert await Order.raw("SELECT last_value FROM order_number_seq") == drawn
         assert await Customer.select(Customer.orders_count).output(as_list=True) == [1]
+        # Inside a caller's transaction too: the replay's savepoint undoes its count, the caller's work stays.
+        async with tenancy.store_transaction():
+            again, created = await orders.place_order(draft("+79120000001", key="same"))
+            fresh, _ = await orders.place_order(draft("+79120000001", key="other"))
+        assert not created and again.id == results[0][0]["id"] and fresh.id != again.id
+        assert await Customer.select(Customer.orders_count).output(as_list=True) == [2]
 
 
 async def test_status_moves_follow_the_allowed_transitions_and_are_audited(runtime) -> None:

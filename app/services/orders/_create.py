@@ -7,11 +7,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.errors import NotFound
+from app.i18n import gettext as _
 from app.services import customers, distribution, outbox, rfm
 from app.services.orders._model import LineDraft, OrderDraft
 from app.services.orders._read import get
 from app.tables.orders import Order, OrderChange, OrderLine
-from app.tenancy.runtime import store_transaction
+from app.tenancy.runtime import store_atomic
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ async def place_order(draft: OrderDraft) -> tuple[PlacedOrder, bool]:
     total = max(0, subtotal - draft.discount_minor) + draft.delivery_minor
     token = secrets.token_urlsafe(24)
     try:
-        async with store_transaction():
+        async with store_atomic():  # a savepoint when nested: a replay undoes its customer upsert
             customer_id = await customers.find_or_create(
                 name=draft.customer_name,
                 phone=draft.phone,
@@ -118,6 +120,8 @@ async def place_order(draft: OrderDraft) -> tuple[PlacedOrder, bool]:
             .where(Order.idempotency_key == draft.idempotency_key)
             .first()
         )
+        if first is None:  # the first order was deleted in the meantime
+            raise NotFound(_("This order does not exist.")) from None
         return PlacedOrder(first["id"], first["token"], first["number"], first["customer"]), False
     return PlacedOrder(order_id, token, number, customer_id), True
 
