@@ -30,6 +30,8 @@ class DatabaseHandle:
     in_use: int = 0
     last_used: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    connections: set[Any] = field(default_factory=set)  # open connections of the pool
+    idle: set[Any] = field(default_factory=set)  # those not lent out right now
 
 
 class NotBound(LookupError):

@@ -6,9 +6,11 @@ closes (idle timeout, pool closed, server gone). A pool costs nothing until it c
 stores keep warm pools side by side as long as the server's total stays under the cap. When the
 budget is spent, the coldest idle pool is closed to make room: the one whose store has been asked for
 least lately (a request count that halves every ``HEAT_HALF_LIFE`` seconds, kept across evictions, so
-a store with steady traffic outlives a crowd of one-off visits, which plain LRU would not). Every
+a store with steady traffic outlives a crowd of one-off visits, which plain LRU would not). A busy
+store's second or third connection counts for its store's heat shared among its connections, so a
+spare connection idle for the moment goes before a store whose only connection is worth more. Every
 waiting connect gets a pool evicted for it, so a burst of new stores frees slots in parallel, and a
-tenth of the cap is kept free ahead of need. When no pool is idle, the connecting request waits,
+thirtieth of the cap is kept free ahead of need. When no pool is idle, the connecting request waits,
 bounded by ``acquire_timeout``, then gets :class:`PoolsExhausted` (a 503). asyncpg closes
 connections idle for ``idle_seconds``, and a janitor closes the pools left empty.
 """
@@ -72,7 +74,7 @@ class PoolRegistry:
             raise ValueError("a server needs room for at least one connection")
         self.max_size = max_size
         self.cap = cap_per_server
-        self.headroom = cap_per_server // 10  # slots kept free by closing idle pools early
+        self.headroom = cap_per_server // 30  # slots kept free by closing idle pools early
         self.idle_seconds = idle_seconds
         self.acquire_timeout = acquire_timeout
         self.statement_cache_size = statement_cache_size
@@ -88,9 +90,11 @@ class PoolRegistry:
         self._cond = asyncio.Condition()
         self._janitor: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # wake-ups and evictions under way (kept referenced)
+        self._trimming: set[Any] = set()  # spare connections being closed to free a slot
         self._closed = False
         self.waits = 0
         self.evictions = 0
+        self.trims = 0
 
     # -- acquire / release -------------------------------------------------------------
     async def acquire(self, key: str, server: str, config: dict[str, Any]) -> DatabaseHandle:
@@ -124,8 +128,9 @@ class PoolRegistry:
                 "max_inactive_connection_lifetime": self.idle_seconds,
                 "statement_cache_size": self.statement_cache_size,
                 "timeout": self.connect_timeout,
-                "connect": self._connector(handle.server),
-                "reset": keep_session,
+                "connect": self._connector(handle),
+                "setup": self._lent(handle),
+                "reset": self._returned(handle),
                 **handle.config,  # a server behind PgBouncer brings statement_cache_size=0
             }
             handle.pool = await self._create_pool(**options)
@@ -146,7 +151,17 @@ class PoolRegistry:
             self._cond.notify_all()
 
     # -- connection slots ------------------------------------------------------------------
-    def _connector(self, server: str) -> Callable[..., Any]:
+    def _connector(self, handle: DatabaseHandle) -> Callable[..., Any]:
+        server = handle.server
+
+        def ended(conn: Any) -> None:
+            handle.connections.discard(conn)
+            handle.idle.discard(conn)
+            if conn in self._trimming:
+                self._trimming.discard(conn)
+                self._freeing[server] = self._freeing.get(server, 0) - 1
+            self._give_slot(server)
+
         async def connect(*args: Any, **kwargs: Any) -> Any:
             await self._take_slot(server)
             try:
@@ -154,10 +169,30 @@ class PoolRegistry:
             except BaseException:
                 self._give_slot(server)
                 raise
-            conn.add_termination_listener(lambda _conn: self._give_slot(server))
+            handle.connections.add(conn)
+            conn.add_termination_listener(ended)
             return conn
 
         return connect
+
+    @staticmethod
+    def _lent(handle: DatabaseHandle) -> Callable[..., Any]:
+        """asyncpg's ``setup``: the connection is lent out (asyncpg passes a proxy; its ``_con`` is the connection)."""
+
+        async def setup(proxy: Any) -> None:
+            handle.idle.discard(getattr(proxy, "_con", proxy))
+
+        return setup
+
+    @staticmethod
+    def _returned(handle: DatabaseHandle) -> Callable[..., Any]:
+        """asyncpg's ``reset``: the connection is back, idle (and, as ``keep_session``, nothing is sent)."""
+
+        async def reset(conn: Any) -> None:
+            if conn in handle.connections:
+                handle.idle.add(conn)
+
+        return reset
 
     async def _take_slot(self, server: str) -> None:
         deadline = time.monotonic() + self.acquire_timeout
@@ -210,14 +245,28 @@ class PoolRegistry:
         return heat * math.exp(-_DECAY * (now - at))
 
     def _evict_one(self, server: str) -> None:
-        """Start closing the coldest idle pool on ``server`` that holds connections (ties: least recently used)."""
+        """Free a slot on ``server``: close the coldest idle pool that holds connections (ties: least
+        recently used), or a busy store's idle spare connection when that is worth less (its store's
+        heat shared among the pool's connections)."""
         now = time.monotonic()
         victim, coldest = None, math.inf
+        spare, spare_worth = None, math.inf
         for handle in self._handles.values():  # least recently used first
-            if handle.server == server and handle.in_use == 0 and handle.pool is not None and handle.pool.get_size():
-                heat = self._heat_of(handle.key, now)
-                if heat < coldest:
-                    victim, coldest = handle, heat
+            if handle.server != server or handle.pool is None:
+                continue
+            heat = self._heat_of(handle.key, now)
+            if handle.in_use == 0 and handle.pool.get_size() and heat < coldest:
+                victim, coldest = handle, heat
+            if len(handle.connections) > 1 and handle.idle and heat / len(handle.connections) < spare_worth:
+                spare, spare_worth = handle, heat / len(handle.connections)
+        if spare is not None and spare_worth <= coldest:
+            conn = spare.idle.pop()
+            spare.connections.discard(conn)
+            self.trims += 1
+            self._trimming.add(conn)
+            self._freeing[server] = self._freeing.get(server, 0) + 1
+            conn.terminate()  # idle: asyncpg's pool reconnects that holder when it is next needed
+            return
         if victim is None:
             return
         del self._handles[victim.key]

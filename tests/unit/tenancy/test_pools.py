@@ -26,7 +26,15 @@ class FakeConnection:
     def add_termination_listener(self, callback) -> None:
         self.listeners.append(callback)
 
+    closed = False
+
+    def terminate(self) -> None:
+        self.close()
+
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         FakeConnection.live -= 1
         loop = asyncio.get_running_loop()
         for callback in self.listeners:  # asyncpg calls them soon after, not inline
@@ -39,24 +47,38 @@ class FakePool:
 
     opened = 0
 
-    def __init__(self, max_size: int, connect) -> None:
+    def __init__(self, max_size: int, connect, setup=None, reset=None) -> None:
         self.max_size = max_size
         self.connect = connect
+        self.setup, self.reset = setup, reset
+        self.free = asyncio.Semaphore(max_size)
         self.idle: list[FakeConnection] = []
         self.busy: set[FakeConnection] = set()
         FakePool.opened += 1
 
     async def acquire(self) -> FakeConnection:
-        conn = self.idle.pop() if self.idle else await self.connect()
+        await self.free.acquire()
+        self.idle = [c for c in self.idle if not c.closed]  # asyncpg reconnects a holder whose connection ended
+        try:
+            conn = self.idle.pop() if self.idle else await self.connect()
+        except BaseException:
+            self.free.release()
+            raise
         self.busy.add(conn)
+        if self.setup:
+            await self.setup(conn)
         return conn
 
     async def release(self, conn: FakeConnection) -> None:
         self.busy.discard(conn)
-        self.idle.append(conn)
+        if not conn.closed:
+            self.idle.append(conn)
+            if self.reset:
+                await self.reset(conn)
+        self.free.release()
 
     def get_size(self) -> int:
-        return len(self.idle) + len(self.busy)
+        return sum(1 for c in [*self.idle, *self.busy] if not c.closed)
 
     closing = 0
     peak_closing = 0
@@ -75,8 +97,8 @@ class FakePool:
             conn.close()
 
 
-async def fake_factory(*, max_size: int, connect, **_: object) -> FakePool:
-    return FakePool(max_size, connect)
+async def fake_factory(*, max_size: int, connect, setup=None, reset=None, **_: object) -> FakePool:
+    return FakePool(max_size, connect, setup, reset)
 
 
 async def fake_connect(*_: object, **__: object) -> FakeConnection:
@@ -185,8 +207,29 @@ async def test_busy_server_times_out_instead_of_overcommitting() -> None:
     for conn in conns:
         await held.pool.release(conn)
     await reg.release(held)
-    await query(reg, "b")  # the idle pool is evicted to make room
-    assert reg.stats().evictions == 1
+    await query(reg, "b")  # room is made: the idle store's spare connection, worth least, is closed
+    assert (reg.stats().evictions, reg.trims) == (0, 1)
+    await reg.close()
+
+
+@pytest.mark.parametrize(("warm_visits", "closed"), [(6, "spare of the busy store"), (2, "the warm store")])
+async def test_a_busy_stores_idle_spare_goes_before_a_store_whose_only_connection_is_worth_more(
+    warm_visits: int, closed: str
+) -> None:
+    reg = registry(cap=3, max_size=2)
+    for _ in range(8):
+        await query(reg, "busy")
+    await asyncio.gather(query(reg, "busy", hold=0.01), query(reg, "busy", hold=0.01))  # a peak: two connections
+    for _ in range(warm_visits):
+        await query(reg, "warm")
+    assert reg.stats().slots_by_server == {"s1": 3}
+    await query(reg, "new")  # the cap is reached: one slot must be freed
+    sizes = {key: h.pool.get_size() for key, h in reg._handles.items()}
+    if closed == "the warm store":  # busy: 10 visits over 2 connections = 5 each, more than the warm store's 2
+        assert sizes == {"busy": 2, "new": 1} and (reg.stats().evictions, reg.trims) == (1, 0)
+    else:  # 5 a connection is less than the warm store's 6: the spare goes, both stores stay warm
+        assert sizes == {"busy": 1, "warm": 1, "new": 1} and (reg.stats().evictions, reg.trims) == (0, 1)
+    assert FakeConnection.peak <= 3
     await reg.close()
 
 
