@@ -46,8 +46,11 @@ SLOTS = Gauge(
 CAP = Gauge("autooffice_db_connection_cap", "Per-process connection cap per server.", multiprocess_mode="max")
 POOL_WAITS = Counter("autooffice_db_pool_waits", "Times a request waited for a connection slot.")
 POOL_EVICTIONS = Counter("autooffice_db_pool_evictions", "Idle pools closed to make room under the cap.")
+POOL_SPARES_CLOSED = Counter(
+    "autooffice_db_pool_spares_closed", "Idle spare connections of busy stores closed to make room under the cap."
+)
 
-_last_counts = {"waits": 0, "evictions": 0}
+_last_counts = {"waits": 0, "evictions": 0, "spares_closed": 0}
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -64,6 +67,7 @@ def record_pools(figures: Any) -> None:
     for name, counter, value in (
         ("waits", POOL_WAITS, figures.waits),
         ("evictions", POOL_EVICTIONS, figures.evictions),
+        ("spares_closed", POOL_SPARES_CLOSED, figures.spares_closed),
     ):
         if value > _last_counts[name]:
             counter.inc(value - _last_counts[name])

@@ -25,6 +25,7 @@ class PoolFigures:
     cap: int
     waits: int
     evictions: int
+    spares_closed: int
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,13 @@ def pool_figures() -> PoolFigures:
     for server in registry.servers_of_open_pools():
         pools[server] = pools.get(server, 0) + 1
     return PoolFigures(
-        pools, stats.connections_by_server, stats.slots_by_server, registry.cap, stats.waits, stats.evictions
+        pools,
+        stats.connections_by_server,
+        stats.slots_by_server,
+        registry.cap,
+        stats.waits,
+        stats.evictions,
+        stats.spares_closed,
     )
 
 

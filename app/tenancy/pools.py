@@ -55,6 +55,7 @@ class PoolStats:
     peak_slots_by_server: dict[str, int]
     waits: int
     evictions: int
+    spares_closed: int
 
 
 class PoolRegistry:
@@ -359,4 +360,5 @@ class PoolRegistry:
             peak_slots_by_server=dict(self._peak_slots),
             waits=self.waits,
             evictions=self.evictions,
+            spares_closed=self.trims,
         )

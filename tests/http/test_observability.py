@@ -123,5 +123,6 @@ async def test_metrics_show_route_templates_pools_jobs_and_stores(metrics_client
     assert re.search(r'^autooffice_db_connection_slots\{server="primary"\} \d', text, re.M)
     assert re.search(r'^autooffice_db_connections\{server="primary"\} \d', text, re.M)
     assert re.search(r'^autooffice_db_pools\{server="primary"\} [1-9]', text, re.M)
+    assert re.search(r"^autooffice_db_pool_spares_closed_total \d", text, re.M)
     assert re.search(r'^autooffice_stores\{status="active"\} [1-9]', text, re.M)
     assert "# TYPE autooffice_jobs gauge" in text
