@@ -88,8 +88,9 @@ async def seen(identity_id: int, last_seen_at: datetime | None) -> None:
         return
     await StaffProfile.raw(
         "UPDATE staff_profile SET last_seen_at = now() WHERE identity_id = {}"
-        " AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 minutes')",
+        " AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => {}))",
         identity_id,
+        int(SEEN_EVERY.total_seconds()),
     )
 
 
