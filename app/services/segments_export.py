@@ -12,6 +12,7 @@ from openpyxl import Workbook
 
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
+from app.services import spreadsheet
 from app.services.customers._lists import Clause
 from app.tables.customers import Customer
 
@@ -69,20 +70,13 @@ async def rows(where: Clause, currency: str) -> AsyncIterator[list]:
         last = batch[-1]["id"]
 
 
-def _safe(value: object) -> object:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit():
-        return "'" + value
-    return value
-
-
 async def csv_chunks(where: Clause, currency: str) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer.writerow(headers())
+    writer.writerow(spreadsheet.csv_row(headers()))
     async for row in rows(where, currency):
-        writer.writerow([_safe(v) for v in row])
+        writer.writerow(spreadsheet.csv_row(row))
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -94,9 +88,9 @@ async def xlsx_chunks(where: Clause, currency: str, title: str) -> AsyncIterator
     """openpyxl's write-only mode keeps rows on disk; the finished file is streamed in 64 KiB chunks."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=(title or "Segment")[:31].translate(str.maketrans("[]:*?/\\", "_______")))
-    sheet.append(headers())
+    sheet.append(spreadsheet.xlsx_row(sheet, headers()))
     async for row in rows(where, currency):
-        sheet.append([_safe(v) for v in row])
+        sheet.append(spreadsheet.xlsx_row(sheet, row))
     with tempfile.TemporaryFile() as handle:
         book.save(handle)
         handle.seek(0)

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from app.errors import Conflict, NotFound
 from app.i18n import get_locale
 from app.i18n import gettext as _
+from app.services import spreadsheet
 from app.services.imports.apply import ApplyResult, ImportCancelled, apply_stream
 from app.services.imports.csvfeed import inspect_csv
 from app.services.imports.detect import detect_format
@@ -244,13 +245,6 @@ async def issues(job_id: int, limit: int = 200) -> list[dict]:
     return await ImportIssue.select().where(ImportIssue.job == job_id).order_by(ImportIssue.id).limit(limit)
 
 
-def _cell(value: object) -> object:
-    """Values from a supplier's file must not run as spreadsheet formulas when staff open the report."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 async def report_csv(job_id: int) -> Iterator[str]:
     """The row report as CSV lines (file, line, field, severity, code, message, id)."""
     await get_job(job_id)
@@ -268,5 +262,5 @@ async def report_csv(job_id: int) -> Iterator[str]:
             row["message"],
             row["external_id"] or "",
         ]
-        writer.writerow([_cell(cell) for cell in cells])
+        writer.writerow(spreadsheet.csv_row(cells))  # a supplier's values never run as formulas
     return iter([buffer.getvalue()])
