@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from app.errors import NotFound
 from app.forms import _fields
 from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.services import audit
+from app.services import origins as origins_of
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.catalog import Offer
 from app.tables.forms import OrderForm
@@ -52,24 +52,11 @@ def _checked(raw: Mapping[str, str], name: str) -> bool:
     return raw.get(name) in ("on", "true", "1")
 
 
-def parse_origin(value: str) -> str | None:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
-        return None
-    return f"{parts.scheme}://{parts.netloc.lower()}"
-
-
 def _origins(raw: Mapping[str, str], errors: dict[str, str]) -> list[str]:
-    origins = []
-    for line in (raw.get("allowed_origins") or "").replace(",", "\n").splitlines()[:20]:
-        if not line.strip():
-            continue
-        origin = parse_origin(line)
-        if origin is None:
-            errors["allowed_origins"] = _("Write each site as its address only, like https://shop.example.com.")
-            return []
-        origins.append(origin)
-    return sorted(set(origins))
+    origins, problem = origins_of.parse_lines(raw.get("allowed_origins") or "")
+    if problem:
+        errors["allowed_origins"] = problem
+    return origins
 
 
 def _delivery(raw: Mapping[str, str], currency: str, errors: dict[str, str]) -> list[dict]:
