@@ -36,7 +36,12 @@ class CustomerController(Controller):
         filters = customers.parse_filters(dict(request.query_params))
         segment = await segments.find(int(filters.segment)) if filters.segment else None
         extra = await segments.where_of(segment) if segment else None
-        page = await customers.list_page(filters, country=request.scope["state"]["tenant"].country, extra=extra)
+        page = await customers.list_page(
+            filters,
+            country=request.scope["state"]["tenant"].country,
+            extra=extra,
+            only_manager=request.scope["state"].get("orders_scope"),
+        )
         context = {
             "page": page,
             "filters": filters,

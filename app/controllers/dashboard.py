@@ -24,7 +24,7 @@ class DashboardController(Controller):
             "period": period,
             "errors": errors,
             "query": dict(request.query_params),
-            **await dashboard.overview(period, store.currency),
+            **await dashboard.overview(period, store.currency, only_manager=request.scope["state"].get("orders_scope")),
         }
         status = 422 if errors else 200
         return render(request, "dashboard/show.html", context, fragment="dashboard/_body.html", status_code=status)

@@ -2,6 +2,8 @@
 
 Staff who may hand out tasks (``tasks.manage``: owner, admin, manager) see and assign every task; the
 others (operator, analyst) see the tasks given to them or written by them, and assign only to themselves.
+A member limited to own orders sees, on top of that rule, only tasks on their own orders or customers, or
+given to them; another manager's order number reads as not found when a task is linked to it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ def _only_for(request: Request[Any, Any, Any]) -> int | None:
     """None when the member sees every task; else their identity id."""
     member = request.scope["state"]["member"]
     return None if permissions.allows(member.role, "tasks.manage") else member.identity_id
+
+
+def _scope(request: Request[Any, Any, Any]) -> dict[str, int | None]:
+    """The two visibility limits every task read of this request keeps to."""
+    return {"only_for": _only_for(request), "only_manager": request.scope["state"].get("orders_scope")}
 
 
 async def _people(request: Request[Any, Any, Any]) -> dict[int, Any]:
@@ -76,7 +83,7 @@ class TaskController(Controller):
 
     @get("/", name="tasks:list", opt={"permission": "tasks.view"})
     async def list_tasks(self, request: Request[Any, Any, Any]) -> Template:
-        me, only_for = _me(request), _only_for(request)
+        me, scope = _me(request), _scope(request)
         query = request.query_params
         layout = query.get("layout") if query.get("layout") in LAYOUTS else "list"
         view = query.get("view") if query.get("view") in tasks.VIEWS else "mine"
@@ -84,17 +91,17 @@ class TaskController(Controller):
             "layout": layout,
             "view": view,
             "people": await _people(request),
-            "counts": await tasks.counts(me, only_for=only_for),
+            "counts": await tasks.counts(me, **scope),
             "priority_label": tasks.priority_label,
             "column_label": tasks.column_label,
         }
         if layout == "board":
             context["by"] = "assignee" if query.get("by") == "assignee" else "status"
-            context["board"] = await tasks.board(me, context["by"], only_for=only_for)
+            context["board"] = await tasks.board(me, context["by"], **scope)
         elif layout == "calendar":
-            context["month"] = await tasks.month(*tasks.parse_month(query.get("month")), only_for=only_for)
+            context["month"] = await tasks.month(*tasks.parse_month(query.get("month")), **scope)
         else:
-            context["tasks"] = await tasks.list_tasks(view, me, only_for=only_for)
+            context["tasks"] = await tasks.list_tasks(view, me, **scope)
         return render(request, "tasks/index.html", context)
 
     @get("/new", name="tasks:new", opt={"permission": "tasks.view"})
@@ -112,7 +119,9 @@ class TaskController(Controller):
     @post("/new", name="tasks:create", opt={"permission": "tasks.view"})
     async def create_task(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         people = await _people(request)
-        task, errors = await tasks.validate(data, _assignable(request, people))
+        task, errors = await tasks.validate(
+            data, _assignable(request, people), only_manager=_scope(request)["only_manager"]
+        )
         if task is None:
             values = {k: v[:5000] for k, v in data.items()}
             return render(request, "tasks/new.html", _form_context(request, values, errors, people), status_code=422)
@@ -128,7 +137,7 @@ class TaskController(Controller):
         self, request: Request[Any, Any, Any], task_id: FromPath[int], data: Form
     ) -> Template | Redirect:
         card = await _card(request, task_id)
-        task, errors = await tasks.validate(data, card["assignable"])
+        task, errors = await tasks.validate(data, card["assignable"], only_manager=_scope(request)["only_manager"])
         if task is None:
             card.update(values={k: v[:5000] for k, v in data.items()}, errors=errors)
             return render(request, "tasks/show.html", card, status_code=422)
@@ -137,7 +146,7 @@ class TaskController(Controller):
 
     @post("/{task_id:int}/done", name="tasks:done", opt={"permission": "tasks.view"})
     async def complete_task(self, request: Request[Any, Any, Any], task_id: FromPath[int], data: Form) -> Redirect:
-        await tasks.get(task_id, only_for=_only_for(request))
+        await tasks.get(task_id, **_scope(request))
         await tasks.set_done(task_id, data.get("done", "1") != "0")
         return redirect(request, safe_next(data.get("next"), f"{_base(request)}/{task_id}"))
 
@@ -145,7 +154,7 @@ class TaskController(Controller):
     async def add_comment(
         self, request: Request[Any, Any, Any], task_id: FromPath[int], data: Form
     ) -> Template | Redirect:
-        await tasks.get(task_id, only_for=_only_for(request))
+        await tasks.get(task_id, **_scope(request))
         errors = await tasks.add_comment(task_id, _me(request), data.get("body", ""))
         if errors:
             card = await _card(request, task_id)
@@ -156,7 +165,7 @@ class TaskController(Controller):
 
 async def _card(request: Request[Any, Any, Any], task_id: int) -> dict[str, Any]:
     """The task card; NotFound for a task this member may not see."""
-    task = await tasks.get(task_id, only_for=_only_for(request))
+    task = await tasks.get(task_id, **_scope(request))
     people = await _people(request)
     return {
         "task": task,

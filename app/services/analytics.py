@@ -122,27 +122,68 @@ _TOTALS = (
 )
 
 
-async def totals(currency: str, start: date, end: date) -> dict[str, int]:
+async def totals(currency: str, start: date, end: date, *, only_manager: int | None = None) -> dict[str, int]:
+    if only_manager is not None:
+        return (await _own_series(currency, start, end, None, only_manager)).get(None, dict(_EMPTY))
     rows = await Order.raw(_TOTALS, currency, start, end)
     return {key: int(value) for key, value in rows[0].items()}
 
 
-async def series(currency: str, start: date, end: date, granularity: str) -> dict[date, dict[str, int]]:
+async def series(
+    currency: str, start: date, end: date, granularity: str, *, only_manager: int | None = None
+) -> dict[date, dict[str, int]]:
     """Totals per bucket (day, week starting Monday, or month); missing buckets are zero."""
     unit = {"day": "day", "week": "week", "month": "month"}[granularity]
-    rows = await Order.raw(
-        "SELECT date_trunc({}, day)::date AS bucket, sum(orders) AS orders, sum(cancelled) AS cancelled,"
-        " sum(revenue_minor) AS revenue_minor, sum(paid_orders) AS paid_orders, sum(paid_minor) AS paid_minor,"
-        " sum(new_customers) AS new_customers FROM sales_day WHERE currency = {} AND day BETWEEN {} AND {}"
-        " GROUP BY 1",
-        unit,
-        currency,
-        start,
-        end,
-    )
-    found = {row["bucket"]: {k: int(v) for k, v in row.items() if k != "bucket"} for row in rows}
-    empty = dict.fromkeys(("orders", "cancelled", "revenue_minor", "paid_orders", "paid_minor", "new_customers"), 0)
-    return {b: found.get(b, empty) for b in buckets(start, end, granularity)}
+    if only_manager is not None:
+        found = await _own_series(currency, start, end, unit, only_manager)
+    else:
+        rows = await Order.raw(
+            "SELECT date_trunc({}, day)::date AS bucket, sum(orders) AS orders, sum(cancelled) AS cancelled,"
+            " sum(revenue_minor) AS revenue_minor, sum(paid_orders) AS paid_orders, sum(paid_minor) AS paid_minor,"
+            " sum(new_customers) AS new_customers FROM sales_day WHERE currency = {} AND day BETWEEN {} AND {}"
+            " GROUP BY 1",
+            unit,
+            currency,
+            start,
+            end,
+        )
+        found = {row["bucket"]: {k: int(v) for k, v in row.items() if k != "bucket"} for row in rows}
+    return {b: found.get(b, dict(_EMPTY)) for b in buckets(start, end, granularity)}
+
+
+_EMPTY = dict.fromkeys(
+    ("orders", "cancelled", "revenue_minor", "paid_orders", "paid_minor", "refunded_minor", "new_customers"), 0
+)
+# sales_day has no manager: a member limited to own orders gets the same figures from the per-order facts
+# (order_fact, kept by the same triggers) of their orders, and new customers from customer_fact whose first
+# order is theirs. The bucket is NULL for a whole-period total.
+_OWN_SALES = (
+    "SELECT CASE WHEN {}::text IS NULL THEN NULL ELSE date_trunc({}::text, f.day)::date END AS bucket,"
+    " count(*) AS orders, count(*) FILTER (WHERE f.cancelled) AS cancelled,"
+    " coalesce(sum(f.total_minor) FILTER (WHERE NOT f.cancelled), 0) AS revenue_minor,"
+    " count(*) FILTER (WHERE f.paid_minor - f.refunded_minor > 0) AS paid_orders,"
+    " coalesce(sum(f.paid_minor - f.refunded_minor), 0) AS paid_minor,"
+    " coalesce(sum(f.refunded_minor), 0) AS refunded_minor"
+    " FROM order_fact f JOIN orders o ON o.id = f.order_id"
+    " WHERE o.manager_id = {} AND f.currency = {} AND f.day BETWEEN {} AND {} GROUP BY 1"
+)
+_OWN_NEW = (
+    "SELECT CASE WHEN {}::text IS NULL THEN NULL ELSE date_trunc({}::text, c.first_day)::date END AS bucket,"
+    " count(*) AS new_customers FROM customer_fact c JOIN orders o ON o.id = c.first_order_id"
+    " WHERE o.manager_id = {} AND c.currency = {} AND c.first_day BETWEEN {} AND {} GROUP BY 1"
+)
+
+
+async def _own_series(
+    currency: str, start: date, end: date, unit: str | None, manager_id: int
+) -> dict[date | None, dict[str, int]]:
+    args = (unit, unit, manager_id, currency, start, end)
+    found: dict[date | None, dict[str, int]] = {}
+    for row in await Order.raw(_OWN_SALES, *args):
+        found[row["bucket"]] = {**_EMPTY, **{k: int(v) for k, v in row.items() if k != "bucket"}}
+    for row in await Order.raw(_OWN_NEW, *args):
+        found.setdefault(row["bucket"], dict(_EMPTY))["new_customers"] = int(row["new_customers"])
+    return found
 
 
 async def funnel(currency: str, start: date, end: date) -> dict[str, int]:

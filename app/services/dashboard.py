@@ -148,26 +148,35 @@ def funnel_steps(counts: Mapping[str, int]) -> list[dict]:
     ]
 
 
-async def overview(period: analytics.Period, currency: str) -> dict:
-    """Everything the dashboard shows for ``period`` (rollups only: fast at any number of orders)."""
-    cur = await analytics.totals(currency, period.start, period.end)
-    prev = await analytics.totals(currency, period.prev_start, period.prev_end)
-    cur_series = await analytics.series(currency, period.start, period.end, period.granularity)
-    prev_series = await analytics.series(currency, period.prev_start, period.prev_end, period.granularity)
-    counts = await analytics.funnel(currency, period.start, period.end)
-    steps = funnel_steps(counts)
-    funnel_chart = charts.funnel(
-        {step["label"]: step["count"] for step in steps},
-        title=_("Funnel"),
-        formatter=lambda v: format_number(round(v)),
-        width=CHART_WIDTH,
-    )
-    return {
+async def overview(period: analytics.Period, currency: str, *, only_manager: int | None = None) -> dict:
+    """Everything the dashboard shows for ``period`` (rollups only: fast at any number of orders).
+
+    ``only_manager`` (a member limited to own orders): the figures of their orders only, and no funnel,
+    because form visits belong to no manager (the page says so).
+    """
+    scope = {"only_manager": only_manager}
+    cur = await analytics.totals(currency, period.start, period.end, **scope)
+    prev = await analytics.totals(currency, period.prev_start, period.prev_end, **scope)
+    cur_series = await analytics.series(currency, period.start, period.end, period.granularity, **scope)
+    prev_series = await analytics.series(currency, period.prev_start, period.prev_end, period.granularity, **scope)
+    result = {
         "metrics": metrics(cur, prev, currency),
         "totals": cur,
         "previous": prev,
-        "charts": {**trend_charts(period, cur_series, prev_series, currency), "funnel": funnel_chart},
-        "funnel": steps,
-        "unfinished": counts["unfinished"],
+        "charts": trend_charts(period, cur_series, prev_series, currency),
+        "funnel": None,
+        "unfinished": None,
+        "own_only": only_manager is not None,
         "empty": cur["orders"] == 0 and prev["orders"] == 0,
     }
+    if only_manager is None:
+        counts = await analytics.funnel(currency, period.start, period.end)
+        steps = funnel_steps(counts)
+        result["charts"]["funnel"] = charts.funnel(
+            {step["label"]: step["count"] for step in steps},
+            title=_("Funnel"),
+            formatter=lambda v: format_number(round(v)),
+            width=CHART_WIDTH,
+        )
+        result.update(funnel=steps, unfinished=counts["unfinished"])
+    return result

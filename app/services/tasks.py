@@ -9,9 +9,11 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import Or
+from piccolo.query import Count, Select, WhereRaw
 
 from app.errors import NotFound
 from app.i18n import gettext as _
@@ -24,6 +26,7 @@ from app.tenancy.runtime import store_transaction
 PRIORITIES = ("high", "normal", "low")
 TASK = "task"  # customer timeline kind
 VIEWS = ("mine", "overdue", "open", "done", "all")
+Q = TypeVar("Q", Select, Count)
 
 
 def priority_label(priority: str) -> str:
@@ -55,8 +58,13 @@ def _parse_local(raw: str, zone: ZoneInfo) -> datetime:
     return value.replace(tzinfo=zone) if value.tzinfo is None else value
 
 
-async def validate(raw: Mapping[str, str], member_ids: set[int]) -> tuple[TaskData | None, dict[str, str]]:
-    """Parse the task form; every problem comes back as a translated message under its field."""
+async def validate(
+    raw: Mapping[str, str], member_ids: set[int], *, only_manager: int | None = None
+) -> tuple[TaskData | None, dict[str, str]]:
+    """Parse the task form; every problem comes back as a translated message under its field.
+
+    ``only_manager`` (a member limited to own orders): another manager's order number reads as not found.
+    """
     errors: dict[str, str] = {}
     title = (raw.get("title") or "").strip()
     if not title:
@@ -81,7 +89,7 @@ async def validate(raw: Mapping[str, str], member_ids: set[int]) -> tuple[TaskDa
             moments[key] = _parse_local(text, zone) if text else None
         except ValueError:
             errors[key] = _("Enter a date and time like 2026-05-31 18:00.")
-    order_id = await _order_ref(raw.get("order") or "", errors)
+    order_id = await _order_ref(raw.get("order") or "", errors, only_manager)
     customer_id = await _customer_ref(raw.get("customer_id") or "", errors)
     if errors:
         return None, errors
@@ -94,15 +102,19 @@ async def validate(raw: Mapping[str, str], member_ids: set[int]) -> tuple[TaskDa
     return data, {}
 
 
-async def _order_ref(text: str, errors: dict[str, str]) -> int | None:
+async def _order_ref(text: str, errors: dict[str, str], only_manager: int | None = None) -> int | None:
     """An order named by its number (what staff see) or ``#id``; None when left empty."""
     text = text.strip().lstrip("№").strip()
     if not text:
         return None
-    if text.startswith("#") and text[1:].isdigit():
-        row = await Order.select(Order.id).where(Order.id == int(text[1:])).first()
+    digits = text[1:]
+    if text.startswith("#") and digits.isascii() and digits.isdigit() and len(digits) <= 9:  # within int4
+        query = Order.select(Order.id).where(Order.id == int(text[1:]))
     else:
-        row = await Order.select(Order.id).where(Order.number == text[:32]).first()
+        query = Order.select(Order.id).where(Order.number == text[:32])
+    if only_manager is not None:  # the same answer as for a number that does not exist
+        query = query.where(Order.manager_id == only_manager)
+    row = await query.first()
     if row is None:
         errors["order"] = _("There is no order with this number.")
         return None
@@ -206,14 +218,31 @@ def _mine(identity_id: int) -> Or:
     return (Task.assignee_id == identity_id) | (Task.author_id == identity_id)
 
 
-async def get(task_id: int, *, only_for: int | None = None) -> dict:
+def _own_orders(identity_id: int) -> WhereRaw:
+    """For a member limited to own orders: tasks given to or written by them, tasks on their orders, and tasks
+    on their customers that name no order (a task on another manager's order stays hidden)."""
+    return WhereRaw(
+        "(assignee_id = {} OR author_id = {} OR order_id IN (SELECT id FROM orders WHERE manager_id = {})"
+        " OR (order_id IS NULL AND customer_id IN (SELECT customer FROM orders WHERE manager_id = {})))",
+        identity_id, identity_id, identity_id, identity_id,
+    )  # fmt: skip
+
+
+def _visible(query: Q, only_for: int | None, only_manager: int | None) -> Q:
+    if only_for is not None:  # staff who may not hand out tasks see theirs only
+        query = query.where(_mine(only_for))
+    if only_manager is not None:
+        query = query.where(_own_orders(only_manager))
+    return query
+
+
+async def get(task_id: int, *, only_for: int | None = None, only_manager: int | None = None) -> dict:
     """A task with its comments and linked order number.
 
     Raises:
-        NotFound: no such task in this store.
+        NotFound: no such task in this store (or not one this member may see).
     """
-    query = Task.select().where(Task.id == task_id)
-    task = await (query.where(_mine(only_for)) if only_for is not None else query).first()
+    task = await _visible(Task.select().where(Task.id == task_id), only_for, only_manager).first()
     if task is None:
         raise NotFound(_("This task does not exist."))
     zone = await store_zone()
@@ -233,12 +262,16 @@ async def _number(order_id: int | None) -> str | None:
 
 
 async def list_tasks(
-    view: str, identity_id: int, *, assignee: int | None = None, only_for: int | None = None, limit: int = 200
+    view: str,
+    identity_id: int,
+    *,
+    assignee: int | None = None,
+    only_for: int | None = None,
+    only_manager: int | None = None,
+    limit: int = 200,
 ) -> list[dict]:
     """``mine``: my open tasks; ``overdue``: open and past due; ``open``/``done``/``all`` for the store."""
-    query = Task.select()
-    if only_for is not None:  # staff who may not hand out tasks see theirs only
-        query = query.where(_mine(only_for))
+    query = _visible(Task.select(), only_for, only_manager)
     now = datetime.now(UTC)
     if view == "mine":
         query = query.where((Task.assignee_id == identity_id) & (Task.status == "open"))
@@ -273,10 +306,12 @@ async def for_customer(customer_id: int) -> list[dict]:
     return _local(rows, await store_zone())
 
 
-async def board(identity_id: int, by: str, *, only_for: int | None = None) -> list[tuple[str, list[dict]]]:
+async def board(
+    identity_id: int, by: str, *, only_for: int | None = None, only_manager: int | None = None
+) -> list[tuple[str, list[dict]]]:
     """Open tasks in columns: ``by="status"`` → overdue / today / later / no date / done recently;
     ``by="assignee"`` → one column per identity id (None: nobody)."""
-    rows = await list_tasks("all", identity_id, only_for=only_for, limit=500)
+    rows = await list_tasks("all", identity_id, only_for=only_for, only_manager=only_manager, limit=500)
     if by == "assignee":
         columns: dict[str, list[dict]] = {}
         for row in rows:
@@ -306,15 +341,13 @@ def column_label(key: str) -> str:
     }[key]  # fmt: skip
 
 
-async def month(year: int, month_no: int, *, only_for: int | None = None) -> dict:
+async def month(year: int, month_no: int, *, only_for: int | None = None, only_manager: int | None = None) -> dict:
     """A month grid (weeks of days, Monday first) with the tasks due on each day."""
     zone = await store_zone()
     first = date(year, month_no, 1)
     start = datetime(year, month_no, 1, tzinfo=zone)
     end = datetime(year + month_no // 12, month_no % 12 + 1, 1, tzinfo=zone)
-    query = Task.select().where((Task.due_at >= start) & (Task.due_at < end))
-    if only_for is not None:
-        query = query.where(_mine(only_for))
+    query = _visible(Task.select().where((Task.due_at >= start) & (Task.due_at < end)), only_for, only_manager)
     rows = await query.order_by(Task.due_at)
     by_day: dict[date, list[dict]] = {}
     for row in _local(rows, zone):
@@ -346,12 +379,10 @@ def parse_month(text: str | None) -> tuple[int, int]:
     return today.year, today.month
 
 
-async def counts(identity_id: int, *, only_for: int | None = None) -> dict[str, int]:
+async def counts(identity_id: int, *, only_for: int | None = None, only_manager: int | None = None) -> dict[str, int]:
     now = datetime.now(UTC)
     mine = await Task.count().where((Task.assignee_id == identity_id) & (Task.status == "open"))
-    overdue = Task.count().where((Task.status == "open") & (Task.due_at < now))
-    if only_for is not None:
-        overdue = overdue.where(_mine(only_for))
+    overdue = _visible(Task.count().where((Task.status == "open") & (Task.due_at < now)), only_for, only_manager)
     return {"mine": mine, "overdue": await overdue}
 
 

@@ -13,6 +13,7 @@ from app.forms import _fields
 from app.i18n import gettext as _
 from app.services import audit, tasks
 from app.services.customers import _identity as ident
+from app.services.customers import _scope
 from app.tables.customers import Customer, CustomerEvent, CustomerMerge
 from app.tables.orders import Order
 from app.tables.payments import Payment
@@ -82,7 +83,8 @@ async def get(customer_id: int) -> dict:
 
 async def card(customer_id: int, *, only_manager: int | None = None) -> dict:
     """Everything the card shows except the timeline (paged separately); ``only_manager`` (a member limited
-    to own orders) hides the orders and payments of other managers' orders."""
+    to own orders) hides the orders and payments of other managers' orders, and counts the totals (orders,
+    spent, average, first and last order) from the member's own orders only."""
     customer = await get(customer_id)
     orders = await Order.raw(
         "SELECT o.id, o.number, o.total_minor, o.currency, o.created_at, s.code AS status_code, s.names AS"
@@ -114,6 +116,8 @@ async def card(customer_id: int, *, only_manager: int | None = None) -> dict:
         " WHERE m.survivor = {} AND m.undone_at IS NULL ORDER BY m.at DESC",
         customer_id,
     )
+    if only_manager is not None:
+        customer.update(await _scope.own_figures(customer_id, only_manager))
     count = customer["orders_count"]
     paid = sum(
         p["amount_minor"] - p["refunded_minor"]

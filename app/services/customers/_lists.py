@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from app.i18n import gettext as _
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
+from app.services.customers import _scope
 from app.services.customers._identity import format_phone
 from app.tables.customers import Customer
 
@@ -152,22 +153,31 @@ LIST_COLUMNS = (
 )
 
 
-async def list_page(filters: Filters, *, country: str = "", extra: Clause | None = None) -> Page:
+async def list_page(
+    filters: Filters, *, country: str = "", extra: Clause | None = None, only_manager: int | None = None
+) -> Page:
     """One page of the base; the total is exact up to COUNT_CAP, then the planner's estimate when unfiltered.
 
+    ``only_manager`` (a member limited to own orders): only customers with an order of theirs, each with
+    the figures of those orders (filters and sorts on figures use them too).
     The SQL text comes only from fixed clause templates and the sort whitelist; values are parameters.
     """
     where, params = joined(where_clauses(filters, country, extra))
     searching = search_clause(filters.q, country) is not None
     order, skip = (SEARCH_SORTS if searching else SORTS)[filters.sort], offset(filters.page)
+    source, columns, first = "customer c", LIST_COLUMNS, []
+    if only_manager is not None:
+        source, first = _scope.joined_from(), [only_manager]
+        where, order, columns = _scope.scoped(where), _scope.scoped(order), _scope.scoped(columns)
     rows = await Customer.raw(
-        f"SELECT {LIST_COLUMNS} FROM customer c WHERE {where} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {skip}",  # noqa: S608
+        f"SELECT {columns} FROM {source} WHERE {where} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {skip}",  # noqa: S608
+        *first,
         *params,
     )
-    capped = f"SELECT 1 FROM customer c WHERE {where} LIMIT {COUNT_CAP + 1}"  # noqa: S608
-    counted = await Customer.raw(f"SELECT count(*) AS n FROM ({capped}) x", *params)  # noqa: S608
+    capped = f"SELECT 1 FROM {source} WHERE {where} LIMIT {COUNT_CAP + 1}"  # noqa: S608
+    counted = await Customer.raw(f"SELECT count(*) AS n FROM ({capped}) x", *first, *params)  # noqa: S608
     total = counted[0]["n"]
-    if total > COUNT_CAP and not filters.active:
+    if total > COUNT_CAP and not filters.active and only_manager is None:
         estimate = await Customer.raw(
             "SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class WHERE oid = 'customer'::regclass"
         )
