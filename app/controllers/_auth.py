@@ -59,22 +59,21 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
         # Not "forbidden": a session of store A must not even learn that store B exists.
         raise NotFoundException()
     profile = await staff.member(identity_id)
-    granted = permissions.granted(member.role)
+    # Limited to own orders: every order query of the request keeps to them, and store-wide pages are closed.
+    own_only = not permissions.sees_all_orders(member.role, profile.scope if profile else "all")
+    granted = permissions.granted(member.role, own_orders_only=own_only)
     state = connection.scope["state"]
     state.update(
         member=member,
         memberships=members,
         identity_email=member.email,
         perms=granted,
-        # Set for a member limited to own orders: every order query of the request keeps to them.
-        orders_scope=None
-        if permissions.sees_all_orders(member.role, profile.scope if profile else "all")
-        else identity_id,
+        orders_scope=identity_id if own_only else None,
         nav=nav_for(tenant.slug, granted),
     )
     if tenant.status == "active":
         await staff.seen(identity_id, profile.last_seen_at if profile else None)
-    if not permissions.allows(member.role, permission):
+    if not permissions.allows(member.role, permission, own_orders_only=own_only):
         raise PermissionDeniedException()
 
 

@@ -7,6 +7,10 @@ from app.i18n import gettext as _
 ROLES = ("owner", "admin", "manager", "operator", "analyst")
 PUBLIC = "public"  # a route under /s/{slug} that needs no member: the invitation link (its token is the key)
 SCOPED = "scope"  # allowed or not by the member's own setting (a manager's "own orders only")
+ALL_ORDERS_ONLY = "all_orders"  # a matrix cell: allowed, except for a member limited to own orders
+# Pages that read store-wide rollups (RFM classes, segment sizes, the portrait, reports) which cannot be cut
+# down to one manager's orders: a member limited to own orders does not get them at all.
+STORE_WIDE = frozenset({"segments.view", "segments.edit", "reports.view"})
 
 # name -> area; the order is the order of the table on the staff page
 PERMISSIONS: dict[str, str] = {
@@ -94,25 +98,35 @@ def level(role: str, permission: str) -> bool | str:
     return MATRIX.get(role, {}).get(permission, False)
 
 
-def allows(role: str, permission: str | None) -> bool:
+def allows(role: str, permission: str | None, *, own_orders_only: bool = False) -> bool:
     """Whether ``role`` may use a route declaring ``permission``.
 
     A route that declares nothing (or a name missing from the matrix) is the owner's alone: forgetting
-    to declare a permission never opens a page to everyone (and a test fails on it).
+    to declare a permission never opens a page to everyone (and a test fails on it). A member limited to
+    own orders (``own_orders_only``) never gets the store-wide pages (``STORE_WIDE``).
     """
     if permission is None or permission not in PERMISSIONS:
         return role == "owner"
+    if own_orders_only and permission in STORE_WIDE:
+        return False
     return level(role, permission) is not False
 
 
-def granted(role: str) -> frozenset[str]:
-    return frozenset(name for name in PERMISSIONS if allows(role, name))
+def granted(role: str, *, own_orders_only: bool = False) -> frozenset[str]:
+    return frozenset(name for name in PERMISSIONS if allows(role, name, own_orders_only=own_orders_only))
 
 
 def sees_all_orders(role: str, scope: str) -> bool:
     """A member limited to their own orders sees only orders with their ``manager_id``."""
     value = level(role, "orders.view_all")
     return value is True or (value == SCOPED and scope != "own")
+
+
+def _cell(role: str, name: str) -> bool | str:
+    value = level(role, name)
+    if value is True and name in STORE_WIDE and level(role, "orders.view_all") == SCOPED:
+        return ALL_ORDERS_ONLY
+    return value
 
 
 def table() -> list[dict]:
@@ -122,7 +136,7 @@ def table() -> list[dict]:
             "name": name,
             "area": area_label(area),
             "label": permission_label(name),
-            "cells": [level(role, name) for role in ROLES],
+            "cells": [_cell(role, name) for role in ROLES],
         }
         for name, area in PERMISSIONS.items()
     ]

@@ -45,7 +45,11 @@ DASHBOARD_FUNNEL = {"L": False, "U": True}
 # linking a task to an order by its number: the order -> answer
 LINK = {"L": {"A1": 303, "A2": 422, "B1": 422}, "U": {"A1": 303, "A2": 303, "B1": 303}}
 NOT_FOUND = {"ru": "Заказа с таким номером нет", "uk": "Замовлення з таким номером немає"}
-REPORTS = {"L": 403, "U": 403}  # managers do not get reports at all, limited or not
+# store-wide pages: reports are no manager's; segments (RFM, sizes, portrait) are closed to a limited one
+STORE_WIDE = {
+    "L": {"reports": 403, "segments/": 403, "segments/portrait": 403, "staff/": 200},
+    "U": {"reports": 403, "segments/": 200, "segments/portrait": 200, "staff/": 200},
+}
 
 
 def digits(html: str) -> str:
@@ -214,11 +218,18 @@ async def test_the_dashboard_counts_own_orders_and_says_so(client, world, who, l
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("who", ["L", "U"])
-async def test_reports_stay_closed_to_managers_and_the_matrix_says_what_own_means(client, world, who, locale) -> None:
+async def test_store_wide_pages_are_closed_to_a_limited_manager_and_the_matrix_says_so(
+    client, world, who, locale
+) -> None:
     base = await _as(client, world, who, locale)
-    assert (await client.get(f"{base}/reports")).status_code == REPORTS[who]
+    for path, expected in STORE_WIDE[who].items():
+        assert (await client.get(f"{base}/{path}")).status_code == expected, path
     staff = await client.get(f"{base}/staff/")
+    assert (f'href="{base}/segments/"' in staff.text) is (STORE_WIDE[who]["segments/"] == 200)  # the sidebar
     assert staff.status_code == 200
     note = cell(staff.text, "own-orders-note")
-    words = {"ru": ("задач", "клиент", "сводк"), "uk": ("завдан", "клієнт", "зведен")}[locale]
+    words = {"ru": ("задач", "клиент", "сводк", "сегмент"), "uk": ("завдан", "клієнт", "зведен", "сегмент")}[locale]
     assert all(word in note.lower() for word in words), note
+    row = staff.text.split('data-testid="perm-segments.view"', 1)[1].split("</tr>", 1)[0]
+    marks = [m for m in re.findall(r"[✓◐◑—]", row)]
+    assert marks == ["✓", "✓", "◑", "—", "✓"]  # owner, admin, manager (not when limited), operator, analyst
