@@ -77,7 +77,11 @@ class CustomerController(Controller):
 
     @get("/duplicates", name="customers:duplicates", opt={"permission": "customers.view"})
     async def list_duplicates(self, request: Request[Any, Any, Any]) -> Template:
-        context = {"pairs": await customers.duplicates(), "reasons": customers.reason_labels(), "error": None}
+        context = {
+            "pairs": await customers.duplicates(only_manager=request.scope["state"].get("orders_scope")),
+            "reasons": customers.reason_labels(),
+            "error": None,
+        }
         return render(request, "customers/duplicates.html", context)
 
     @post("/merge", name="customers:merge", opt={"permission": "customers.edit"})
@@ -92,7 +96,11 @@ class CustomerController(Controller):
                 return redirect(request, f"/s/{_slug(request)}/customers/{int(survivor)}")
         else:
             error = _("Choose two different customers.")
-        context = {"pairs": await customers.duplicates(), "reasons": customers.reason_labels(), "error": error}
+        context = {
+            "pairs": await customers.duplicates(only_manager=request.scope["state"].get("orders_scope")),
+            "reasons": customers.reason_labels(),
+            "error": error,
+        }
         return render(request, "customers/duplicates.html", context, status_code=422)
 
     @post("/merges/{merge_id:int}/undo", name="customers:undo_merge", opt={"permission": "customers.edit"})

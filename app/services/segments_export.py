@@ -87,7 +87,8 @@ async def csv_chunks(where: Clause, currency: str) -> AsyncIterator[bytes]:
 async def xlsx_chunks(where: Clause, currency: str, title: str) -> AsyncIterator[bytes]:
     """openpyxl's write-only mode keeps rows on disk; the finished file is streamed in 64 KiB chunks."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=(title or "Segment")[:31].translate(str.maketrans("[]:*?/\\", "_______")))
+    name = spreadsheet.clean(title).strip() or "Segment"
+    sheet = book.create_sheet(title=name[:31].translate(str.maketrans("[]:*?/\\", "_______")))
     sheet.append(spreadsheet.xlsx_row(sheet, headers()))
     async for row in rows(where, currency):
         sheet.append(spreadsheet.xlsx_row(sheet, row))

@@ -14,6 +14,7 @@ import pytest
 
 from app.services import orders, tasks
 from app.tables.control import Identity
+from app.tables.customers import Customer
 from app.tables.tasks import Task
 from app.tenancy import runtime as tenancy
 from tests.conftest import csrf, login, make_store
@@ -233,3 +234,43 @@ async def test_store_wide_pages_are_closed_to_a_limited_manager_and_the_matrix_s
     row = staff.text.split('data-testid="perm-segments.view"', 1)[1].split("</tr>", 1)[0]
     marks = [m for m in re.findall(r"[✓◐◑—]", row)]
     assert marks == ["✓", "✓", "◑", "—", "✓"]  # owner, admin, manager (not when limited), operator, analyst
+
+
+# duplicates (same name and city): pair -> who sees it, and the figures a limited manager sees per person
+DUPLICATES = {"Анна Своя": ("L", "owner"), "Борис Чужой": ("owner",)}
+
+
+@pytest.fixture(scope="module")
+async def twins(runtime):
+    store = await make_store("own-dupes")
+    limited, email = await add_member(store, "manager", scope="own")
+    other, _email = await add_member(store, "manager", scope="all")
+    for index, (name, city, manager) in enumerate((("Анна Своя", "Казань", limited), ("Борис Чужой", "Омск", other))):
+        async with tenancy.bind_tenant(store.tenant):
+            draft = orders.OrderDraft(
+                lines=(orders.LineDraft(None, "Чайник", "K-1", 70000, 1),),
+                currency="RUB", customer_name=name, phone=f"+7912555020{index}", source="staff",
+            )  # fmt: skip
+            order, _created = await orders.create_order(draft)
+            await Customer.update({Customer.city: city}).where(Customer.id == order["customer"])
+            now = datetime.now(UTC)
+            twin = Customer(name=name, city=city, phone=f"+7912555030{index}", created_at=now, updated_at=now)
+            await twin.save()
+        await assign(store, order["id"], manager)
+    return store, email
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("who", ["L", "owner"])
+async def test_duplicates_show_only_pairs_with_an_own_customer_and_own_figures(client, twins, who, locale) -> None:
+    store, limited_email = twins
+    await client.get(f"/lang/{locale}")
+    await login(client, limited_email if who == "L" else store.email)
+    page = await client.get(f"/s/{store.slug}/customers/duplicates")
+    assert page.status_code == 200
+    pairs = re.findall(r'data-testid="duplicate-pair">(.*?)</section>', page.text, re.S)
+    shown = {name for name in DUPLICATES if any(name in pair for pair in pairs)}
+    assert shown == {name for name, viewers in DUPLICATES.items() if who in viewers}
+    amounts = sorted(digits(m) for m in re.findall(r'class="muted small">([^<]*)</p>', "".join(pairs)))
+    # "N orders · amount": 1 order of 700,00 and a twin with none
+    assert amounts == (["0000", "170000"] if who == "L" else ["0000", "0000", "170000", "170000"])

@@ -13,6 +13,7 @@ from app.errors import Conflict, NotFound
 from app.i18n import gettext as _
 from app.services import rfm
 from app.services.customers import _identity as ident
+from app.services.customers import _scope
 from app.tables.customers import Customer, CustomerMerge
 from app.tenancy.runtime import store_transaction
 
@@ -41,11 +42,20 @@ _PERSON = (
 )
 
 
-async def duplicates(limit: int = 50) -> list[dict]:
-    """Suggested pairs, strongest reasons first (``reason`` is email, phone or name_city)."""
-    pairs = await Customer.raw(_SUGGEST, limit)
+async def duplicates(limit: int = 50, *, only_manager: int | None = None) -> list[dict]:
+    """Suggested pairs, strongest reasons first (``reason`` is email, phone or name_city).
+
+    ``only_manager`` (a member limited to own orders): pairs where one of the two has an order of theirs,
+    each person with the figures of those orders only.
+    """
+    pairs = await Customer.raw(_SUGGEST, limit if only_manager is None else 500)
     ids = sorted({p["a"] for p in pairs} | {p["b"] for p in pairs})
     people = {row["id"]: row for row in await Customer.raw(_PERSON, ids)} if ids else {}
+    if only_manager is not None:
+        own = await _scope.own_figures_of(ids, only_manager) if ids else {}
+        pairs = [p for p in pairs if p["a"] in own or p["b"] in own][:limit]
+        for person_id, person in people.items():
+            person.update(own.get(person_id, {"orders_count": 0, "total_spent_minor": 0}))
     return [{"a": people[p["a"]], "b": people[p["b"]], "reason": p["reason"]} for p in pairs]
 
 

@@ -34,8 +34,16 @@ def joined_from() -> str:
     return f"customer c JOIN ({OWN_FIGURES} GROUP BY o.customer) m ON m.customer = c.id"
 
 
+_NONE = {"orders_count": 0, "total_spent_minor": 0, "first_order_at": None, "last_order_at": None}
+
+
+async def own_figures_of(customer_ids: list[int], manager_id: int) -> dict[int, dict]:
+    """The figures of each customer with an own order of ``manager_id`` (customers without one are absent)."""
+    rows = await Order.raw(
+        f"{OWN_FIGURES} AND o.customer = ANY({{}}::int[]) GROUP BY o.customer", manager_id, customer_ids
+    )
+    return {row["customer"]: {key: row[key] for key in FIGURES} for row in rows}
+
+
 async def own_figures(customer_id: int, manager_id: int) -> dict:
-    rows = await Order.raw(f"{OWN_FIGURES} AND o.customer = {{}} GROUP BY o.customer", manager_id, customer_id)
-    if rows:
-        return {key: rows[0][key] for key in FIGURES}
-    return {"orders_count": 0, "total_spent_minor": 0, "first_order_at": None, "last_order_at": None}
+    return (await own_figures_of([customer_id], manager_id)).get(customer_id, dict(_NONE))
