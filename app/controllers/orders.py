@@ -76,7 +76,7 @@ class OrderController(Controller):
                 "rows": range(orders.STAFF_LINES),
             }
             return render(request, "orders/new.html", context, status_code=422)
-        order, _created = await orders.place_order(draft)
+        order, _created = await orders.place_order(draft, manager_id=_scope(request))  # a limited taker keeps it
         return redirect(request, f"/s/{tenant.slug}/orders/{order.id}")
 
     @get("/{order_id:int}/invoice", name="orders:invoice", opt={"permission": "orders.view"})

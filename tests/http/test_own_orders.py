@@ -15,10 +15,12 @@ import pytest
 from app.services import orders, tasks
 from app.tables.control import Identity
 from app.tables.customers import Customer
+from app.tables.orders import Order
 from app.tables.tasks import Task
 from app.tenancy import runtime as tenancy
 from tests.conftest import csrf, login, make_store
 from tests.factories import add_member, assign
+from tests.http.test_shop import seeded_store
 
 pytestmark = pytest.mark.http
 
@@ -274,3 +276,28 @@ async def test_duplicates_show_only_pairs_with_an_own_customer_and_own_figures(c
     amounts = sorted(digits(m) for m in re.findall(r'class="muted small">([^<]*)</p>', "".join(pairs)))
     # "N orders · amount": 1 order of 700,00 and a twin with none
     assert amounts == (["0000", "170000"] if who == "L" else ["0000", "0000", "170000", "170000"])
+
+
+@pytest.fixture(scope="module")
+async def counter(runtime, tmp_path_factory):
+    store = await seeded_store("own-take", tmp_path_factory.mktemp("own-take"))
+    limited, email = await add_member(store, "manager", scope="own")
+    return store, limited, email
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_an_order_a_limited_manager_takes_is_theirs_and_opens(client, counter, locale) -> None:
+    store, limited, email = counter
+    await client.get(f"/lang/{locale}")
+    await login(client, email)
+    taken = await client.post(
+        f"/s/{store.slug}/orders/new",
+        data={"phone": "8 912 444-33-77", "name": "Звонок", "sku_0": "M-1", "qty_0": "1", "_csrf_token": csrf(client)},
+    )
+    assert taken.status_code == 303
+    card = await client.get(taken.headers["location"])
+    assert card.status_code == 200 and f'<html lang="{locale}">' in card.text
+    order_id = int(taken.headers["location"].rsplit("/", 1)[1])
+    async with tenancy.bind_tenant(store.tenant):
+        row = await Order.select(Order.manager_id).where(Order.id == order_id).first()
+    assert row == {"manager_id": limited}

@@ -36,8 +36,11 @@ async def create_order(draft: OrderDraft) -> tuple[dict, bool]:
     return await get(placed.id), created
 
 
-async def place_order(draft: OrderDraft) -> tuple[PlacedOrder, bool]:
+async def place_order(draft: OrderDraft, *, manager_id: int | None = None) -> tuple[PlacedOrder, bool]:
     """Place the order for this draft; a repeated idempotency key gives the first order and ``False``.
+
+    ``manager_id``: the order is theirs from the start (a member limited to own orders who takes an order
+    must be able to open it); otherwise the distribution picks a manager.
 
     The order row is written by one statement that also draws its number and its first status, and
     that writes nothing (drawing no number, so no gap) when the key is already taken; a submission
@@ -86,17 +89,18 @@ async def place_order(draft: OrderDraft) -> tuple[PlacedOrder, bool]:
             if not rows:
                 raise _Replayed
             order_id, number = rows[0]["id"], rows[0]["number"]
-            manager_id = await distribution.pick_manager()
-            if manager_id is not None:
-                await Order.update({Order.manager_id: manager_id}).where(Order.id == order_id)
-                # No actor: the card's history reads "automatic distribution".
+            picked = manager_id if manager_id is not None else await distribution.pick_manager()
+            if picked is not None:
+                await Order.update({Order.manager_id: picked}).where(Order.id == order_id)
+                # No actor when the distribution chose: the card's history reads "automatic distribution".
                 await OrderChange.insert(
                     OrderChange(
                         order=order_id,
                         at=now,
+                        actor_id=manager_id,
                         field="manager",
                         before={"value": None},
-                        after={"value": manager_id},
+                        after={"value": picked},
                     )
                 )
             await OrderLine.insert(*[line_row(order_id, line, index) for index, line in enumerate(draft.lines)])
