@@ -53,6 +53,9 @@ FIELD_LABELS = {
     "price_minor": _l("Price"), "title": _l("Title"), "enabled": _l("On"),
 }  # fmt: skip
 
+# A field name meaning something else on another record: a customer's "name" is a person's name.
+_ALIASES = {"customer": {"name": "customer_name"}}
+
 ACTION_LABELS = {
     "edit": _l("Edited"), "status": _l("Status changed"), "assign": _l("Manager assigned"),
     "update": _l("Changed"), "create": _l("Created"), "delete": _l("Deleted"), "tags": _l("Tags changed"),
@@ -202,7 +205,9 @@ def _settings_summary(entity_id: str) -> str | None:
 
 def audit_entry(entry: Mapping, look: Lookups) -> dict:
     """An ``audit_entry`` row with ``action_label``, a ``summary`` in the viewer's language and ``lines``."""
-    before, after = entry.get("before") or {}, entry.get("after") or {}
+    alias = _ALIASES.get(entry["entity"], {})
+    before = {alias.get(k, k): v for k, v in (entry.get("before") or {}).items()}
+    after = {alias.get(k, k): v for k, v in (entry.get("after") or {}).items()}
     lines = [line(key, before.get(key), value, look, has_before=key in before) for key, value in after.items()]
     lines += [ChangeLine(field_label(key), format_value(key, value, look), None) for key, value in before.items()
               if key not in after]  # fmt: skip
@@ -226,7 +231,12 @@ def timeline_event(event: Mapping, look: Lookups) -> dict:
         lines.append(line("status", data.get("from"), data.get("to"), look))
     elif event["kind"] == "contact_changed":
         changed = data.get("changed") or {}
-        lines = [line(key, pair[0], pair[1], look) for key, pair in changed.items() if isinstance(pair, list)]
+        alias = _ALIASES["customer"]
+        lines = [
+            line(alias.get(key, key), pair[0], pair[1], look)
+            for key, pair in changed.items()
+            if isinstance(pair, list) and len(pair) == 2
+        ]
     return {**event, "lines": lines}
 
 
