@@ -210,9 +210,8 @@ async def test_the_automation_run_log_reads_in_the_viewers_language(client, shop
         )  # fmt: skip
         assert created.status_code == 303, created.text[-500:]
     order = await place_order(shop, name=f"Rule {lang}")
-    moved = await client.post(
-        f"/s/{shop.slug}/orders/{order['id']}/status?lang={lang}", data={"status": "approval", "_csrf_token": csrf(client)}
-    )
+    url = f"/s/{shop.slug}/orders/{order['id']}/status?lang={lang}"
+    moved = await client.post(url, data={"status": "approval", "_csrf_token": csrf(client)})
     assert moved.status_code == 303
     await jobs.run_worker(wait=False)
     async with tenancy.bind_tenant(shop.tenant):
