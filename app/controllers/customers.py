@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from app.controllers._htmx import Form, redirect, render
 from app.errors import Conflict
 from app.i18n import gettext as _
-from app.services import changes, customers, rfm, segments
+from app.services import changes, customers, payments, rfm, segments
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 MAX_UPLOAD = 6 * 1024 * 1024
@@ -210,6 +210,7 @@ async def _card(
         "phone": customers.format_phone(person["phone"]),
         "rfm_label": rfm.class_label(person["rfm_class"]),
         "source_label": customers.source_label,
+        "payment_labels": payments.status_labels(),
         "errors": errors or {},
         "values": contact | (values or {}),
     }

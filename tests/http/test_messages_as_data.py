@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import lxml.html
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from app import jobs
 from app.tables.automation import AutomationRule, AutomationRun
 from app.tables.imports import ImportIssue, ImportJob
+from app.tables.payments import Payment, PaymentConnection
 from app.tenancy import runtime as tenancy
 from tests.conftest import csrf, login, make_store
 from tests.factories import place_order
@@ -233,3 +235,25 @@ async def test_another_store_cannot_read_this_stores_report(client, shop, store_
         job = await ImportJob.select(ImportJob.id).first()
     assert job is not None
     assert (await client.get(f"/s/{shop.slug}/imports/{job['id']}/report.csv")).status_code == 404
+
+
+PAID = {"ru": "Оплачен", "uk": "Оплачено", "en": "Paid"}
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_a_customer_cards_payments_show_their_status_by_name(client, shop, lang) -> None:
+    await login(client, shop.email)
+    order = await place_order(shop, name=f"Payer {lang}")
+    now = datetime.now(UTC)
+    async with tenancy.bind_tenant(shop.tenant):
+        connection = await PaymentConnection.insert(
+            PaymentConnection(code="offline", name="Cash", config_encrypted="", created_at=now)
+        ).returning(PaymentConnection.id)
+        paid = Payment(
+            order=order["id"], connection=connection[0]["id"], ref=f"p-{lang}-{order['id']}",
+            idempotency_key=f"k-{lang}-{order['id']}", status="succeeded", amount_minor=129050, currency="RUB",
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+        await Payment.insert(paid)
+    page = await client.get(f"/s/{shop.slug}/customers/{order['customer']}?lang={lang}")
+    assert text_of(page.text, "customer-payment-status") == [PAID[lang]]
