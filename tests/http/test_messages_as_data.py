@@ -257,3 +257,22 @@ async def test_a_customer_cards_payments_show_their_status_by_name(client, shop,
         await Payment.insert(paid)
     page = await client.get(f"/s/{shop.slug}/customers/{order['customer']}?lang={lang}")
     assert text_of(page.text, "customer-payment-status") == [PAID[lang]]
+
+
+EMPTY = {"ru": "Файл пуст.", "uk": "Файл порожній.", "en": "The file is empty."}
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_why_a_file_was_refused_reads_in_the_viewers_language(client, shop, lang) -> None:
+    await login(client, shop.email)
+    uploaded = await client.post(
+        f"/s/{shop.slug}/imports/?lang={lang}",
+        files={"files": ("empty.xml", b"   ", "text/xml")},
+        data={"_csrf_token": csrf(client)},
+    )
+    assert uploaded.status_code == 303
+    job_url = uploaded.headers["location"].split("?")[0]
+    await jobs.run_worker(wait=False)
+    for viewer in LOCALES:
+        [fatal] = text_of((await client.get(f"{job_url}?lang={viewer}")).text, "import-fatal")
+        assert EMPTY[viewer] in fatal and "empty.xml" in fatal
