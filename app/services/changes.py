@@ -30,7 +30,7 @@ from app.i18n import (
     messages,
 )
 from app.i18n import gettext as _
-from app.services import audit, distribution, orders, staff
+from app.services import audit, customers, distribution, orders, staff
 from app.tables.orders import Order
 from app.tables.stores import StoreSetting
 
@@ -111,6 +111,8 @@ def _special(key: str, value: Any, look: Lookups) -> str | None:
         return _list([status_name(v, look) for v in value]) if isinstance(value, list) else status_name(value, look)
     if key in ("manager", "manager_id"):
         return look.managers.get(value, "—") if isinstance(value, int) else "—"
+    if key == "phone" and isinstance(value, str) and value.startswith("+"):
+        return customers.format_phone(value)
     if key == "role" and isinstance(value, str):
         return staff.role_label(value)
     if key == "scope" and isinstance(value, str):

@@ -76,4 +76,5 @@ def test_values_read_as_words_not_as_python(locale: str, expected: list[str]) ->
         values = [True, False, None, ["a", "b", "c"], {"ru": "Заказ", "en": "Order"}]
         assert [changes.format_value("x", value, look) for value in values] == expected
         assert changes.field_label("some_new_field") == "Some new field"
+        assert changes.format_value("phone", "+79123456789", look) == "+7 912 345-67-89"
         assert changes.format_value("when", "2026-03-08", look) not in ("2026-03-08", "")
