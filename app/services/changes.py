@@ -50,7 +50,8 @@ FIELD_LABELS = {
     "goods_mode": _l("Goods on the form"), "goods": _l("Goods"), "max_quantity": _l("Maximum quantity"),
     "delivery": _l("Delivery options"), "thanks": _l("Thank-you text"), "languages": _l("Languages"),
     "allowed_origins": _l("Sites that may embed the form"), "label": _l("Label"), "required": _l("Required"),
-    "price_minor": _l("Price"), "title": _l("Title"), "enabled": _l("On"),
+    "price_minor": _l("Price"), "title": _l("Title"), "enabled": _l("On"), "address": _l("Address"),
+    "key": _l("Field"),
 }  # fmt: skip
 
 # A field name meaning something else on another record: a customer's "name" is a person's name.
