@@ -240,7 +240,8 @@ def timeline_event(event: Mapping, look: Lookups) -> dict:
             for key, pair in changed.items()
             if isinstance(pair, list) and len(pair) == 2
         ]
-    return {**event, "lines": lines}
+    due = format_value("due", data["due"], look) if data.get("due") else ""
+    return {**event, "lines": lines, "due": due}
 
 
 async def describe_order(order: Mapping) -> list[dict]:

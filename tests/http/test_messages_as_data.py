@@ -143,15 +143,21 @@ async def test_timeline_shows_status_names_and_labelled_contacts(client, shop, l
     contacts["phone"] = order["phone"]
     changed = await client.post(f"/s/{shop.slug}/customers/{customer_id}/contacts?lang={lang}", data=contacts)
     assert changed.status_code in (200, 303), changed.text[-400:]
+    task = {"_csrf_token": csrf(client), "task": "Call back", "due": "2026-12-31"}
+    added = await client.post(f"/s/{shop.slug}/customers/{customer_id}/tasks?lang={lang}", data=task)
+    assert added.status_code == 303
     for viewer in LOCALES:
         words = WORDS[viewer]
         page = await client.get(f"/s/{shop.slug}/customers/{customer_id}?lang={viewer}")
         lines = text_of(page.text, "event-change")
         assert f"{words['new']} → {words['approval']}" in lines, lines
         assert f"{words['city']}: — → Kazan" in lines, lines
+        assert any(DUE[viewer] in due for due in text_of(page.text, "event-due")), text_of(page.text, "event-due")
         timeline = page.text.split('id="customer-timeline"')[1]
         assert not INTERNAL.search(timeline) and "city:" not in timeline
 
+
+DUE = {"ru": "31 дек. 2026\u202fг.", "uk": "31 груд. 2026\u202fр.", "en": "Dec 31, 2026"}  # CLDR medium dates
 
 YML = b"""<?xml version="1.0" encoding="UTF-8"?>
 <yml_catalog date="2026-01-01 00:00"><shop><name>T</name><company>T</company><url>https://t.example</url>
