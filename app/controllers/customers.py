@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from app.controllers._htmx import Form, redirect, render
 from app.errors import Conflict
 from app.i18n import gettext as _
-from app.services import customers, rfm, segments
+from app.services import changes, customers, payments, rfm, segments
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 MAX_UPLOAD = 6 * 1024 * 1024
@@ -123,6 +123,7 @@ class CustomerController(Controller):
                 kind=kind,
                 only_manager=request.scope["state"].get("orders_scope"),
             )
+            events = await changes.describe_timeline(events)
             context = {"customer": {"id": customer_id}, "events": events, "kind": kind, **_labels()}
             return render(request, "customers/_timeline.html", context)
         return await _card(request, customer_id)
@@ -215,11 +216,14 @@ async def _card(
     context = {
         **data,
         **_labels(),
-        "events": await customers.timeline(customer_id, only_manager=request.scope["state"].get("orders_scope")),
+        "events": await changes.describe_timeline(
+            await customers.timeline(customer_id, only_manager=request.scope["state"].get("orders_scope"))
+        ),
         "kind": "",
         "phone": customers.format_phone(person["phone"]),
         "rfm_label": rfm.class_label(person["rfm_class"]),
         "source_label": customers.source_label,
+        "payment_labels": payments.status_labels(),
         "errors": errors or {},
         "values": contact | (values or {}),
     }

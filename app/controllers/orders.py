@@ -14,7 +14,7 @@ from app.errors import Conflict, ValidationFailed
 from app.forms import _fields as fields
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import customers, notifications, orders, payments, staff, stores, tasks
+from app.services import changes, customers, notifications, orders, payments, staff, stores, tasks
 from app.services.imports.values import ValueProblem, parse_money
 from app.services.mail import mail_settings_from_env
 
@@ -232,6 +232,8 @@ async def _card(request: Request[Any, Any, Any], order_id: int) -> dict[str, Any
     allowed = (by_code.get(order["status_code"]) or {}).get("allowed") or []
     return {
         "order": order,
+        "history": await changes.describe_order(order),
+        "source_label": customers.source_label,
         "status_by_code": by_code,
         "targets": [s for s in statuses if s["code"] != order["status_code"] and (not allowed or s["code"] in allowed)],
         "manager_names": await staff.names(),

@@ -16,7 +16,7 @@ from app.errors import AppError, ValidationFailed
 from app.forms import staff as staff_forms
 from app.i18n import get_locale
 from app.i18n import gettext as _
-from app.services import audit, distribution, invitations, permissions, staff
+from app.services import audit, changes, distribution, invitations, permissions, staff
 from app.web.sessions import start_session
 
 
@@ -128,8 +128,10 @@ class StaffController(Controller):
     @get("/audit", name="staff:audit", opt={"permission": "audit.view"})
     async def show_audit(self, request: Request[Any, Any, Any]) -> Template:
         filters = audit.parse_filters(dict(request.query_params))
+        page = await audit.search(filters)
         context = {
-            "page": await audit.search(filters),
+            "page": page,
+            "entries": await changes.describe_audit(page.items),
             "filters": filters,
             "query": audit.filters_query(filters),
             "entities": [(entity, audit.entity_label(entity)) for entity in audit.ENTITIES],

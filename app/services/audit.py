@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from piccolo.query import WhereRaw
 
 from app.i18n import gettext as _
+from app.i18n import messages
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.tables.audit import AuditEntry
 
@@ -50,6 +51,7 @@ async def record(
             entity_id=str(entity_id)[:64],
             action=action[:32],
             summary=summary[:2000],
+            summary_data=messages.as_data(summary),  # a translated summary is kept as its message id too
             before=_plain(dict(before or {})),
             after=_plain(dict(after or {})),
         )

@@ -16,5 +16,6 @@ class AuditEntry(Table, tablename="audit_entry"):
     entity_id = Varchar(length=64, default="")
     action = Varchar(length=32)
     summary = Text(default="")  # searchable text: order number, setting name, e-mail
+    summary_data = JSONB(default={})  # a translated summary as message id + parameters (app.i18n.messages)
     before = JSONB(default={})
     after = JSONB(default={})

@@ -49,6 +49,8 @@ class AutomationRun(Table, tablename="automation_run"):
     status = Varchar(length=12, default="scheduled")  # scheduled | running | done | failed | stopped
     outcome = Text(default="")
     error = Text(default="")
+    outcome_data = JSONB(default={})  # outcome and error as message id + parameters (app.i18n.messages)
+    error_data = JSONB(default={})
     due_at = Timestamptz()
     created_at = Timestamptz()
     finished_at = Timestamptz(null=True, default=None)

@@ -24,6 +24,7 @@ class ImportJob(Table, tablename="import_job"):
     errors = Integer(default=0)
     warnings = Integer(default=0)
     fatal = Text(default="")  # why the whole file was refused
+    fatal_data = JSONB(default={})  # the same as a message id + parameters (app.i18n.messages)
     cancel_requested = Boolean(default=False)
     created_by = Integer(null=True, default=None)
     created_at = Timestamptz()
@@ -37,6 +38,7 @@ class ImportIssue(Table, tablename="import_issue"):
     field = Varchar(length=64, null=True, default=None)
     code = Varchar(length=64)
     message = Text()
+    message_data = JSONB(default={})  # message id + parameters, rendered in the viewer's language
     severity = Varchar(length=8, default="error")
     external_id = Varchar(length=255, null=True, default=None)
     source_file = Varchar(length=255, null=True, default=None)

@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from app.errors import AppError
-from app.i18n import format_money, use_locale
-from app.i18n import gettext as _
+from app.i18n import format_money, messages, use_locale
+from app.i18n.messages import Localized
+from app.i18n.messages import gettext as _
 from app.services import identities, orders, outbox, staff, tasks
 from app.services.imports.fetch import BlockedAddress, guarded_client
 from app.services.mail import MailSettings, send_email, simple_message
@@ -165,6 +166,7 @@ async def _log(rule: Mapping, event: Mapping, status: str, *, outcome: str = "",
         depth=event["depth"],
         status=status,
         outcome=outcome,
+        outcome_data=messages.as_data(outcome),
         due_at=due or now,
         created_at=now,
         finished_at=None if status == "scheduled" else now,
@@ -227,7 +229,7 @@ async def execute(run_id: int, env: Env) -> str | None:
         rule = await AutomationRule.select().where(AutomationRule.id == run["rule"]).output(load_json=True).first()
         stored = await AutomationEvent.select(AutomationEvent.data).where(AutomationEvent.id == run["event_id"]).first()
         event = {**run, "id": run["event_id"], "data": (stored or {}).get("data") or {}}
-        status, outcome, error = "done", "", ""
+        status, outcome, error = "done", "", ""  # Message or list of them: kept as data for the log
         if rule is None or not rule["active"]:
             status, outcome = "skipped", _("The rule was switched off.")
         elif run["due_at"] > run["created_at"] and not await _still_matches(rule, event):
@@ -237,26 +239,32 @@ async def execute(run_id: int, env: Env) -> str | None:
         await AutomationRun.update(
             {
                 AutomationRun.status: status,
-                AutomationRun.outcome: outcome[:2000],
-                AutomationRun.error: error[:2000],
+                AutomationRun.outcome: _text(outcome)[:2000],
+                AutomationRun.outcome_data: messages.as_data(outcome),
+                AutomationRun.error: str(error)[:2000],
+                AutomationRun.error_data: messages.as_data(error),
                 AutomationRun.finished_at: datetime.now(UTC),
             }
         ).where(AutomationRun.id == run_id)
     return status
 
 
-async def _act_all(rule: Mapping, event: Mapping, run: Mapping, env: Env) -> tuple[str, str, str]:
+def _text(outcome: str | list[str]) -> str:
+    return "; ".join(outcome) if isinstance(outcome, list) else str(outcome)
+
+
+async def _act_all(rule: Mapping, event: Mapping, run: Mapping, env: Env) -> tuple[str, str | list[str], str]:
     """(status, outcome, error) of doing every action of ``rule``, inside a savepoint."""
     try:
         with outbox.caused_by_rule(run["depth"] + 1):
             async with transaction_connection().transaction():
                 results = [await _act(action, rule, event, env) for action in rule["actions"]]
     except (ActionFailed, AppError) as exc:
-        return "failed", "", str(getattr(exc, "message", None) or exc)
+        return "failed", "", exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
     except Exception as exc:  # a broken action must never stop the other rules
         logger.exception("automation run %s failed", run["id"])
         return "failed", "", f"{type(exc).__name__}: {exc}"[:500]
-    return "done", "; ".join(results), ""
+    return "done", results, ""
 
 
 async def _still_matches(rule: Mapping, event: Mapping) -> bool:
@@ -286,8 +294,9 @@ async def _act(action: Mapping, rule: Mapping, event: Mapping, env: Env) -> str:
     if kind == "create_task":
         return await _create_task(action, rule, event, order)
     if kind == "change_status":
-        await orders.change_status(order["id"], action["status"], actor_id=None, actor=f"rule:{rule['name']}")
-        return _("Status changed to %(status)s.", status=action["status"])
+        moved = await orders.change_status(order["id"], action["status"], actor_id=None, actor=f"rule:{rule['name']}")
+        status = Localized(moved.get("status_names") or {}, action["status"])
+        return _("Status changed to %(status)s.", status=status)
     if kind == "assign_manager":
         await staff.assign_order(order["id"], action["manager"], actor_id=None)
         return _("Manager assigned.")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from app.errors import NotFound
 from app.i18n import gettext as _
+from app.i18n import messages
 from app.services import outbox
 from app.services.imports.fetch import check_url
 from app.services.imports.values import ValueProblem, parse_money
@@ -240,4 +241,8 @@ async def runs(limit: int = 100, rule_id: int | None = None) -> list[dict]:
     query = AutomationRun.select(*AutomationRun.all_columns(), AutomationRun.rule.name.as_alias("rule_name"))
     if rule_id is not None:
         query = query.where(AutomationRun.rule == rule_id)
-    return await query.order_by(AutomationRun.id, ascending=False).limit(limit)
+    rows = await query.order_by(AutomationRun.id, ascending=False).limit(limit).output(load_json=True)
+    for row in rows:  # in the viewer's language; runs logged before message ids keep their text
+        row["outcome"] = messages.render(row.get("outcome_data"), row["outcome"])
+        row["error"] = messages.render(row.get("error_data"), row["error"])
+    return rows

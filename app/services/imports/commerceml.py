@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from lxml import etree
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.commerceml_items import (
     choose_price_type,
     read_group,

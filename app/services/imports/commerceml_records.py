@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.commerceml_items import (
     PriceType,
     Property,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.records import Category, RowIssue, Severity
 from app.services.imports.values import ValueProblem, clean_line, parse_bool, parse_money, parse_quantity
 

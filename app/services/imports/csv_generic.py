@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.csv_common import Row, RowTools, split_list
 from app.services.imports.records import Offer, PriceStockUpdate, Product, Record
 from app.services.imports.values import (

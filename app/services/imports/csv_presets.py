@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.csv_common import Row, RowTools, split_list
 from app.services.imports.records import Offer, Param, Product, Record
 from app.services.imports.values import ValueProblem, clean_line, clean_text, looks_like_excel_number

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.csv_common import Row, RowTools
 from app.services.imports.csv_generic import generic_records, guess_mapping
 from app.services.imports.csv_presets import detect_preset, shopify_records, woo_records

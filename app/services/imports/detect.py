@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.commerceml import ROOT, stream_commerceml
 from app.services.imports.csvfeed import stream_csv
 from app.services.imports.records import FeedFormat, ImportFileError, ImportStream, ParseResult

@@ -17,7 +17,7 @@ import anyio
 import httpcore
 import httpx
 
-from app.i18n import gettext as _
+from app.i18n.messages import gettext as _
 from app.services.imports.records import ImportFileError
 
 MAX_FEED_BYTES = 200 * 1024 * 1024

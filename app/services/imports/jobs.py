@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.errors import Conflict, NotFound
-from app.i18n import get_locale
+from app.i18n import get_locale, messages
 from app.i18n import gettext as _
 from app.services import spreadsheet
 from app.services.imports.apply import ApplyResult, ImportCancelled, apply_stream
@@ -72,7 +72,7 @@ async def create_job(
     try:
         fmt = fmt or (detect_format(folder / names[0]) if names else None)
         if fmt is None:
-            raise ImportFileError("no_file", _("Choose a file to import."))
+            raise ImportFileError("no_file", messages.gettext("Choose a file to import."))
         values[ImportJob.format] = fmt
         values[ImportJob.source] = fmt
         if fmt == "csv" and not (options or {}).get("mapping"):
@@ -80,10 +80,15 @@ async def create_job(
             if preset is None:
                 values[ImportJob.status] = "mapping"
     except ImportFileError as exc:
-        values.update({ImportJob.status: "failed", ImportJob.fatal: str(exc), ImportJob.finished_at: _now()})
+        values.update({**_fatal(exc), ImportJob.finished_at: _now()})
         shutil.rmtree(folder, ignore_errors=True)
     await ImportJob.update(values).where(ImportJob.id == job_id)
     return job_id
+
+
+def _fatal(exc: ImportFileError) -> dict:
+    reason = exc.describe()
+    return {ImportJob.status: "failed", ImportJob.fatal: str(reason), ImportJob.fatal_data: messages.as_data(reason)}
 
 
 def _now() -> datetime:
@@ -119,7 +124,7 @@ async def run_job(job_id: int) -> dict:
         )
         values = _finished(result, apply)
     except ImportFileError as exc:
-        values = {ImportJob.status: "failed", ImportJob.fatal: str(exc)}
+        values = _fatal(exc)
     except ImportCancelled:
         values = {ImportJob.status: "cancelled"}
     finally:
@@ -168,6 +173,7 @@ async def _save_issues(job_id: int, result: ApplyResult | None) -> None:
             field=i.field and i.field[:64],
             code=i.code[:64],
             message=i.message,
+            message_data=messages.as_data(i.message),
             severity=i.severity,
             external_id=i.external_id and i.external_id[:255],
             source_file=i.source and i.source[:255],
@@ -179,9 +185,11 @@ async def _save_issues(job_id: int, result: ApplyResult | None) -> None:
 
 
 async def get_job(job_id: int) -> dict:
+    """A job; ``fatal`` is in the viewer's language when it was stored as a message."""
     job = await ImportJob.select().where(ImportJob.id == job_id).output(load_json=True).first()
     if job is None:
         raise NotFound(_("This import does not exist."))
+    job["fatal"] = messages.render(job.get("fatal_data"), job["fatal"])
     return job
 
 
@@ -241,14 +249,27 @@ async def cancel(job_id: int) -> dict:
     return await get_job(job_id)
 
 
+def _rendered(rows: list[dict]) -> list[dict]:
+    """Each row's message in the viewer's language (rows written before message ids keep their text)."""
+    for row in rows:
+        row["message"] = messages.render(row.get("message_data"), row["message"])
+    return rows
+
+
+def severity_label(severity: str) -> str:
+    return {"error": _("Error"), "warning": _("Warning")}.get(severity, severity)
+
+
 async def issues(job_id: int, limit: int = 200) -> list[dict]:
-    return await ImportIssue.select().where(ImportIssue.job == job_id).order_by(ImportIssue.id).limit(limit)
+    query = ImportIssue.select().where(ImportIssue.job == job_id).order_by(ImportIssue.id).limit(limit)
+    return _rendered(await query.output(load_json=True))
 
 
 async def report_csv(job_id: int) -> Iterator[str]:
     """The row report as CSV lines (file, line, field, severity, code, message, id)."""
     await get_job(job_id)
-    rows = await ImportIssue.select().where(ImportIssue.job == job_id).order_by(ImportIssue.id)
+    query = ImportIssue.select().where(ImportIssue.job == job_id).order_by(ImportIssue.id)
+    rows = _rendered(await query.output(load_json=True))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([_("File"), _("Line"), _("Field"), _("Severity"), _("Code"), _("Message"), _("Id")])
@@ -257,7 +278,7 @@ async def report_csv(job_id: int) -> Iterator[str]:
             row["source_file"] or "",
             row["line"] or "",
             row["field"] or "",
-            row["severity"],
+            severity_label(row["severity"]),
             row["code"],
             row["message"],
             row["external_id"] or "",

@@ -176,7 +176,7 @@ def _child(spec: StreamSpec, out: multiprocessing.Queue) -> None:
             for item in parse(spec):
                 out.put(item)
         except ImportFileError as exc:
-            out.put(("fatal", exc.code, exc.message, exc.line, exc.source))
+            out.put(("fatal", exc.code, exc.text, exc.line, exc.source))
         except Exception as exc:
             out.put(("error", repr(exc)))
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from app.errors import AppError
-from app.i18n import gettext
+from app.i18n.messages import gettext
 
 FeedFormat = Literal["yml", "commerceml", "csv"]
 Severity = Literal["error", "warning"]
@@ -21,14 +21,23 @@ class ImportFileError(AppError):
 
     def __init__(self, code: str, message: str, line: int | None = None, source: str | None = None) -> None:
         super().__init__(message)
+        self.text = message  # a Message keeps its id and parameters for the report
         self.code = code
         self.line = line
         self.source = source
 
+    def describe(self) -> str:
+        """The reason with its file and line, as a ``Message`` when the reason is one."""
+        if self.source and self.line:
+            return gettext("%(file)s: %(reason)s (line %(line)s)", file=self.source, reason=self.text, line=self.line)
+        if self.source:
+            return gettext("%(file)s: %(reason)s", file=self.source, reason=self.text)
+        if self.line:
+            return gettext("%(reason)s (line %(line)s)", reason=self.text, line=self.line)
+        return self.text
+
     def __str__(self) -> str:
-        where = f"{self.source}: " if self.source else ""
-        at = f" (line {self.line})" if self.line else ""
-        return f"{where}{self.message}{at}"
+        return str(self.describe())
 
 
 class Param(NamedTuple):

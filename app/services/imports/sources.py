@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.records import ImportFileError
 
 SAMPLE_SIZE = 64 * 1024

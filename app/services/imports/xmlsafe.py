@@ -11,7 +11,7 @@ from typing import Any
 
 from lxml import etree
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.records import ImportFileError
 from app.services.imports.sources import (
     ByteSource,

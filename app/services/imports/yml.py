@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.records import (
     Category,
     Currency,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from app.i18n import gettext
+from app.i18n.messages import gettext
 from app.services.imports.records import (
     Category,
     Currency,
