@@ -16,7 +16,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.plugins.htmx import ClientRedirect, HTMXPlugin
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -24,7 +24,7 @@ from litestar.template.config import TemplateConfig
 
 from app import jobs, metrics
 from app.controllers import ROUTE_HANDLERS
-from app.controllers._htmx import base_context, wants_fragment
+from app.controllers._htmx import base_context, hx_redirect, wants_fragment
 from app.errors import AppError
 from app.i18n import gettext as _
 from app.i18n import set_locale
@@ -78,7 +78,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, NotAuthorizedException):
         target = "/login?" + urlencode({"next": request.url.path})
         if wants_fragment(request):
-            return ClientRedirect(redirect_to=target)
+            return hx_redirect(target)
         return Redirect(path=target, status_code=303)
     _ensure_locale(request)
     status = exc.status_code

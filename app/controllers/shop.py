@@ -17,7 +17,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from app import jobs
-from app.controllers._htmx import Form, wants_fragment
+from app.controllers._htmx import Form, content_disposition, wants_fragment
 from app.controllers.hooks import keys_of
 from app.i18n import LOCALE_NAMES
 from app.i18n import gettext as _
@@ -186,7 +186,7 @@ class ShopController(Controller):
     ) -> Response[bytes]:
         """The bank-transfer invoice as a PDF, for the shopper to pay from their bank."""
         name, pdf = await payments.bank_invoice(token, connection_id, keys=keys_of(request))
-        headers = {"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"}
+        headers = {"Content-Disposition": content_disposition(name, "inline"), "Cache-Control": "private, no-store"}
         return Response(pdf, media_type="application/pdf", headers=headers)
 
     @get("/sandbox/pay", name="shop:sandbox")
