@@ -23,7 +23,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import jobs, metrics
-from app.controllers import ROUTE_HANDLERS
+from app.controllers import ROUTE_HANDLERS, shop
 from app.controllers._htmx import base_context, hx_redirect, wants_fragment
 from app.errors import AppError
 from app.i18n import gettext as _
@@ -50,7 +50,12 @@ def _error_page(
     request: Request[Any, Any, Any], status: int, title: str, detail: str, headers: dict[str, str] | None = None
 ) -> Response[Any]:
     context = {**base_context(request), "status": status, "title": title, "detail": detail}
-    return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)
+    template = "errors/error.html"
+    if request.url.path.startswith("/f/") and context["tenant"] is not None:
+        # A shopper lost on a store's form or order link: their language, and the way back to that store.
+        template = "errors/shop.html"
+        context.update(shop.error_context(request))
+    return Template(template_name=template, context=context, status_code=status, headers=headers)
 
 
 def _ensure_locale(request: Request[Any, Any, Any]) -> None:
@@ -66,6 +71,7 @@ def _messages(status: int) -> tuple[str, str]:
         403: (_("Access denied"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("The page does not exist, or you have no access to it.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        410: (_("No longer available"), _("This page is no longer available.")),
         413: (
             _("The file is too large"),
             _("Upload at most 100 MB at a time, or import the file from the command line."),

@@ -67,7 +67,10 @@ class OrderController(Controller):
     async def create_order(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         tenant = request.scope["state"]["tenant"]
         draft, errors = await orders.validate_staff_order(
-            data, country=tenant.country, currency=tenant.currency, locale=request.scope["state"]["locale"]
+            data,
+            country=tenant.country,
+            currency=tenant.currency,
+            locale=tenant.locale,  # the shopper's, not ours
         )
         if draft is None:
             context = {
