@@ -72,6 +72,28 @@ async def test_a_status_change_over_htmx_answers_200_with_the_toast_in_the_staff
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+async def test_a_status_change_from_the_board_answers_the_board_with_the_toast(client, shop, locale: str) -> None:
+    order = await place_order(shop, name="Дмитро")
+    await as_staff(client, shop, locale)
+    board = await client.get(f"/s/{shop.slug}/orders/?view=board")
+    assert f'id="board-order-{order["id"]}"' in board.text and 'data-testid="board-move"' in board.text
+    url = f"/s/{shop.slug}/orders/{order['id']}/status"
+    moved = await client.post(
+        url, data={"status": "approval", "from": "board", "_csrf_token": csrf(client)}, headers={"HX-Request": "true"}
+    )
+    assert moved.status_code == 200, moved.text[-300:]
+    assert toast_of(moved) == STATUS_CHANGED[locale]
+    assert moved.text.lstrip().startswith('<div id="orders-board">')
+    assert await status_of(shop, order["id"]) == "approval"
+    plain = await client.post(url, data={"status": "assembling", "from": "board", "_csrf_token": csrf(client)})
+    assert plain.status_code == 303 and plain.headers["location"] == f"/s/{shop.slug}/orders/?view=board"
+    refused = await client.post(
+        url, data={"status": "no-such", "from": "board", "_csrf_token": csrf(client)}, headers={"HX-Request": "true"}
+    )
+    assert refused.status_code in (404, 422) and await status_of(shop, order["id"]) == "assembling"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 async def test_a_price_saved_on_the_product_card_answers_200_with_the_toast(client, shop, locale: str) -> None:
     await as_staff(client, shop, locale)
     listing = await client.get(f"/s/{shop.slug}/products/")
