@@ -15,7 +15,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Response, Template
 from litestar.utils import url_quote
 
-from app.i18n import LOCALE_NAMES, LOCALES, get_locale
+from app.i18n import LOCALE_NAMES, LOCALES, get_locale, normalize, set_locale
 
 VARY = {"Vary": "HX-Request"}
 # A URL-encoded form body as a plain dict (every HTML form posts this).
@@ -116,6 +116,15 @@ def redirect(request: Request[Any, Any, Any] | HTMXRequest, to: str) -> Redirect
     if wants_fragment(request):
         return hx_redirect(to)
     return Redirect(path=to, status_code=303)
+
+
+def speak_order_language(request: Request[Any, Any, Any], order_locale: str | None) -> str:
+    """An order's pages (status, payment, invoice) speak the language it was placed in, whatever the
+    browser or the staff member speaks; ``?lang=`` still overrides for that page."""
+    locale = normalize(request.query_params.get("lang")) or normalize(order_locale) or get_locale()
+    request.scope["state"]["locale"] = locale
+    set_locale(locale)
+    return locale
 
 
 def safe_next(value: str | None, default: str = "/") -> str:

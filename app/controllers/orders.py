@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app.controllers._htmx import Form, redirect, render, wants_fragment
+from app.controllers._htmx import Form, redirect, render, speak_order_language, wants_fragment
 from app.controllers.hooks import keys_of
 from app.errors import Conflict, ValidationFailed
 from app.forms import _fields as fields
@@ -87,6 +87,7 @@ class OrderController(Controller):
     async def show_invoice(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:
         store = await stores.current_store()
         order = await orders.get(order_id, only_manager=_scope(request))
+        speak_order_language(request, order["locale"])  # the invoice is for the shopper
         return render(request, "orders/invoice.html", {"order": order, "store": store})
 
     @get("/{order_id:int}", name="orders:show", opt={"permission": "orders.view"})

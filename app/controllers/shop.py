@@ -17,10 +17,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from app import jobs
-from app.controllers._htmx import Form, content_disposition, wants_fragment
+from app.controllers._htmx import Form, content_disposition, speak_order_language, wants_fragment
 from app.controllers.hooks import keys_of
 from app.errors import NotFound
-from app.i18n import LOCALE_NAMES, LOCALES, normalize, set_locale
+from app.i18n import LOCALE_NAMES, LOCALES, normalize
 from app.i18n import gettext as _
 from app.services import analytics, forms, orders, payments
 from app.tenancy.runtime import TenantInfo
@@ -57,14 +57,6 @@ def frame_headers(allowed: list[str]) -> dict[str, str]:
 
 def _lang_override(request: Request[Any, Any, Any]) -> str | None:
     return normalize(request.query_params.get("lang"))
-
-
-def _speak_order_language(request: Request[Any, Any, Any], order_locale: str | None) -> str:
-    """An order's pages speak the language it was placed in, whatever the browser says; ``?lang`` overrides."""
-    locale = _lang_override(request) or normalize(order_locale) or request.scope["state"]["locale"]
-    request.scope["state"]["locale"] = locale
-    set_locale(locale)
-    return locale
 
 
 def _keep_query(request: Request[Any, Any, Any]) -> str:
@@ -203,7 +195,7 @@ class ShopController(Controller):
         if returned:
             await payments.settle_return(token, returned[:128], keys=keys_of(request))
         order = await orders.by_token(token)
-        locale = _speak_order_language(request, order["locale"])
+        locale = speak_order_language(request, order["locale"])
         form = await forms.page_form(order["form_code"] or forms.DEFAULT_FORM)
         attempts = await payments.payments_of(order["id"])
         context = {
@@ -219,7 +211,7 @@ class ShopController(Controller):
     async def pay(
         self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
     ) -> Redirect | Template:
-        _speak_order_language(request, await orders.locale_by_token(token))
+        speak_order_language(request, await orders.locale_by_token(token))
         step = await payments.start(token, connection_id, keys=keys_of(request))
         if step.url and not step.fields:
             return Redirect(path=step.url, status_code=303)
@@ -232,7 +224,7 @@ class ShopController(Controller):
         self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
     ) -> Response[bytes]:
         """The bank-transfer invoice as a PDF, for the shopper to pay from their bank."""
-        locale = _speak_order_language(request, await orders.locale_by_token(token))
+        locale = speak_order_language(request, await orders.locale_by_token(token))
         name, pdf = await payments.bank_invoice(token, connection_id, keys=keys_of(request), locale=locale)
         headers = {"Content-Disposition": content_disposition(name, "inline"), "Cache-Control": "private, no-store"}
         return Response(pdf, media_type="application/pdf", headers=headers)
@@ -240,6 +232,7 @@ class ShopController(Controller):
     @get("/sandbox/pay", name="shop:sandbox")
     async def sandbox_page(self, request: Request[Any, Any, Any]) -> Template:
         checkout = await payments.sandbox_checkout(dict(request.query_params), keys_of(request))
+        speak_order_language(request, checkout.locale)
         form = await forms.page_form(forms.DEFAULT_FORM)
         context = {"checkout": checkout, "query": dict(request.query_params)}
         return _page(request, "shop/sandbox.html", context, form)

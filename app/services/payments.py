@@ -524,6 +524,7 @@ class SandboxCheckout:
     description: str
     return_url: str
     succeeds: bool
+    locale: str = "ru"  # the order's language, which the gateway page speaks
 
 
 async def _sandbox(query: Mapping[str, str], keys: Keys) -> tuple[dict, SandboxGateway, SandboxPage]:
@@ -552,6 +553,7 @@ async def sandbox_checkout(query: Mapping[str, str], keys: Keys) -> SandboxCheck
         page.description,
         page.return_url,
         page.outcome == PaymentStatus.SUCCEEDED,
+        page.locale,
     )
 
 

@@ -76,6 +76,37 @@ async def test_the_payment_page_speaks_the_orders_language(client, shop, locale:
     assert f'<html lang="{locale}">' in page.text and PAY_ON_DELIVERY[locale] in page.text
 
 
+async def test_the_demo_gateways_page_speaks_the_orders_language(client, runtime, tmp_path) -> None:
+    store = await seeded_store("lang-sandbox", tmp_path)
+    async with tenancy.bind_tenant(store.tenant):
+        sandbox = await payments.connect("sandbox", {"secret": "s" * 32}, keys=KEYS, name="Demo pay")
+    status_url = await place_in(client, store.slug, "uk")
+    started = await client.post(f"{status_url}/pay/{sandbox}", headers={"Accept-Language": "ru"})
+    assert started.status_code == 303
+    gateway_page = started.headers["location"].replace(KEYS.public_url, "")
+    checkout = await client.get(gateway_page, headers={"Accept-Language": BROWSER["ru"]})
+    assert checkout.status_code == 200 and '<html lang="uk">' in checkout.text
+
+
+INVOICE = {"ru": "Счёт к заказу", "uk": "Рахунок до замовлення", "en": "Invoice for order"}
+
+
+@pytest.mark.parametrize(("placed", "staff"), [("uk", "ru"), ("ru", "uk"), ("en", "uk")])
+async def test_the_printed_invoice_speaks_the_orders_language_not_the_staffs(client, shop, placed, staff) -> None:
+    store, _cash = shop
+    token = (await place_in(client, store.slug, placed)).rsplit("/", 1)[-1]
+    async with tenancy.bind_tenant(store.tenant):
+        order_id = (await Order.select(Order.id).where(Order.token == token).first())["id"]
+    await login(client, store.email)
+    client.cookies.set("lang", staff)
+    invoice = await client.get(f"/s/{store.slug}/orders/{order_id}/invoice")
+    assert f'<html lang="{placed}">' in invoice.text and INVOICE[placed] in invoice.text
+    asked = await client.get(f"/s/{store.slug}/orders/{order_id}/invoice?lang={staff}")
+    assert f'<html lang="{staff}">' in asked.text and INVOICE[staff] in asked.text
+    card = await client.get(f"/s/{store.slug}/orders/{order_id}")
+    assert f'<html lang="{staff}">' in card.text  # the staff's own pages stay in the staff's language
+
+
 @pytest.mark.parametrize(("staff", "store_locale"), [("ru", "ru"), ("uk", "ru"), ("en", "ru")])
 async def test_an_order_taken_by_staff_speaks_the_stores_language(client, shop, staff, store_locale) -> None:
     store, _cash = shop
