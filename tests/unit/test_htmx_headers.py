@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +65,23 @@ def test_an_htmx_redirect_to_a_cyrillic_url_is_percent_encoded() -> None:
     response = hx_redirect("/s/demo/customers/?q=Анна")
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/s/demo/customers/?q=%D0%90%D0%BD%D0%BD%D0%B0"
+
+
+APP = Path(__file__).resolve().parents[2] / "app"
+# litestar-htmx's helpers put their JSON in headers without escaping; only controllers/_htmx.py builds these.
+BY_HAND = re.compile(
+    r"trigger_event\s*=|TriggerEvent\(|ClientRedirect\(|HXLocation\(|PushUrl\(|ReplaceUrl\(|Reswap\(|Retarget\("
+    r"|[\"']HX-[A-Za-z-]+[\"']\s*:|[\"']Content-Disposition[\"']\s*:\s*f?[\"']",
+    re.IGNORECASE,
+)
+
+
+def test_nothing_but_the_helper_builds_headers_that_carry_user_text() -> None:
+    offenders = [
+        f"{path.relative_to(APP)}:{number}: {line.strip()}"
+        for path in APP.rglob("*.py")
+        if path.name != "_htmx.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if BY_HAND.search(line)
+    ]
+    assert offenders == [], "use app.controllers._htmx (trigger, toast_headers, hx_redirect, content_disposition)"
