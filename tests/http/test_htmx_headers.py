@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,24 @@ async def test_store_settings_saved_over_htmx_toast_after_settle(client, shop, l
     assert saved.status_code == 200
     assert json.loads(saved.headers["hx-trigger-after-settle"])["toast"]["message"]
     assert saved.headers["hx-trigger-after-settle"].isascii()
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("csv", "Постійні «VIP»"), ("xlsx", "Постоянные клиенты")])
+async def test_a_segment_export_is_saved_under_the_segments_own_name(client, shop, fmt: str, name: str) -> None:
+    await as_staff(client, shop, "uk")
+    created = await client.post(
+        f"/s/{shop.slug}/segments/new",
+        data={"name": name, "kind": "dynamic", "r0_field": "orders_count", "r0_op": "gte", "r0_value": "1",
+              "_csrf_token": csrf(client)},
+    )  # fmt: skip
+    assert created.status_code == 303
+    exported = await client.get(f"{created.headers['location']}/export?format={fmt}")
+    assert exported.status_code == 200
+    disposition = exported.headers["content-disposition"]
+    assert disposition.isascii() and disposition.startswith("attachment; filename=")
+    message = EmailMessage()  # the standard library's RFC 2231 reader decides the saved name
+    message["Content-Disposition"] = "attachment; filename*=" + disposition.split("filename*=", 1)[1]
+    assert message.get_filename() == f"{name}.{fmt}"
 
 
 async def test_another_store_cannot_move_this_stores_order(client, shop, store_b) -> None:
