@@ -76,16 +76,17 @@ async def test_the_payment_page_speaks_the_orders_language(client, shop, locale:
     assert f'<html lang="{locale}">' in page.text and PAY_ON_DELIVERY[locale] in page.text
 
 
-async def test_the_demo_gateways_page_speaks_the_orders_language(client, runtime, tmp_path) -> None:
-    store = await seeded_store("lang-sandbox", tmp_path)
+@pytest.mark.parametrize("locale", ["uk", "ru"])
+async def test_the_demo_gateways_page_speaks_the_orders_language(client, runtime, tmp_path, locale) -> None:
+    store = await seeded_store(f"lang-sandbox-{locale}", tmp_path)
     async with tenancy.bind_tenant(store.tenant):
         sandbox = await payments.connect("sandbox", {"secret": "s" * 32}, keys=KEYS, name="Demo pay")
-    status_url = await place_in(client, store.slug, "uk")
-    started = await client.post(f"{status_url}/pay/{sandbox}", headers={"Accept-Language": "ru"})
+    status_url = await place_in(client, store.slug, locale)
+    browser = {"Accept-Language": BROWSER[OTHER[locale]]}
+    started = await client.post(f"{status_url}/pay/{sandbox}", headers=browser)
     assert started.status_code == 303
-    gateway_page = started.headers["location"].replace(KEYS.public_url, "")
-    checkout = await client.get(gateway_page, headers={"Accept-Language": BROWSER["ru"]})
-    assert checkout.status_code == 200 and '<html lang="uk">' in checkout.text
+    checkout = await client.get(started.headers["location"].replace(KEYS.public_url, ""), headers=browser)
+    assert checkout.status_code == 200 and f'<html lang="{locale}">' in checkout.text
 
 
 INVOICE = {"ru": "Счёт к заказу", "uk": "Рахунок до замовлення", "en": "Invoice for order"}
@@ -144,19 +145,20 @@ async def test_an_unknown_order_link_is_a_404_in_the_shoppers_language_leading_t
         assert form.status_code == 303 and form.headers["location"] == f"/f/{store.slug}/order?lang={locale}"
 
 
-async def test_a_switched_off_form_is_410_and_its_orders_keep_their_pages(client, runtime, tmp_path) -> None:
-    store = await seeded_store("lang-closed", tmp_path)
-    status_url = await place_in(client, store.slug, "uk")
+@pytest.mark.parametrize("locale", ["uk", "ru"])
+async def test_a_switched_off_form_is_410_and_its_orders_keep_their_pages(client, runtime, tmp_path, locale) -> None:
+    store = await seeded_store(f"lang-closed-{locale}", tmp_path)
+    status_url = await place_in(client, store.slug, locale)
     async with tenancy.bind_tenant(store.tenant):
         await OrderForm.update({OrderForm.active: False}).where(OrderForm.code == "order")
-    closed = await client.get(f"/f/{store.slug}/order", headers={"Accept-Language": "uk"})
+    closed = await client.get(f"/f/{store.slug}/order", headers={"Accept-Language": BROWSER[locale]})
     assert closed.status_code == 410 and 'data-testid="error-410"' in closed.text
-    assert '<html lang="uk">' in closed.text and 'data-testid="back-to-form"' in closed.text
-    nowhere = await client.get(f"/f/{store.slug}/?lang=ru")
+    assert f'<html lang="{locale}">' in closed.text and 'data-testid="back-to-form"' in closed.text
+    nowhere = await client.get(f"/f/{store.slug}/?lang={locale}")
     assert nowhere.status_code == 404 and 'data-testid="back-to-form"' not in nowhere.text  # no form to go to
-    assert speaks(await client.get(status_url, headers={"Accept-Language": "ru"}), "uk")
-    submitted = await client.post(f"/f/{store.slug}/order?lang=uk", data={"t": "x"})
-    assert submitted.status_code == 410
+    assert speaks(await client.get(status_url, headers={"Accept-Language": BROWSER[OTHER[locale]]}), locale)
+    submitted = await client.post(f"/f/{store.slug}/order?lang={locale}", data={"t": "x"})
+    assert submitted.status_code == 410 and f'<html lang="{locale}">' in submitted.text
     async with tenancy.bind_tenant(store.tenant):
         assert await Order.count() == 1
 
