@@ -140,6 +140,12 @@ async def test_a_segment_export_is_saved_under_the_segments_own_name(client, sho
     assert message.get_filename() == f"{name}.{fmt}"
 
 
+async def test_an_htmx_request_after_the_session_ended_is_sent_to_login_by_hx_redirect(client, shop) -> None:
+    answer = await client.get(f"/s/{shop.slug}/orders/?q=Олена", headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    assert answer.headers["hx-redirect"] == f"/login?next=%2Fs%2F{shop.slug}%2Forders"
+
+
 async def test_another_store_cannot_move_this_stores_order(client, shop, store_b) -> None:
     order = await place_order(shop)
     await as_staff(client, store_b, "uk")
