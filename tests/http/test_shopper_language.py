@@ -12,6 +12,7 @@ from app.tables.forms import OrderForm
 from app.tables.orders import Order
 from app.tenancy import runtime as tenancy
 from tests.conftest import csrf, login
+from tests.factories import place_order
 from tests.http.test_shop import seeded_store
 
 pytestmark = pytest.mark.http
@@ -161,6 +162,14 @@ async def test_a_switched_off_form_is_410_and_its_orders_keep_their_pages(client
     assert submitted.status_code == 410 and f'<html lang="{locale}">' in submitted.text
     async with tenancy.bind_tenant(store.tenant):
         assert await Order.count() == 1
+
+
+async def test_an_order_from_elsewhere_without_a_language_takes_the_stores(client, store_b) -> None:
+    order = await place_order(store_b)  # as an import or an integration would: no language given
+    async with tenancy.bind_tenant(store_b.tenant):
+        assert (await Order.select(Order.locale).where(Order.id == order["id"]).first())["locale"] == "uk"
+    page = await client.get(f"/f/{store_b.slug}/o/{order['token']}", headers={"Accept-Language": "ru"})
+    assert speaks(page, "uk")
 
 
 async def test_another_stores_link_does_not_open_this_stores_order(client, shop, store_b) -> None:
