@@ -31,7 +31,7 @@ from app.i18n import set_locale
 from app.services import health
 from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
-from app.tenancy.middleware import TenantMiddleware
+from app.tenancy.middleware import SLUG, TenantMiddleware, slug_from_path
 from app.tenancy.pools import PoolsExhausted
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
@@ -55,7 +55,17 @@ def _error_page(
         # A shopper lost on a store's form or order link: their language, and the way back to that store.
         template = "errors/shop.html"
         context.update(shop.error_context(request))
+    elif request.url.path.startswith("/f/"):
+        context["home_url"] = _shop_home_guess(request)
     return Template(template_name=template, context=context, status_code=status, headers=headers)
+
+
+def _shop_home_guess(request: Request[Any, Any, Any]) -> str | None:
+    """No route matched under ``/f/{slug}/`` (so no store was looked up): try that store's form page."""
+    slug = slug_from_path(request.url.path)
+    if not slug or not SLUG.fullmatch(slug) or request.url.path.rstrip("/") == f"/f/{slug}":
+        return None
+    return f"/f/{slug}/?lang={request.scope['state'].get('locale', '')}"
 
 
 def _ensure_locale(request: Request[Any, Any, Any]) -> None:

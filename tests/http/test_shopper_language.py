@@ -147,6 +147,21 @@ async def test_an_unknown_order_link_is_a_404_in_the_shoppers_language_leading_t
 
 
 @pytest.mark.parametrize("locale", ["uk", "ru"])
+async def test_a_link_cut_short_is_a_404_in_the_shoppers_language_leading_to_the_stores_form(
+    client, shop, locale
+) -> None:
+    store, _cash = shop
+    for path in (f"/f/{store.slug}/o/", f"/f/{store.slug}/o/token/extra"):
+        page = await client.get(path, headers={"Accept-Language": BROWSER[locale]})
+        assert page.status_code == 404 and f'<html lang="{locale}">' in page.text
+        back = re.search(r'href="([^"]+)" data-testid="back-to-form"', page.text).group(1)
+        assert back == f"/f/{store.slug}/?lang={locale}"
+        assert (await client.get(back)).headers["location"] == f"/f/{store.slug}/order?lang={locale}"
+    unknown = await client.get("/f/no-such-store/", headers={"Accept-Language": BROWSER[locale]})
+    assert unknown.status_code == 404 and 'data-testid="back-to-form"' not in unknown.text
+
+
+@pytest.mark.parametrize("locale", ["uk", "ru"])
 async def test_a_switched_off_form_is_410_and_its_orders_keep_their_pages(client, runtime, tmp_path, locale) -> None:
     store = await seeded_store(f"lang-closed-{locale}", tmp_path)
     status_url = await place_in(client, store.slug, locale)
