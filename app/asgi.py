@@ -16,22 +16,22 @@ from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.plugins.htmx import ClientRedirect, HTMXPlugin
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import jobs, metrics
-from app.controllers import ROUTE_HANDLERS
-from app.controllers._htmx import base_context, wants_fragment
+from app.controllers import ROUTE_HANDLERS, shop
+from app.controllers._htmx import base_context, hx_redirect, wants_fragment
 from app.errors import AppError
 from app.i18n import gettext as _
 from app.i18n import set_locale
 from app.services import health
 from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
-from app.tenancy.middleware import TenantMiddleware
+from app.tenancy.middleware import SLUG, TenantMiddleware, slug_from_path
 from app.tenancy.pools import PoolsExhausted
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
@@ -50,7 +50,22 @@ def _error_page(
     request: Request[Any, Any, Any], status: int, title: str, detail: str, headers: dict[str, str] | None = None
 ) -> Response[Any]:
     context = {**base_context(request), "status": status, "title": title, "detail": detail}
-    return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)
+    template = "errors/error.html"
+    if request.url.path.startswith("/f/") and context["tenant"] is not None:
+        # A shopper lost on a store's form or order link: their language, and the way back to that store.
+        template = "errors/shop.html"
+        context.update(shop.error_context(request))
+    elif request.url.path.startswith("/f/"):
+        context["home_url"] = _shop_home_guess(request)
+    return Template(template_name=template, context=context, status_code=status, headers=headers)
+
+
+def _shop_home_guess(request: Request[Any, Any, Any]) -> str | None:
+    """No route matched under ``/f/{slug}/`` (so no store was looked up): try that store's form page."""
+    slug = slug_from_path(request.url.path)
+    if not slug or not SLUG.fullmatch(slug) or request.url.path.rstrip("/") == f"/f/{slug}":
+        return None
+    return f"/f/{slug}/?lang={request.scope['state'].get('locale', '')}"
 
 
 def _ensure_locale(request: Request[Any, Any, Any]) -> None:
@@ -66,6 +81,7 @@ def _messages(status: int) -> tuple[str, str]:
         403: (_("Access denied"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("The page does not exist, or you have no access to it.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        410: (_("No longer available"), _("This page is no longer available.")),
         413: (
             _("The file is too large"),
             _("Upload at most 100 MB at a time, or import the file from the command line."),
@@ -78,7 +94,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, NotAuthorizedException):
         target = "/login?" + urlencode({"next": request.url.path})
         if wants_fragment(request):
-            return ClientRedirect(redirect_to=target)
+            return hx_redirect(target)
         return Redirect(path=target, status_code=303)
     _ensure_locale(request)
     status = exc.status_code

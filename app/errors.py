@@ -19,6 +19,12 @@ class NotFound(AppError):
     status_code = 404
 
 
+class Gone(AppError):
+    """Something that existed and is no longer offered (a switched-off order form)."""
+
+    status_code = 410
+
+
 class Forbidden(AppError):
     status_code = 403
 

@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HXStopPolling
 from litestar.response import Redirect, Response, Stream, Template
 
 from app import jobs
-from app.controllers._htmx import Form, redirect, render, wants_fragment
+from app.controllers._htmx import Form, content_disposition, redirect, render, wants_fragment
 from app.i18n import gettext as _
 from app.services.imports import SYNONYMS, feeds, guess_mapping
 from app.services.imports import jobs as import_jobs
@@ -144,7 +144,7 @@ class ImportController(Controller):
         return Stream(
             lines,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="import-{job_id}-report.csv"'},
+            headers={"Content-Disposition": content_disposition(f"import-{job_id}-report.csv")},
         )
 
 

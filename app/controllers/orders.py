@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from app.controllers._htmx import Form, redirect, render
+from app.controllers._htmx import Form, redirect, render, speak_order_language, wants_fragment
 from app.controllers.hooks import keys_of
 from app.errors import Conflict, ValidationFailed
 from app.forms import _fields as fields
@@ -34,7 +34,7 @@ class OrderController(Controller):
             "filters": filters,
         }
         if view == "board":
-            context["board"] = await orders.board(only_manager=_scope(request))
+            context.update(await _board(request))
         else:
             context["page"] = await orders.list_page(filters, only_manager=_scope(request))
         context["manager_names"] = await staff.names()
@@ -42,7 +42,8 @@ class OrderController(Controller):
         context["views"] = await orders.saved_views(member.identity_id)
         context["current_query"] = orders.filters_query(filters)
         context["view_errors"] = {}
-        return render(request, "orders/index.html", context, fragment="orders/_table.html" if view == "list" else None)
+        fragment = "orders/_table.html" if view == "list" else "orders/_board.html"
+        return render(request, "orders/index.html", context, fragment=fragment)
 
     @post("/views", name="orders:save_view", opt={"permission": "orders.view"})
     async def save_view(self, request: Request[Any, Any, Any], data: Form) -> Redirect:
@@ -67,7 +68,10 @@ class OrderController(Controller):
     async def create_order(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         tenant = request.scope["state"]["tenant"]
         draft, errors = await orders.validate_staff_order(
-            data, country=tenant.country, currency=tenant.currency, locale=request.scope["state"]["locale"]
+            data,
+            country=tenant.country,
+            currency=tenant.currency,
+            locale=tenant.locale,  # the shopper's, not ours
         )
         if draft is None:
             context = {
@@ -83,6 +87,7 @@ class OrderController(Controller):
     async def show_invoice(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Template:
         store = await stores.current_store()
         order = await orders.get(order_id, only_manager=_scope(request))
+        speak_order_language(request, order["locale"])  # the invoice is for the shopper
         return render(request, "orders/invoice.html", {"order": order, "store": store})
 
     @get("/{order_id:int}", name="orders:show", opt={"permission": "orders.view"})
@@ -191,9 +196,13 @@ class OrderController(Controller):
                 order_id, data.get("status", ""), actor_id=member.identity_id, actor=member.email
             )
         except Conflict as exc:
+            if data.get("from") == "board":
+                return await _board_page(request, error=exc.message)
             context = {**await _card(request, order_id), "status_error": exc.message}
             return render(request, "orders/show.html", context, fragment="orders/_status.html", status_code=422)
-        if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
+        if data.get("from") == "board":
+            return await _board_page(request)
+        if wants_fragment(request):
             return render(
                 request,
                 "orders/show.html",
@@ -225,6 +234,44 @@ def _scope(request: Request[Any, Any, Any]) -> int | None:
     return request.scope["state"].get("orders_scope")
 
 
+def _targets(statuses: list[dict], code: str, allowed: list[str] | None) -> list[dict]:
+    """Where an order in status ``code`` may move: the statuses it allows, or every other one."""
+    return [s for s in statuses if s["code"] != code and (not allowed or s["code"] in allowed)]
+
+
+async def _board(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The kanban by status group, and where each status may move to (the cards' "Move to" menus)."""
+    statuses = await orders.statuses()
+    moves = {
+        s["code"]: _targets(statuses, s["code"], s.get("allowed"))
+        for s in statuses
+        if s["group"] not in orders.FINAL_GROUPS
+    }
+    return {
+        "view": "board",
+        "groups": orders.GROUPS,
+        "group_label": orders.group_label,
+        "board": await orders.board(only_manager=_scope(request)),
+        "moves": moves,
+        "board_error": None,
+    }
+
+
+async def _board_page(request: Request[Any, Any, Any], *, error: str | None = None) -> Template | Redirect:
+    """After a move from the board: the board again (a toast on htmx), or back to it without JavaScript."""
+    if error is None and not wants_fragment(request):
+        return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/?view=board")
+    context = {**await _board(request), "board_error": error}
+    return render(
+        request,
+        "orders/index.html",
+        context,
+        fragment="orders/_board.html",
+        status_code=422 if error else 200,
+        toast=None if error else _("Status changed."),
+    )
+
+
 async def _card(request: Request[Any, Any, Any], order_id: int) -> dict[str, Any]:
     order = await orders.get(order_id, only_manager=_scope(request))
     statuses = await orders.statuses()
@@ -235,7 +282,7 @@ async def _card(request: Request[Any, Any, Any], order_id: int) -> dict[str, Any
         "history": await changes.describe_order(order),
         "source_label": customers.source_label,
         "status_by_code": by_code,
-        "targets": [s for s in statuses if s["code"] != order["status_code"] and (not allowed or s["code"] in allowed)],
+        "targets": _targets(statuses, order["status_code"], allowed),
         "manager_names": await staff.names(),
         "assignable": [m for m in await staff.members() if m.role in ("manager", "operator", "admin", "owner")],
         "assign_error": None,

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 
-from app.controllers._htmx import Form, redirect, render
+from app.controllers._htmx import Form, content_disposition, redirect, render
 from app.i18n import format_date, format_number
 from app.i18n import gettext as _
 from app.services import charts, portrait, rfm, segments, segments_export
@@ -114,7 +114,7 @@ class SegmentController(Controller):
             media, ext = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"
         else:
             body, media, ext = segments_export.csv_chunks(where, currency), "text/csv; charset=utf-8", "csv"
-        disposition = f'attachment; filename="segment-{segment_id}.{ext}"'
+        disposition = content_disposition(f"{segment['name'] or f'segment-{segment_id}'}.{ext}")
         return Stream(body, media_type=media, headers={"Content-Disposition": disposition})
 
 

@@ -6,10 +6,9 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
-from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
-from app.controllers._htmx import VARY, Form, base_context, redirect, render, wants_fragment
+from app.controllers._htmx import VARY, Form, base_context, redirect, render, toast_headers, wants_fragment
 from app.controllers.hooks import keys_of
 from app.errors import ValidationFailed
 from app.forms.auth import COUNTRIES, CURRENCIES
@@ -63,13 +62,10 @@ class SettingsController(Controller):
         store = await stores.update_settings(form, **_actor(request))
         values = {"name": store.name, "locale": store.locale, "currency": store.currency, "country": store.country}
         if wants_fragment(request):
-            return HTMXTemplate(
+            return Template(
                 template_name="settings/_store_form.html",
                 context={**base_context(request), **_form_context(values, {}), "saved": True},
-                trigger_event="toast",
-                params={"message": _("Settings saved.")},
-                after="settle",
-                headers=VARY,
+                headers={**VARY, **toast_headers(_("Settings saved."), after="settle")},
             )
         return redirect(request, request.url.path + "?saved=1")
 

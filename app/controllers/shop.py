@@ -16,9 +16,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from app import jobs
-from app.controllers._htmx import Form, wants_fragment
+from app.controllers._htmx import Form, content_disposition, speak_order_language, wants_fragment
 from app.controllers.hooks import keys_of
-from app.i18n import LOCALE_NAMES
+from app.errors import NotFound
+from app.i18n import LOCALE_NAMES, LOCALES, normalize
 from app.i18n import gettext as _
 from app.services import analytics, forms, orders, origins, payments
 from app.tenancy.runtime import TenantInfo
@@ -48,6 +49,32 @@ def frame_headers(allowed: list[str]) -> dict[str, str]:
         "Content-Security-Policy": f"{BASE_CSP}; frame-ancestors 'self' {origins}".strip(),
         "Referrer-Policy": "strict-origin-when-cross-origin",
         "Vary": "HX-Request",
+    }
+
+
+def _lang_override(request: Request[Any, Any, Any]) -> str | None:
+    return normalize(request.query_params.get("lang"))
+
+
+def _keep_query(request: Request[Any, Any, Any]) -> str:
+    """The shopper's ``?lang``/``embed``/``parent`` choices, for the links and forms of the next page."""
+    query = request.query_params
+    keep = {"lang": _lang_override(request), "embed": "1" if query.get("embed") == "1" else None}
+    keep["parent"] = _origin(query.get("parent")) if keep["embed"] else None
+    pairs = [f"{key}={value}" for key, value in keep.items() if value]
+    return "?" + "&".join(pairs) if pairs else ""
+
+
+def error_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What a shopper's 404/410 page needs: the store's languages and the way back to its form."""
+    tenant, locale = _tenant(request), request.scope["state"]["locale"]
+    embed = "&embed=1" if request.query_params.get("embed") == "1" else ""
+    home = f"/f/{tenant.slug}/"
+    return {
+        "embed": bool(embed),
+        "parent": None,
+        "languages": [(code, LOCALE_NAMES[code], f"{request.url.path}?lang={code}{embed}") for code in LOCALES],
+        "home_url": None if request.url.path.rstrip("/") == home.rstrip("/") else f"{home}?lang={locale}{embed}",
     }
 
 
@@ -91,6 +118,14 @@ def _page(
 class ShopController(Controller):
     path = "/f/{slug:str}"
     include_in_schema = False
+
+    @get("/", name="shop:home")
+    async def home(self, request: Request[Any, Any, Any]) -> Redirect:
+        """The store's own form (where a lost shopper is sent back to)."""
+        code = await forms.home_form_code()
+        if code is None:
+            raise NotFound(_("This store takes no orders online right now."))
+        return Redirect(path=f"/f/{_tenant(request).slug}/{code}{_keep_query(request)}", status_code=303)
 
     @get("/{code:str}", name="shop:form")
     async def show_form(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Template:
@@ -157,11 +192,13 @@ class ShopController(Controller):
         if returned:
             await payments.settle_return(token, returned[:128], keys=keys_of(request))
         order = await orders.by_token(token)
-        form = await forms.get_form(order["form_code"] or "order")
+        locale = speak_order_language(request, order["locale"])
+        form = await forms.page_form(order["form_code"] or forms.DEFAULT_FORM)
         attempts = await payments.payments_of(order["id"])
         context = {
             "order": order,
-            "thanks": forms.localized(form["thanks"], request.scope["state"]["locale"]),
+            "keep_query": _keep_query(request),
+            "thanks": forms.localized(form["thanks"], locale),
             "paid": any(p["status"] == "succeeded" for p in attempts),
             "connections": await payments.list_connections(active_only=True),
         }
@@ -171,25 +208,29 @@ class ShopController(Controller):
     async def pay(
         self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
     ) -> Redirect | Template:
+        speak_order_language(request, await orders.locale_by_token(token))
         step = await payments.start(token, connection_id, keys=keys_of(request))
         if step.url and not step.fields:
             return Redirect(path=step.url, status_code=303)
-        form = await forms.get_form("order")
-        return _page(request, "shop/pay_redirect.html", {"step": step}, form)
+        form = await forms.page_form(forms.DEFAULT_FORM)
+        context = {"step": step, "keep_query": _keep_query(request)}
+        return _page(request, "shop/pay_redirect.html", context, form)
 
     @get("/o/{token:str}/invoice/{connection_id:int}", name="shop:invoice")
     async def invoice(
         self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
     ) -> Response[bytes]:
         """The bank-transfer invoice as a PDF, for the shopper to pay from their bank."""
-        name, pdf = await payments.bank_invoice(token, connection_id, keys=keys_of(request))
-        headers = {"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"}
+        locale = speak_order_language(request, await orders.locale_by_token(token))
+        name, pdf = await payments.bank_invoice(token, connection_id, keys=keys_of(request), locale=locale)
+        headers = {"Content-Disposition": content_disposition(name, "inline"), "Cache-Control": "private, no-store"}
         return Response(pdf, media_type="application/pdf", headers=headers)
 
     @get("/sandbox/pay", name="shop:sandbox")
     async def sandbox_page(self, request: Request[Any, Any, Any]) -> Template:
         checkout = await payments.sandbox_checkout(dict(request.query_params), keys_of(request))
-        form = await forms.get_form("order")
+        speak_order_language(request, checkout.locale)
+        form = await forms.page_form(forms.DEFAULT_FORM)
         context = {"checkout": checkout, "query": dict(request.query_params)}
         return _page(request, "shop/sandbox.html", context, form)
 

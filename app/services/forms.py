@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.errors import NotFound
+from app.errors import Gone, NotFound
 from app.forms import _fields
 from app.i18n import gettext as _
 from app.services import customers, outbox
@@ -20,6 +20,7 @@ from app.tables.catalog import Category, Offer
 from app.tables.forms import FormDraft, OrderForm
 from app.tenancy.runtime import store_transaction
 
+DEFAULT_FORM = "order"  # the form every store is created with
 TOKEN_TTL = 24 * 3600
 MAX_COMMENT = 2000
 MAX_LINES = 50
@@ -56,16 +57,38 @@ def verify_token(secret: str, slug: str, code: str, token: str, *, now: float | 
 
 
 async def get_form(code: str) -> dict:
-    """Raises NotFound for an unknown or switched-off form."""
-    form = (
-        await OrderForm.select()
-        .where((OrderForm.code == code[:40]) & (OrderForm.active.eq(True)))
-        .output(load_json=True)
-        .first()
-    )
+    """The active form ``code``.
+
+    Raises:
+        NotFound: no such form.
+        Gone: the form was switched off.
+    """
+    form = await OrderForm.select().where(OrderForm.code == code[:40]).output(load_json=True).first()
+    if form is None:
+        raise NotFound(_("This order form does not exist."))
+    if not form["active"]:
+        raise Gone(_("This order form no longer takes orders."))
+    return form
+
+
+async def page_form(code: str) -> dict:
+    """Form ``code`` even if switched off (an order's own pages outlive its form), else the store's form.
+
+    Raises:
+        NotFound: the store has no such form and no form at all.
+    """
+    form = await OrderForm.select().where(OrderForm.code == code[:40]).output(load_json=True).first()
+    form = form or await OrderForm.select().order_by(OrderForm.id).output(load_json=True).first()
     if form is None:
         raise NotFound(_("This order form does not exist."))
     return form
+
+
+async def home_form_code() -> str | None:
+    """Where a lost shopper goes back to: the store's ``order`` form if active, else its first active one."""
+    rows = await OrderForm.select(OrderForm.code).where(OrderForm.active.eq(True)).order_by(OrderForm.id)
+    codes = [row["code"] for row in rows]
+    return DEFAULT_FORM if DEFAULT_FORM in codes else next(iter(codes), None)
 
 
 def field_spec(form: Mapping, key: str) -> dict | None:

@@ -524,6 +524,7 @@ class SandboxCheckout:
     description: str
     return_url: str
     succeeds: bool
+    locale: str = "ru"  # the order's language, which the gateway page speaks
 
 
 async def _sandbox(query: Mapping[str, str], keys: Keys) -> tuple[dict, SandboxGateway, SandboxPage]:
@@ -552,6 +553,7 @@ async def sandbox_checkout(query: Mapping[str, str], keys: Keys) -> SandboxCheck
         page.description,
         page.return_url,
         page.outcome == PaymentStatus.SUCCEEDED,
+        page.locale,
     )
 
 
@@ -725,8 +727,11 @@ async def confirm_offline(payment_id: int, *, actor: str) -> None:
     await _apply(payment["connection_id"], notification, json.dumps({"confirmed_by": actor}).encode())
 
 
-async def bank_invoice(order_token: str, connection_id: int, *, keys: Keys) -> tuple[str, bytes]:
-    """The PDF invoice of a bank-transfer connection for an order: (file name, bytes), in the shopper's language.
+async def bank_invoice(
+    order_token: str, connection_id: int, *, keys: Keys, locale: str | None = None
+) -> tuple[str, bytes]:
+    """The PDF invoice of a bank-transfer connection for an order: (file name, bytes), in ``locale``, else
+    the language the order was placed in.
 
     Raises:
         NotFound: no such order, or the connection is not an active bank transfer of this store.
@@ -738,7 +743,7 @@ async def bank_invoice(order_token: str, connection_id: int, *, keys: Keys) -> t
     config = json.loads(crypto.decrypt(keys.secret_key, PURPOSE, row["config_encrypted"]))
     cls = gateway_class("bank_transfer")
     store = current_tenant()
-    with use_locale(order["locale"] or store.locale):
+    with use_locale(locale or order["locale"] or store.locale):
         labels = {f.name: _(f.label) for f in cls.config_fields}
         names = ("recipient", "inn", "kpp", "account", "bank_name", "bik", "correspondent_account", "swift")
         purpose = (config.get("purpose") or "").replace("{order_number}", order["number"])

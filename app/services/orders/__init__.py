@@ -17,7 +17,7 @@ from app.services.orders._lists import (
     saved_views,
 )
 from app.services.orders._model import FINAL_GROUPS, GROUPS, LineDraft, OrderDraft, group_label
-from app.services.orders._read import by_token, get
+from app.services.orders._read import by_token, get, locale_by_token
 from app.services.orders._status import (
     all_statuses,
     change_status,
@@ -49,6 +49,7 @@ __all__ = [
     "get",
     "group_label",
     "list_page",
+    "locale_by_token",
     "parse_filters",
     "place_order",
     "save_view",

@@ -13,7 +13,7 @@ from app.services import customers, distribution, outbox, rfm
 from app.services.orders._model import LineDraft, OrderDraft
 from app.services.orders._read import get
 from app.tables.orders import Order, OrderChange, OrderLine
-from app.tenancy.runtime import store_atomic
+from app.tenancy.runtime import current_tenant, store_atomic
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ async def place_order(draft: OrderDraft, *, manager_id: int | None = None) -> tu
                 _json(draft.utm),
                 _json(draft.fields),
                 draft.comment,
-                draft.locale,
+                draft.locale or current_tenant().locale,
                 now,
                 now,
                 draft.idempotency_key,

@@ -35,7 +35,7 @@ class OrderDraft:
     form_code: str | None = None
     utm: dict = field(default_factory=dict)
     fields: dict = field(default_factory=dict)
-    locale: str = "ru"
+    locale: str | None = None  # the shopper's language; None: the store's default
     discount_minor: int = 0
     idempotency_key: str | None = None
 

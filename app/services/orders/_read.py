@@ -41,6 +41,18 @@ async def by_token(token: str) -> dict:
     return await get(row["id"])
 
 
+async def locale_by_token(token: str) -> str:
+    """The language the order behind this shopper link was placed in.
+
+    Raises:
+        NotFound: no order has this link.
+    """
+    row = await Order.select(Order.locale).where(Order.token == token[:64]).first()
+    if row is None:
+        raise NotFound(_("This order does not exist."))
+    return row["locale"]
+
+
 async def lock_order(order_id: int) -> None:
     """Lock the order row for the rest of the current transaction (status moves and edits queue up)."""
     await Order.raw("SELECT id FROM orders WHERE id = {} FOR UPDATE", order_id)
