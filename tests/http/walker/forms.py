@@ -1,0 +1,175 @@
+"""The page's own form: found in the rendered HTML with lxml, filled with valid values by field type,
+and hostile values to put in its fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import lxml.html
+
+# One per kind the issue names: NUL, ESC, 10 kB, a superscript digit, an Arabic-Indic digit, a doubled sign,
+# 10^20, a negative number and dates at both ends of what a date type can hold.
+HOSTILE = (
+    "a\x00b",
+    "\x1b[2J",
+    "x" * 10240,
+    "²",
+    "٣",
+    "--1",
+    str(10**20),
+    "-1",
+    "0001-01-01",
+    "9999-12-31",
+)
+# Path ids past int64, below zero and zero-padded.
+HOSTILE_IDS = (str(10**20), "9223372036854775808", "-1", "00000000000000000001")
+MALFORMED_MULTIPART = (
+    "multipart/form-data; boundary=walker",
+    b"--walker\r\nContent-Disposition: form-data; name=\"a\r\n\r\nno end",
+)
+WRONG_TYPE = ("application/json", b'{"not": "a form"')
+
+VALID_BY_TYPE = {
+    "email": "walker@example.com",
+    "tel": "+79161234567",
+    "number": "1",
+    "date": "2026-06-15",
+    "datetime-local": "2026-06-15T10:30",
+    "time": "10:30",
+    "month": "2026-06",
+    "url": "https://example.com/feed.xml",
+    "password": "walker-password-123",
+    "color": "#336699",
+    "search": "walker",
+}
+VALID_BY_NAME = {
+    "phone": "+79161234567",
+    "email": "walker@example.com",
+    "slug": "walker-new",
+    "code": "walker",
+    "origins": "https://shop.example.com",
+    "allowed_origins": "https://shop.example.com",
+    "currency": "RUB",
+}
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    multipart: bool
+    fields: list[tuple[str, str]] = field(default_factory=list)  # (name, valid value), in document order
+    kinds: dict[str, str] = field(default_factory=dict)  # name -> input type (text, hidden, select, ...)
+    files: list[str] = field(default_factory=list)
+
+    def editable(self) -> list[str]:
+        """Field names a person types or picks (a hostile value goes there); CSRF and form tokens excluded."""
+        seen: list[str] = []
+        for name, _value in self.fields:
+            if name in seen or "csrf" in name or self.kinds.get(name) == "submit":
+                continue
+            if self.kinds.get(name) == "hidden" and name in ("t", "token", "form_token"):
+                continue
+            seen.append(name)
+        return seen
+
+    def with_value(self, names: list[str], value: str) -> list[tuple[str, str]]:
+        return [(n, value if n in names else v) for n, v in self.fields]
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path.rstrip("/") or "/"
+
+
+def _valid(element: lxml.html.HtmlElement, kind: str) -> str | None:
+    name = element.get("name", "")
+    value = element.get("value")
+    if value:
+        return value
+    if kind == "number":
+        low = element.get("min")
+        return low if low and low.lstrip("-").isascii() and float(low) > 0 else "1"
+    if kind == "text" and element.get("inputmode") in ("numeric", "decimal"):
+        return "1"
+    for key, guess in VALID_BY_NAME.items():
+        if key in name:
+            return guess
+    return VALID_BY_TYPE.get(kind, "Walker value")
+
+
+def _fields(form: lxml.html.HtmlElement, result: Form) -> None:
+    submitted = False
+    for element in form.iter("input", "select", "textarea", "button"):
+        name = element.get("name")
+        if not name or element.get("disabled") is not None:
+            continue
+        tag = element.tag
+        kind = (element.get("type") or ("submit" if tag == "button" else "text")).lower()
+        if tag in ("select", "textarea"):
+            kind = tag
+        result.kinds.setdefault(name, kind)
+        if kind in ("submit", "image", "reset", "button"):
+            if not submitted and kind == "submit":
+                submitted = True
+                result.fields.append((name, element.get("value", "")))
+            continue
+        if kind == "file":
+            result.files.append(name)
+            continue
+        if kind in ("checkbox", "radio"):
+            if element.get("checked") is not None or (kind == "radio" and not any(n == name for n, _ in result.fields)):
+                result.fields.append((name, element.get("value", "on")))
+            continue
+        if tag == "select":
+            options = [o for o in element.iter("option") if o.get("disabled") is None]
+            chosen = [o for o in options if o.get("selected") is not None]
+            pick = chosen or [o for o in options if (o.get("value") or o.text_content()).strip()] or options
+            for option in pick[: (len(pick) if element.get("multiple") is not None and chosen else 1)]:
+                result.fields.append((name, option.get("value", option.text_content().strip())))
+            continue
+        if tag == "textarea":
+            result.fields.append((name, element.text_content() or "Walker note"))
+            continue
+        result.fields.append((name, _valid(element, kind) or ""))
+
+
+def find_form(html: str, page_url: str, action_path: str, selector: str | None = None) -> Form | None:
+    """The form on the page that posts to ``action_path`` (or the one the XPath ``selector`` names)."""
+    if not html.strip():
+        return None
+    document = lxml.html.document_fromstring(html)
+    forms = document.xpath(selector) if selector else document.forms
+    for element in forms:
+        action = element.get("hx-post") or element.get("action") or ""
+        method = "post" if element.get("hx-post") else (element.get("method") or "get").lower()
+        target = _path(action) if action else _path(page_url)
+        if selector is None and target != _path(action_path):
+            continue
+        multipart = (element.get("enctype") or "").lower() == "multipart/form-data"
+        result = Form(action=action or page_url, method=method, multipart=multipart)
+        _fields(element, result)
+        return result
+    return None
+
+
+def html_lang(html: str) -> str | None:
+    head = html[:2000].lower()
+    start = head.find("<html")
+    if start < 0:
+        return None
+    tag = head[start : head.find(">", start)]
+    marker = 'lang="'
+    if marker not in tag:
+        return None
+    return tag.split(marker, 1)[1].split('"', 1)[0]
+
+
+def visible_text(html: str) -> str:
+    try:
+        document = lxml.html.fromstring(html)
+    except Exception:
+        return html
+    for bad in document.xpath("//script|//style"):
+        bad.drop_tree()
+    return document.text_content()

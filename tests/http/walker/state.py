@@ -1,0 +1,63 @@
+"""What a refused request must leave alone: a digest of every row of the store's database (and of the
+store's memberships in the control plane), read straight from PostgreSQL."""
+
+from __future__ import annotations
+
+from app.tables.control import Membership
+from app.tables.orders import Order
+from app.tenancy import runtime as tenancy
+
+# Columns a plain visit may touch (the staff page's "seen a minute ago"); everything else must stay.
+VOLATILE = ("last_seen_at",)
+
+
+async def _tables() -> list[str]:
+    rows = await Order.raw(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'piccolo%' ORDER BY 1"
+    )
+    return [row["tablename"] for row in rows]
+
+
+def _digest_sql(tables: list[str]) -> str:
+    drop = "ARRAY[" + ", ".join(f"'{c}'" for c in VOLATILE) + "]"
+    parts = [
+        f"SELECT '{t}' AS t, count(*) AS n, md5(coalesce(string_agg((to_jsonb(x) - {drop})::text, '|'"
+        f" ORDER BY (to_jsonb(x) - {drop})::text), '')) AS h FROM \"{t}\" x"
+        for t in tables
+    ]
+    return " UNION ALL ".join(parts)
+
+
+class StoreState:
+    """Snapshots of one store: ``await state.snapshot()`` gives {table: (rows, digest)}."""
+
+    def __init__(self, tenant: tenancy.TenantInfo) -> None:
+        self.tenant = tenant
+        self._sql: str | None = None
+
+    async def snapshot(self) -> dict[str, tuple[int, str]]:
+        async with tenancy.bind_tenant(self.tenant):
+            if self._sql is None:
+                self._sql = _digest_sql(await _tables())
+            rows = await Order.raw(self._sql)
+        members = await Membership.raw(
+            "SELECT count(*) AS n, md5(coalesce(string_agg(concat_ws(',', identity, role, active), '|'"
+            " ORDER BY identity), '')) AS h FROM membership WHERE tenant = {}",
+            self.tenant.id,
+        )
+        found = {row["t"]: (row["n"], row["h"]) for row in rows}
+        found["control.membership"] = (members[0]["n"], members[0]["h"])
+        return found
+
+    async def value(self, sql: str) -> object:
+        """One value from the store's database (for filling path parameters)."""
+        async with tenancy.bind_tenant(self.tenant):
+            rows = await Order.raw(sql)
+        if not rows:
+            return None
+        return next(iter(rows[0].values()))
+
+
+def changed(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]], allowed: frozenset[str]) -> list:
+    """Tables whose rows differ, other than those the entry allows a refusal to write."""
+    return sorted(t for t in set(before) | set(after) if t not in allowed and before.get(t) != after.get(t))
