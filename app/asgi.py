@@ -33,6 +33,7 @@ from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import TenantMiddleware
 from app.tenancy.pools import PoolsExhausted
+from app.web.guard import InputGuardMiddleware
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
 from app.web.sessions import RotatingSessionConfig
@@ -49,8 +50,18 @@ PUBLIC_PREFIXES = ["^/hooks/", "^/api/v1/", "^/f/", "^/healthz$", "^/readyz$", "
 def _error_page(
     request: Request[Any, Any, Any], status: int, title: str, detail: str, headers: dict[str, str] | None = None
 ) -> Response[Any]:
+    if wants_json(request):
+        problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        return Response(problem, status_code=status, headers=headers, media_type="application/problem+json")
     context = {**base_context(request), "status": status, "title": title, "detail": detail}
     return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    """A JSON client (it asks for JSON, or sent JSON) gets problem JSON instead of an HTML page."""
+    accept = request.headers.get("accept", "")
+    sent = request.headers.get("content-type", "")
+    return ("json" in accept and "text/html" not in accept) or sent.split(";", 1)[0].strip().endswith("json")
 
 
 def _ensure_locale(request: Request[Any, Any, Any]) -> None:
@@ -63,6 +74,7 @@ def _ensure_locale(request: Request[Any, Any, Any]) -> None:
 
 def _messages(status: int) -> tuple[str, str]:
     return {
+        400: (_("The request was refused"), _("Check what was sent and try again.")),
         403: (_("Access denied"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("The page does not exist, or you have no access to it.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
@@ -169,7 +181,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         plugins=[HTMXPlugin()],
-        middleware=[SecurityHeadersMiddleware(), TenantMiddleware(), LocaleMiddleware(), sessions.middleware],
+        middleware=[
+            SecurityHeadersMiddleware(),
+            TenantMiddleware(),
+            LocaleMiddleware(),
+            InputGuardMiddleware(),
+            sessions.middleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.cookie_secure,

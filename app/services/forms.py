@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.errors import NotFound
-from app.forms import _fields
+from app.forms import _fields, rules
 from app.i18n import gettext as _
 from app.services import customers, outbox
 from app.services.orders import LineDraft, OrderDraft
@@ -114,15 +114,17 @@ def _quantities(raw: Mapping[str, str], max_quantity: int, errors: dict[str, str
     for key, value in raw.items():
         if not key.startswith("qty_") or not (value or "").strip():
             continue
-        offer, text = key[4:], value.strip()
-        if not offer.isdigit() or len(offer) > 12:
+        offer_id = rules.record_id(key[4:])
+        if offer_id is None:
             errors["lines"] = _("One of the goods is not available in this form.")
             continue
-        if not text.lstrip("-").isdigit() or int(text) < 0 or int(text) > max_quantity:
+        try:
+            quantity = rules.integer(value, low=0, high=max_quantity)
+        except rules.Invalid:
             errors["lines"] = _("Choose a quantity from 1 to %(max)s.", max=max_quantity)
             continue
-        if int(text) > 0:
-            wanted[int(offer)] = int(text)
+        if quantity > 0:
+            wanted[offer_id] = quantity
     if not wanted and "lines" not in errors:
         errors["lines"] = _("Choose at least one item.")
     if len(wanted) > MAX_LINES:

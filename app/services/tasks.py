@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from piccolo.columns.combination import Or
 
 from app.errors import NotFound
+from app.forms import rules
 from app.i18n import gettext as _
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.orders import Order
@@ -51,8 +52,8 @@ async def store_zone() -> ZoneInfo:
 
 
 def _parse_local(raw: str, zone: ZoneInfo) -> datetime:
-    value = datetime.fromisoformat(raw.strip()[:16])
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+    """A ``datetime-local`` value in the store's zone, within the sane calendar (``rules.moment``)."""
+    return rules.moment(raw).replace(tzinfo=zone)
 
 
 async def validate(raw: Mapping[str, str], member_ids: set[int]) -> tuple[TaskData | None, dict[str, str]]:
@@ -67,7 +68,7 @@ async def validate(raw: Mapping[str, str], member_ids: set[int]) -> tuple[TaskDa
     if len(description) > 5000:
         errors["description"] = _("Keep it under %(count)s characters.", count=5000)
     assignee = (raw.get("assignee_id") or "").strip()
-    assignee_id = int(assignee) if assignee.isdigit() else None
+    assignee_id = rules.record_id(assignee)
     if assignee and assignee_id not in member_ids:
         errors["assignee_id"] = _("Choose one of the offered options.")
     priority = raw.get("priority") or "normal"
@@ -79,8 +80,8 @@ async def validate(raw: Mapping[str, str], member_ids: set[int]) -> tuple[TaskDa
         text = (raw.get(key) or "").strip()
         try:
             moments[key] = _parse_local(text, zone) if text else None
-        except ValueError:
-            errors[key] = _("Enter a date and time like 2026-05-31 18:00.")
+        except rules.Invalid as exc:
+            errors[key] = exc.message
     order_id = await _order_ref(raw.get("order") or "", errors)
     customer_id = await _customer_ref(raw.get("customer_id") or "", errors)
     if errors:
@@ -99,8 +100,8 @@ async def _order_ref(text: str, errors: dict[str, str]) -> int | None:
     text = text.strip().lstrip("№").strip()
     if not text:
         return None
-    if text.startswith("#") and text[1:].isdigit():
-        row = await Order.select(Order.id).where(Order.id == int(text[1:])).first()
+    if text.startswith("#") and (by_id := rules.record_id(text[1:])) is not None:
+        row = await Order.select(Order.id).where(Order.id == by_id).first()
     else:
         row = await Order.select(Order.id).where(Order.number == text[:32]).first()
     if row is None:
@@ -113,10 +114,11 @@ async def _customer_ref(text: str, errors: dict[str, str]) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or await Customer.count().where(Customer.id == int(text)) == 0:
+    customer_id = rules.record_id(text)
+    if customer_id is None or await Customer.count().where(Customer.id == customer_id) == 0:
         errors["customer_id"] = _("This customer does not exist.")
         return None
-    return int(text)
+    return customer_id
 
 
 def _values(data: TaskData) -> dict:

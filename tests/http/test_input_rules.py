@@ -1,0 +1,241 @@
+"""Hostile input on public and staff routes: a 4xx in the request's language, and nothing written."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from app.gateways.sandbox import SandboxGateway
+from app.services import orders, payments
+from app.tables.customers import Customer, CustomerEvent
+from app.tables.forms import FormDraft
+from app.tables.orders import Order
+from app.tables.payments import PaymentEvent
+from app.tables.tasks import Task
+from app.tenancy import runtime as tenancy
+from tests.conftest import csrf, login, make_store
+from tests.http.test_payments import KEYS, SECRET, signed
+from tests.http.test_shop import open_form, seeded_store
+
+pytestmark = pytest.mark.http
+
+REFUSED = {
+    "ru": "управляющие символы",
+    "uk": "керівні символи",
+}
+LANGS = ["ru", "uk"]
+PAST_INT64 = "99999999999999999999"
+
+
+@pytest.fixture(scope="module")
+async def shop(runtime, tmp_path_factory):
+    return await seeded_store("rules-shop", tmp_path_factory.mktemp("rules"))
+
+
+@pytest.fixture(scope="module")
+async def hook_setup(runtime):
+    """A store with a sandbox connection and one pending payment (as in test_payments)."""
+    store = await make_store("rules-pay")
+    async with tenancy.bind_tenant(store.tenant):
+        connection_id = await payments.connect("sandbox", {"secret": SECRET}, keys=KEYS)
+        order, _ = await orders.create_order(
+            orders.OrderDraft(
+                lines=(orders.LineDraft(None, "Чайник", "K-1", 100000, 1),), currency="RUB", phone="+79120001111"
+            )
+        )
+        step = await payments.start(order["token"], connection_id, keys=KEYS)
+    page = SandboxGateway({"secret": SECRET}, base_url=KEYS.public_url).verify_page(
+        dict(parse_qsl(urlsplit(step.url).query))
+    )
+    return store, connection_id, page
+
+
+@pytest.fixture(scope="module")
+async def staff_store(runtime):
+    return await make_store("rules-staff")
+
+
+async def counts(store) -> dict[str, int]:
+    async with tenancy.bind_tenant(store.tenant):
+        return {
+            "orders": await Order.count(),
+            "customers": await Customer.count(),
+            "events": await CustomerEvent.count(),
+            "drafts": await FormDraft.count(),
+            "tasks": await Task.count(),
+        }
+
+
+def refused_in(response, lang: str) -> None:
+    assert response.status_code == 400, response.text[:500]
+    assert f'<html lang="{lang}"' in response.text
+    assert REFUSED[lang] in response.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("field", ["name", "comment", "address", "phone"])
+async def test_a_nul_in_the_order_form_is_refused_in_the_shoppers_language(client, shop, lang, field) -> None:
+    token, offers, _ = await open_form(client, shop.slug)
+    form = {"t": token, f"qty_{offers['K-1']}": "1", "name": "Иван", "phone": "+7 912 111 22 33", "delivery": "pickup"}
+    form[field] = "Иван\x00'); DROP TABLE order;--"
+    before = await counts(shop)
+    response = await client.post(f"/f/{shop.slug}/order?lang={lang}", data=form)
+    refused_in(response, lang)
+    assert await counts(shop) == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("quantity", ["²", "٣", "--1", str(10**20), "1_0", "+1"])
+async def test_a_hostile_quantity_is_a_message_next_to_the_lines(client, shop, lang, quantity) -> None:
+    token, offers, _ = await open_form(client, shop.slug)
+    form = {
+        "t": token,
+        f"qty_{offers['K-1']}": quantity,
+        "name": "Иван",
+        "phone": "+7 912 111 22 33",
+        "delivery": "pickup",
+    }
+    before = await counts(shop)
+    response = await client.post(f"/f/{shop.slug}/order?lang={lang}", data=form)
+    assert response.status_code == 422
+    assert f'<html lang="{lang}"' in response.text and 'data-testid="error-lines"' in response.text
+    assert await counts(shop) == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_draft_endpoint_refuses_a_nul_and_keeps_nothing(client, shop, lang) -> None:
+    token, _offers, _ = await open_form(client, shop.slug)
+    before = await counts(shop)
+    response = await client.post(
+        f"/f/{shop.slug}/order/draft?lang={lang}", data={"t": token, "phone": "8 912 555-44-40", "name": "Лид\x00"}
+    )
+    refused_in(response, lang)
+    escape = await client.post(
+        f"/f/{shop.slug}/order/draft?lang={lang}", data={"t": token, "phone": "8 912 555-44-41", "name": "\x1b[2J"}
+    )
+    refused_in(escape, lang)
+    assert await counts(shop) == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_nul_or_broken_utf8_in_a_query_string_is_a_400(client, shop, lang) -> None:
+    refused_in(await client.get(f"/f/{shop.slug}/order?lang={lang}&name=%00"), lang)
+    refused_in(await client.get(f"/f/{shop.slug}/order?lang={lang}&q=%ff%fe"), lang)
+    refused_in(await client.get(f"/f/{shop.slug}/order?lang={lang}&utm_source=%1b"), lang)
+
+
+async def test_a_json_client_gets_problem_json_in_its_language(client, shop) -> None:
+    response = await client.get(f"/f/{shop.slug}/order?lang=uk&q=%00", headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == 400 and REFUSED["uk"] in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/f/{slug}/o/tok%00en",
+        "/f/{slug}/o/some-token/pay/" + PAST_INT64,
+        "/f/{slug}/o/some-token/invoice/9223372036854775808",
+        "/f/{slug}/o/some-token/invoice/2147483648",
+        "/f/{slug}/o/some-token/invoice/%D9%A3",
+    ],
+)
+async def test_public_paths_with_poison_or_ids_past_int64_are_not_found(client, shop, path) -> None:
+    url = path.format(slug=shop.slug)
+    response = await (client.post(url) if "/pay/" in url else client.get(url))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_junk_and_nul_notifications_are_a_400_and_store_nothing(client, hook_setup, lang) -> None:
+    store, connection_id, page = hook_setup
+    url = f"/hooks/{store.slug}/sandbox/{connection_id}?lang={lang}"
+    body, headers = signed(page, event="evt-\x00-nul")  # correctly signed, but the event id holds a NUL
+    async with tenancy.bind_tenant(store.tenant):
+        before = await PaymentEvent.count()
+    for content, extra in [
+        (body, headers),
+        (b"\x00\x01\x02", {"Content-Type": "application/json"}),
+        (b"{not json", {"Content-Type": "application/json"}),
+        (b"\xff\xfe garbage", {"Content-Type": "text/plain"}),
+        (json.dumps({"event_id": 1}).encode(), headers),
+    ]:
+        response = await client.post(url, content=content, headers=extra)
+        assert response.status_code == 400, (content, response.status_code, response.text[:300])
+    urlencoded = await client.post(url, content=b"a=%00", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert urlencoded.status_code == 400
+    past = await client.post(f"/hooks/{store.slug}/sandbox/{PAST_INT64}", content=body, headers=headers)
+    assert past.status_code == 404
+    async with tenancy.bind_tenant(store.tenant):
+        assert await PaymentEvent.count() == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_staff_query_strings_and_ids_past_int64_never_reach_the_database(client, staff_store, lang) -> None:
+    await login(client, staff_store.email)
+    base = f"/s/{staff_store.slug}"
+    refused_in(await client.get(f"{base}/orders?lang={lang}&q=%00"), lang)
+    refused_in(await client.get(f"{base}/customers?lang={lang}&city=%1b"), lang)
+    for path in [
+        f"/orders/{PAST_INT64}",
+        "/customers/9223372036854775808",
+        f"/orders/{2**40}",
+        "/customers/%D9%A3",
+        "/tasks/-1",
+    ]:
+        assert (await client.get(f"{base}{path}?lang={lang}")).status_code == 404, path
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    "query",
+    ["last_from=9999-12-31", "last_to=0001-01-01", "last_to=9999-12-31", "segment=" + PAST_INT64, "page=10%5E20"],
+)
+async def test_staff_filters_with_hostile_dates_and_numbers_answer_without_failing(
+    client, staff_store, lang, query
+) -> None:
+    await login(client, staff_store.email)
+    response = await client.get(f"/s/{staff_store.slug}/customers?lang={lang}&{query}")
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_nul_in_a_staff_form_writes_nothing(client, staff_store, lang) -> None:
+    await login(client, staff_store.email)
+    base = f"/s/{staff_store.slug}"
+    before = await counts(staff_store)
+    task = await client.post(
+        f"{base}/tasks/new?lang={lang}", data={"title": "Позвонить\x00", "_csrf_token": csrf(client)}
+    )
+    refused_in(task, lang)
+    order = await client.post(
+        f"{base}/orders/new?lang={lang}",
+        data={"name": "Анна", "phone": "+79120000000", "comment": "\x1b", "_csrf_token": csrf(client)},
+    )
+    refused_in(order, lang)
+    assert await counts(staff_store) == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("field", "value"), [("due_at", "9999-12-31T23:59"), ("due_at", "0001-01-01T00:00"), ("reminder_at", "²")]
+)
+async def test_a_task_with_an_impossible_date_is_a_field_error(client, staff_store, lang, field, value) -> None:
+    await login(client, staff_store.email)
+    before = await counts(staff_store)
+    response = await client.post(
+        f"/s/{staff_store.slug}/tasks/new?lang={lang}",
+        data={"title": "Позвонить", field: value, "_csrf_token": csrf(client)},
+    )
+    assert response.status_code == 422
+    assert f'<html lang="{lang}"' in response.text and f'data-testid="error-{field}"' in response.text
+    assert await counts(staff_store) == before
+
+
+async def test_store_b_is_untouched(client, staff_store, store_b) -> None:
+    await login(client, staff_store.email)
+    assert (await client.get(f"/s/{store_b.slug}/orders")).status_code == 404
