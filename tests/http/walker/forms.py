@@ -3,7 +3,9 @@ and hostile values to put in its fields."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -82,11 +84,14 @@ def _path(url: str) -> str:
     return urlsplit(url).path.rstrip("/") or "/"
 
 
-def _valid(element: lxml.html.HtmlElement, kind: str) -> str | None:
+def _valid(element: lxml.html.HtmlElement, kind: str, overrides: dict[str, str]) -> str | None:
     name = element.get("name", "")
+    for pattern, given in overrides.items():
+        if fnmatch(name, pattern):
+            return given
     value = element.get("value")
-    if value:
-        return value
+    if value or kind == "hidden" or (element.get("required") is None and not any(k in name for k in VALID_BY_NAME)):
+        return value or ""  # an optional field left as the page shows it
     if kind == "number":
         low = element.get("min")
         return low if low and low.lstrip("-").isascii() and float(low) > 0 else "1"
@@ -98,7 +103,7 @@ def _valid(element: lxml.html.HtmlElement, kind: str) -> str | None:
     return VALID_BY_TYPE.get(kind, "Walker value")
 
 
-def _fields(form: lxml.html.HtmlElement, result: Form) -> None:
+def _fields(form: lxml.html.HtmlElement, result: Form, overrides: dict[str, str]) -> None:
     submitted = False
     for element in form.iter("input", "select", "textarea", "button"):
         name = element.get("name")
@@ -129,26 +134,31 @@ def _fields(form: lxml.html.HtmlElement, result: Form) -> None:
                 result.fields.append((name, option.get("value", option.text_content().strip())))
             continue
         if tag == "textarea":
-            result.fields.append((name, element.text_content() or "Walker note"))
+            typed = element.text_content() or _valid(element, "textarea", overrides)
+            result.fields.append((name, typed or "Walker note"))
             continue
-        result.fields.append((name, _valid(element, kind) or ""))
+        result.fields.append((name, _valid(element, kind, overrides) or ""))
 
 
-def find_form(html: str, page_url: str, action_path: str, selector: str | None = None) -> Form | None:
-    """The form on the page that posts to ``action_path`` (or the one the XPath ``selector`` names)."""
+def find_form(
+    html: str, page_url: str, action_path: str, selector: str | None = None, *,
+    method: str = "post", overrides: dict[str, str] | None = None,
+) -> Form | None:  # fmt: skip
+    """The form on the page that sends ``method`` to ``action_path`` (or the one the XPath ``selector`` names)."""
     if not html.strip():
         return None
     document = lxml.html.document_fromstring(html)
-    forms = document.xpath(selector) if selector else document.forms
-    for element in forms:
-        action = element.get("hx-post") or element.get("action") or ""
-        method = "post" if element.get("hx-post") else (element.get("method") or "get").lower()
-        target = _path(action) if action else _path(page_url)
-        if selector is None and target != _path(action_path):
+    for element in document.xpath(selector) if selector else document.forms:
+        sends = "post" if element.get("hx-post") else (element.get("method") or "get").lower()
+        sent_to = [a for a in (element.get("hx-post"), element.get("action")) if a is not None]
+        targets = {_path(a) if a else _path(page_url) for a in sent_to}
+        if selector is None and (sends != method or _path(action_path) not in targets):
             continue
         multipart = (element.get("enctype") or "").lower() == "multipart/form-data"
-        result = Form(action=action or page_url, method=method, multipart=multipart)
-        _fields(element, result)
+        action = element.get("action") or page_url
+        result = Form(action=action if _path(action) == _path(action_path) else action_path, method=sends,
+                      multipart=multipart)  # fmt: skip
+        _fields(element, result, overrides or {})
         return result
     return None
 
@@ -163,6 +173,18 @@ def html_lang(html: str) -> str | None:
     if marker not in tag:
         return None
     return tag.split(marker, 1)[1].split('"', 1)[0]
+
+
+ERROR_TEXT = re.compile(r'data-testid="(?:form-)?error(?:-[\w-]+)?"[^>]*>([^<]+)')
+
+
+def error_texts(html: str) -> list[str]:
+    """What the page says went wrong: field errors and form errors (data-testid="error-…"/"form-error")."""
+    said = [text.strip() for text in ERROR_TEXT.findall(html) if text.strip()]
+    if 'class="card error-card"' in html or "auth-card error-card" in html:  # an error page: its title and detail
+        card = lxml.html.fromstring(html).xpath("//section[contains(@class, 'error-card')]")
+        said += [p.text_content().strip() for p in card[0].xpath("./h1|./p[not(@class)]")] if card else []
+    return said
 
 
 def visible_text(html: str) -> str:

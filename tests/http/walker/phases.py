@@ -4,6 +4,7 @@ that may not send it."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -13,6 +14,7 @@ from tests.http.walker import forms
 from tests.http.walker.runner import LOCALES, Route, Walker
 from tests.http.walker.state import changed
 
+SIGNED_FIELDS = ("amount", "payment_ref", "status", "currency", "event_id", "payment_id", "type")
 ROLES = ("owner", "admin", "manager", "operator", "analyst", "anonymous")
 # Query parameters the list pages read, hostile-filled alongside the fields of the page's own search form.
 QUERY_NAMES = ("page", "q", "status", "sort", "from", "to", "period", "limit", "cursor", "view", "segment", "tag")
@@ -46,7 +48,7 @@ async def walk_get(w: Walker, route: Route, index: int) -> None:
     for locale in LOCALES:
         page = await w.send(role, "GET", url, locale=locale, htmx=False)
     await w.send(role, "GET", url, locale=LOCALES[index % 3], htmx=True)
-    search = forms.find_form(page.text, url, url, "//form[@method='get']") if page is not None else None
+    search = forms.find_form(page.text, url, url, method="get") if page is not None else None
     names = sorted({n for n, _v in (search.fields if search else [])} - {"lang"} | set(QUERY_NAMES))
     base = url.split("?", 1)[0]
     for i, value in enumerate(forms.HOSTILE):
@@ -80,7 +82,10 @@ async def page_form(w: Walker, route: Route, role: str, locale: str) -> tuple[st
     entry = route.entry
     page_url = (await w.url(route, entry.page) if entry.page else post_url) + await _query(w, route)
     page = await w.send(role, "GET", page_url, locale=locale, htmx=False, what="(the form's page)")
-    form = forms.find_form(page.text, page_url, post_url, entry.form) if page.status_code == 200 else None
+    w.page_status = f"{page_url} {page.status_code}"
+    form = None
+    if page.status_code == 200:
+        form = forms.find_form(page.text, page_url, post_url, entry.form, overrides=entry.valid)
     if form is not None and urlsplit(form.action).path.rstrip("/") == post_url.rstrip("/"):
         query = urlsplit(form.action).query
         post_url = urlsplit(form.action).path + (f"?{query}" if query else "")
@@ -90,7 +95,8 @@ async def page_form(w: Walker, route: Route, role: str, locale: str) -> tuple[st
 def _body(w: Walker, route: Route, role: str, form: forms.Form | None, fields: list | None = None) -> dict:
     entry = route.entry
     if entry.raw is not None:
-        return {"content": entry.raw, "headers": {"Content-Type": "application/json"}}
+        content, headers = w.signer({}) if w.signer else (entry.raw, {"Content-Type": "application/json"})
+        return {"content": content, "headers": headers}
     data = _fields_for(w.clients[role], fields if fields is not None else (form.fields if form else []))
     if not data:
         data = {"_csrf_token": [w.clients[role].cookies.get("csrftoken") or ""]}
@@ -113,7 +119,10 @@ async def walk_post(w: Walker, route: Route, index: int) -> None:
         route, role, url, locale=locale, htmx=index % 2 == 0, what="valid form", **_body(w, route, role, form)
     )
     if response.status_code >= 400:
-        w.refused_valid.append(f"{route.key}: {response.status_code} (form {'found' if form else 'not found'})")
+        said = re.findall(r'data-testid="(?:form-)?error(?:-([\w-]+))?"[^>]*>([^<]*)', response.text)
+        found = [n for n, _v in form.fields] if form else "none on the page"
+        said = said or response.text[-200:]
+        w.refused_valid.append(f"{route.key}: {response.status_code} {said!r} fields {found} (page {w.page_status})")
     if not route.entry.last:
         await walk_hostile(w, route, index, role)
         await walk_roles(w, route, index)
@@ -124,7 +133,12 @@ async def walk_hostile(w: Walker, route: Route, index: int, role: str) -> None:
     names = form.editable() if form else []
     sends = []
     if route.entry.raw is not None:
+        # Unsigned garbage, then hostile values in each field of a correctly signed notification.
         sends = [{"content": v.encode(), "headers": {"Content-Type": "application/json"}} for v in forms.HOSTILE]
+        for k, value in enumerate(forms.HOSTILE if w.signer else ()):
+            for name in SIGNED_FIELDS[k % 2 :: 2]:
+                content, headers = w.signer({name: value})
+                sends.append({"content": content, "headers": headers})
     elif names:
         sends = [_body(w, route, role, form, form.with_value(names, v)) for v in forms.HOSTILE]
         sends += [

@@ -31,6 +31,7 @@ PARAMS: dict[str, str] = {
     "form_code": "SELECT code FROM order_form ORDER BY id LIMIT 1",
     "identity_id": "=analyst",  # the walker's analyst: editing the owner's own membership proves nothing
     "join_token": "=invite_token",  # an open invitation the fixture made
+    "payable_token": "=payable_token",  # an order whose total the sandbox accepts (…00)
     "gateway": "=sandbox",
     "code": "=order",
     "file_path": "=js/app.js",
@@ -45,6 +46,7 @@ class Entry:
     form: str | None = None  # XPath of the form when its action is not the route's URL
     params: dict[str, str] = field(default_factory=dict)  # path parameter -> key of PARAMS
     query: str = ""  # appended to the URL (with the walker's ?lang on shoppers' pages)
+    valid: dict[str, str] = field(default_factory=dict)  # field name (fnmatch pattern) -> a valid value
     files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)  # file inputs' valid uploads
     raw: bytes | None = None  # a body that is not a form (notifications)
     last: bool = False  # destroys what other routes need: walked after the others
@@ -68,6 +70,8 @@ FEED = (
 PUBLIC = dict(anonymous=True)
 # A shopper's draft and an opened form are what the form is for: the draft endpoint keeps what was typed.
 DRAFTS = frozenset({"form_draft", "customer_event"})
+ROLLUPS = frozenset({"cohort_month", "customer_fact", "customer_month", "goods_day", "order_fact", "sales_day"})
+PAID = frozenset({"payment", "payment_event", "customer_event"}) | ROLLUPS
 
 ENTRIES: dict[str, Entry] = {
     # Anyone
@@ -88,7 +92,7 @@ ENTRIES: dict[str, Entry] = {
     "GET /s/{slug:str}": Entry(),
     "GET /s/{slug:str}/orders": Entry(),
     "GET /s/{slug:str}/orders/new": Entry(),
-    "POST /s/{slug:str}/orders/new": Entry(page=f"{S}/orders/new"),
+    "POST /s/{slug:str}/orders/new": Entry(page=f"{S}/orders/new", valid={"sku_0": "K-1", "qty_0": "1"}),
     "GET /s/{slug:str}/orders/{order_id:int}": Entry(),
     "GET /s/{slug:str}/orders/{order_id:int}/invoice": Entry(),
     "POST /s/{slug:str}/orders/{order_id:int}/manager": Entry(page=ORDER),
@@ -119,7 +123,7 @@ ENTRIES: dict[str, Entry] = {
     "GET /s/{slug:str}/segments": Entry(),
     "GET /s/{slug:str}/segments/new": Entry(),
     "POST /s/{slug:str}/segments/new": Entry(page=f"{S}/segments/new"),
-    "POST /s/{slug:str}/segments/preview": Entry(page=f"{S}/segments/new", form="//form[@data-testid='segment-form']"),
+    "POST /s/{slug:str}/segments/preview": Entry(page=f"{S}/segments/new", form="//form[@id='segment-editor']"),
     "POST /s/{slug:str}/segments/rfm": Entry(page=f"{S}/segments"),
     "GET /s/{slug:str}/segments/portrait": Entry(),
     "GET /s/{slug:str}/segments/{segment_id:int}": Entry(),
@@ -147,20 +151,25 @@ ENTRIES: dict[str, Entry] = {
     "POST /s/{slug:str}/settings/store": Entry(page=f"{S}/settings/store"),
     "GET /s/{slug:str}/settings/forms": Entry(),
     "GET /s/{slug:str}/settings/forms/{code:str}": Entry(params={"code": "form_code"}),
+    # A hostile value in its "active" box may switch the form off, which the shoppers' routes need.
     "POST /s/{slug:str}/settings/forms/{code:str}": Entry(
-        page=f"{S}/settings/forms/{{code}}", params={"code": "form_code"}
+        page=f"{S}/settings/forms/{{code}}", params={"code": "form_code"}, last=True
     ),
     "GET /s/{slug:str}/settings/statuses": Entry(),
-    "POST /s/{slug:str}/settings/statuses": Entry(page=f"{S}/settings/statuses"),
+    "POST /s/{slug:str}/settings/statuses": Entry(page=f"{S}/settings/statuses", valid={"name_*": "Walker status"}),
     "POST /s/{slug:str}/settings/statuses/{code:str}": Entry(
         page=f"{S}/settings/statuses", params={"code": "status_code"}
     ),
     "GET /s/{slug:str}/settings/payments": Entry(),
-    "POST /s/{slug:str}/settings/payments": Entry(page=f"{S}/settings/payments", query="?gateway=sandbox"),
+    "POST /s/{slug:str}/settings/payments": Entry(
+        page=f"{S}/settings/payments", query="?code=sandbox", valid={"secret": "walker-sandbox-secret-4567"}
+    ),
     "POST /s/{slug:str}/settings/payments/{connection_id:int}/check": Entry(page=f"{S}/settings/payments"),
     "GET /s/{slug:str}/settings/automation": Entry(),
     "GET /s/{slug:str}/settings/automation/new": Entry(),
-    "POST /s/{slug:str}/settings/automation/new": Entry(page=f"{S}/settings/automation/new"),
+    "POST /s/{slug:str}/settings/automation/new": Entry(
+        page=f"{S}/settings/automation/new", valid={"task_title": "Walker task"}
+    ),
     "GET /s/{slug:str}/settings/automation/{rule_id:int}": Entry(),
     "POST /s/{slug:str}/settings/automation/{rule_id:int}": Entry(page=RULE),
     "POST /s/{slug:str}/settings/automation/{rule_id:int}/delete": Entry(page=RULE, last=True),
@@ -185,12 +194,15 @@ ENTRIES: dict[str, Entry] = {
     "POST /s/{slug:str}/tasks/{task_id:int}/done": Entry(page=TASK, last=True),
     # Shoppers and gateways
     "GET /f/{slug:str}/{code:str}": Entry(**PUBLIC),
-    "POST /f/{slug:str}/{code:str}": Entry(**PUBLIC, page=f"{F}/{{code}}", changes=DRAFTS),
+    "POST /f/{slug:str}/{code:str}": Entry(**PUBLIC, page=f"{F}/{{code}}", changes=DRAFTS, valid={"qty_*": "1"}),
     "POST /f/{slug:str}/{code:str}/draft": Entry(
         **PUBLIC, page=f"{F}/{{code}}", form="//form[@id='order-form']", changes=DRAFTS
     ),
     "GET /f/{slug:str}/o/{token:str}": Entry(**PUBLIC),
-    "POST /f/{slug:str}/o/{token:str}/pay/{connection_id:int}": Entry(**PUBLIC, page=f"{F}/o/{{token}}"),
+    # A payment the gateway turned down stays on record as a failed attempt (on the timeline and in the rollups).
+    "POST /f/{slug:str}/o/{token:str}/pay/{connection_id:int}": Entry(
+        **PUBLIC, page=f"{F}/o/{{token}}", changes=PAID, params={"token": "payable_token"}
+    ),
     "GET /f/{slug:str}/o/{token:str}/invoice/{connection_id:int}": Entry(**PUBLIC),
     "GET /f/{slug:str}/sandbox/pay": Entry(**PUBLIC, query="?{sandbox_query}"),
     "POST /f/{slug:str}/sandbox/pay": Entry(**PUBLIC, page=f"{F}/sandbox/pay?{{sandbox_query}}"),
