@@ -92,6 +92,7 @@ async def walker(app, runtime, tmp_path_factory) -> AsyncIterator[Walker]:
         "owner_email": store.email,
         "invite_token": invite_token,
         "payable_token": mine["token"],
+        "hook_connection": str(connection_id),
         "sandbox_query": urlsplit(step.url).query,
     }
     async with AsyncExitStack() as stack:

@@ -33,6 +33,7 @@ PARAMS: dict[str, str] = {
     "join_token": "=invite_token",  # an open invitation the fixture made
     "payable_token": "=payable_token",  # an order whose total the sandbox accepts (…00)
     "gateway": "=sandbox",
+    "hook_connection": "=hook_connection",  # the fixture's sandbox connection, whose secret the walker signs with
     "code": "=order",
     "file_path": "=js/app.js",
     "path": "=openapi.json",
@@ -206,7 +207,10 @@ ENTRIES: dict[str, Entry] = {
     "GET /f/{slug:str}/o/{token:str}/invoice/{connection_id:int}": Entry(**PUBLIC),
     "GET /f/{slug:str}/sandbox/pay": Entry(**PUBLIC, query="?{sandbox_query}"),
     "POST /f/{slug:str}/sandbox/pay": Entry(**PUBLIC, page=f"{F}/sandbox/pay?{{sandbox_query}}"),
-    "POST /hooks/{slug:str}/{gateway:str}/{connection_id:int}": Entry(**PUBLIC, raw=b'{"event": "walker"}'),
+    # A correctly signed notification for the fixture's payment, then hostile values in each of its fields.
+    "POST /hooks/{slug:str}/{gateway:str}/{connection_id:int}": Entry(
+        **PUBLIC, raw=b'{"event": "walker"}', params={"connection_id": "hook_connection"}, changes=PAID
+    ),
 }
 # Litestar's OpenAPI pages (until /schema is turned off): read-only, anyone.
 for _path in ("", "/redoc", "/openapi.yml", "/openapi.yaml", "/openapi.json", "/elements", "/rapidoc", "/swagger",
