@@ -539,10 +539,10 @@ class SandboxCheckout:
 
 async def _sandbox(query: Mapping[str, str], keys: Keys) -> tuple[dict, SandboxGateway, SandboxPage]:
     notify = query.get("notify_url", "")
-    connection_id = notify.rstrip("/").rsplit("/", 1)[-1]
-    if not connection_id.isdigit():
+    connection_id = rules.record_id(notify.rstrip("/").rsplit("/", 1)[-1])
+    if connection_id is None:
         raise NotFound(_("This payment does not exist."))
-    row = await connection(int(connection_id))
+    row = await connection(connection_id)
     gateway = gateway_for(row, keys)
     if not isinstance(gateway, SandboxGateway):
         raise NotFound(_("This payment does not exist."))

@@ -338,11 +338,10 @@ async def month(year: int, month_no: int, *, only_for: int | None = None) -> dic
 
 
 def parse_month(text: str | None) -> tuple[int, int]:
+    year_text, _sep, month_text = (text or "").partition("-")
     try:
-        year, month_no = (int(part) for part in (text or "").split("-", 1))
-        if 2000 <= year <= 2100 and 1 <= month_no <= 12:
-            return year, month_no
-    except ValueError:
+        return rules.integer(year_text, low=2000, high=2100), rules.integer(month_text, low=1, high=12)
+    except rules.Invalid:
         pass
     today = datetime.now(UTC).date()
     return today.year, today.month

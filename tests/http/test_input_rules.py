@@ -239,3 +239,92 @@ async def test_a_task_with_an_impossible_date_is_a_field_error(client, staff_sto
 async def test_store_b_is_untouched(client, staff_store, store_b) -> None:
     await login(client, staff_store.email)
     assert (await client.get(f"/s/{store_b.slug}/orders")).status_code == 404
+
+
+STAFF_PAGES = [
+    "/customers?segment=%C2%B2",
+    "/customers?segment=" + PAST_INT64,
+    "/customers?last_from=9999-12-31&last_to=0001-01-01",
+    "/customers/duplicates?page=%D9%A3",
+    "/products/?category=" + PAST_INT64,
+    "/products/?category=%C2%B2&page=--1",
+    "/orders?page=10%5E20",
+    "/reports/?from=0001-01-01&to=9999-12-31",
+    "/reports/?from=%D9%A3&to=2026-01-01",
+    "/?from=9999-12-30&to=9999-12-31",
+    "/staff/results/?days=%C2%B2",
+    "/staff/audit?actor=%D9%A3&from=9999-12-31&to=0001-01-01",
+    "/tasks?view=month&month=%D9%A3-%D9%A3",
+    "/tasks?view=month&month=99999999999999999999-1",
+]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("path", STAFF_PAGES)
+async def test_staff_pages_take_hostile_query_values_without_failing(client, shop, lang, path) -> None:
+    await login(client, shop.email)
+    joiner = "&" if "?" in path else "?"
+    response = await client.get(f"/s/{shop.slug}{path}{joiner}lang={lang}")
+    assert response.status_code < 500, response.text[-800:]
+    assert f'<html lang="{lang}"' in response.text
+
+
+async def _offer_id(client, shop) -> str:
+    _token, offers, _ = await open_form(client, shop.slug)
+    return offers["K-1"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("price", ["1" * 40, "٣", "²", "10^20", "1e9", "99999999999999999"])
+async def test_a_hostile_price_is_a_field_error_and_the_price_stays(client, shop, lang, price) -> None:
+    await login(client, shop.email)
+    offer_id = await _offer_id(client, shop)
+    url = f"/s/{shop.slug}/products/{offer_id}?lang={lang}"
+    before = (await client.get(url)).text.count('value="1290.50"')
+    response = await client.post(url, data={"price": price, "stock": "²", "_csrf_token": csrf(client)})
+    assert response.status_code == 422
+    assert f'<html lang="{lang}"' in response.text
+    assert 'data-testid="error-price"' in response.text and 'data-testid="error-stock"' in response.text
+    assert (await client.get(url)).text.count('value="1290.50"') == before == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("quantity", ["²", "٣", "--1", str(10**20)])
+async def test_a_staff_order_with_a_hostile_quantity_places_nothing(client, shop, lang, quantity) -> None:
+    await login(client, shop.email)
+    before = await counts(shop)
+    response = await client.post(
+        f"/s/{shop.slug}/orders/new?lang={lang}",
+        data={"name": "Анна", "phone": "+79120000000", "sku_0": "K-1", "qty_0": quantity, "_csrf_token": csrf(client)},
+    )
+    assert response.status_code == 422
+    assert f'<html lang="{lang}"' in response.text and 'data-testid="error-qty_0"' in response.text
+    assert await counts(shop) == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("due", ["9999-12-31", "0001-01-01", "²"])
+async def test_a_customer_task_with_an_impossible_due_date_is_a_field_error(client, shop, lang, due) -> None:
+    await login(client, shop.email)
+    async with tenancy.bind_tenant(shop.tenant):
+        line = orders.LineDraft(None, "Чайник", "K-1", 129050, 1)
+        await orders.create_order(orders.OrderDraft(lines=(line,), currency="RUB", phone="+79120002222"))
+        customer = await Customer.select(Customer.id).where(Customer.phone == "+79120002222").first()
+    before = await counts(shop)
+    response = await client.post(
+        f"/s/{shop.slug}/customers/{customer['id']}/tasks?lang={lang}",
+        data={"task": "Перезвонить", "due": due, "_csrf_token": csrf(client)},
+    )
+    assert response.status_code == 422
+    assert f'<html lang="{lang}"' in response.text and 'data-testid="error-due"' in response.text
+    assert await counts(shop) == before
+
+
+@pytest.mark.parametrize("token", ["².a.b", "٣.a.b", "99999999999999999999999.a.b", "--1.a.b"])
+async def test_a_hostile_form_token_reads_as_expired(client, shop, token) -> None:
+    _t, offers, _ = await open_form(client, shop.slug)
+    before = await counts(shop)
+    form = {"t": token, f"qty_{offers['K-1']}": "1", "name": "Иван", "phone": "+7 912 111 22 33", "delivery": "pickup"}
+    response = await client.post(f"/f/{shop.slug}/order?lang=uk", data=form)
+    assert response.status_code == 422 and 'data-testid="form-error"' in response.text
+    assert await counts(shop) == before
