@@ -105,7 +105,7 @@ async def walker(app, runtime, tmp_path_factory) -> AsyncIterator[Walker]:
         yield Walker(StoreState(store.tenant), store.slug, clients, known, signer=signer)
 
 
-async def test_every_route_answers_every_role_and_language_without_breaking(app, walker: Walker) -> None:
+async def test_every_route_answers_every_role_and_language_without_breaking(app, walker: Walker, request) -> None:
     started = time.monotonic()
     routes = {route.key: route for route in routes_of(app)}
     only = os.environ.get("AUTOOFFICE_WALKER_ONLY", "")  # a regular expression on "METHOD path", to walk a few
@@ -121,6 +121,9 @@ async def test_every_route_answers_every_role_and_language_without_breaking(app,
     summary = f"route walker: {len(ordered)} routes, {walker.requests} requests in {elapsed:.0f} s"
     summary += f" ({walker.state.seconds:.0f} s of them reading the store's state)"
     print(f"\n{summary}\nvalid forms refused:\n" + "\n".join(walker.refused_valid))
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:  # shown in `make test` too, where print is captured
+        reporter.write_line(f"\n{summary}")
     assert only or walker.requests > 2000, summary
     assert not walker.failures, f"{summary}; {len(walker.failures)} failures:\n" + "\n".join(walker.failures[:80])
 

@@ -3,6 +3,7 @@
 An entry says which page holds the route's form, how to send it, and what a refusal may still write. How a
 path parameter is filled is said once per parameter name in PARAMS, and an entry may override it.
 A route the table does not list fails ``test_every_route_has_an_entry``: add its entry when you add a route.
+An entry whose route is gone does no harm (routes on other branches are listed ahead of their merge).
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ ENTRIES: dict[str, Entry] = {
     "POST /s/{slug:str}/tasks/{task_id:int}/comments": Entry(page=TASK),
     "POST /s/{slug:str}/tasks/{task_id:int}/done": Entry(page=TASK, last=True),
     # Shoppers and gateways
+    "GET /f/{slug:str}": Entry(**PUBLIC),  # the store's default form (issue 14, h1)
     "GET /f/{slug:str}/{code:str}": Entry(**PUBLIC),
     "POST /f/{slug:str}/{code:str}": Entry(**PUBLIC, page=f"{F}/{{code}}", changes=DRAFTS, valid={"qty_*": "1"}),
     "POST /f/{slug:str}/{code:str}/draft": Entry(
@@ -212,6 +214,10 @@ ENTRIES: dict[str, Entry] = {
         **PUBLIC, raw=b'{"event": "walker"}', params={"connection_id": "hook_connection"}, changes=PAID
     ),
 }
+# Gateways that post each kind of notification to its own URL (CloudPayments: check, pay, fail, ...).
+ENTRIES["POST /hooks/{slug:str}/{gateway:str}/{connection_id:int}/{kind:str}"] = Entry(
+    **PUBLIC, raw=b'{"event": "walker"}', params={"connection_id": "hook_connection", "kind": "=pay"}, changes=PAID
+)
 # Litestar's OpenAPI pages (until /schema is turned off): read-only, anyone.
 for _path in ("", "/redoc", "/openapi.yml", "/openapi.yaml", "/openapi.json", "/elements", "/rapidoc", "/swagger",
               "/{path:str}", "/oauth2-redirect.html"):  # fmt: skip
