@@ -58,6 +58,10 @@ class StoreState:
         )
         found = {row["t"]: (row["n"], row["h"]) for row in rows}
         found["control.membership"] = (members[0]["n"], members[0]["h"])
+        # A refused sign-up or invitation leaves no store and no person behind.
+        for table in ("tenant", "identity"):
+            row = (await Membership.raw(f"SELECT count(*) AS n, {NEWEST} AS h FROM {table} x"))[0]
+            found[f"control.{table}"] = (row["n"], row["h"])
         return found
 
     async def value(self, sql: str) -> object:
