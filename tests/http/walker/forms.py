@@ -115,12 +115,17 @@ def _fields(form: lxml.html.HtmlElement, result: Form, overrides: dict[str, str]
             kind = tag
         result.kinds.setdefault(name, kind)
         if kind in ("submit", "image", "reset", "button"):
-            if not submitted and kind == "submit":
+            if not submitted and kind == "submit" and element.get("formaction") is None:  # the form's own button
                 submitted = True
                 result.fields.append((name, element.get("value", "")))
             continue
         if kind == "file":
             result.files.append(name)
+            continue
+        given = next((v for pattern, v in overrides.items() if fnmatch(name, pattern)), None)
+        if given is not None and kind not in ("checkbox", "radio"):
+            if not any(n == name for n, _v in result.fields):
+                result.fields.append((name, given))
             continue
         if kind in ("checkbox", "radio"):
             if element.get("checked") is not None or (kind == "radio" and not any(n == name for n, _ in result.fields)):
@@ -159,6 +164,9 @@ def find_form(
         result = Form(action=action if _path(action) == _path(action_path) else action_path, method=sends,
                       multipart=multipart)  # fmt: skip
         _fields(element, result, overrides or {})
+        present = {name for name, _value in result.fields}
+        # A valid value for a field the page adds only after a choice (htmx), e.g. a segment rule's operator.
+        result.fields += [(n, v) for n, v in (overrides or {}).items() if n not in present and "*" not in n]
         return result
     return None
 

@@ -110,19 +110,21 @@ def _body(w: Walker, route: Route, role: str, form: forms.Form | None, fields: l
 
 async def walk_post(w: Walker, route: Route, index: int) -> None:
     role = main_role(route)
-    locale = LOCALES[index % 3]
     if route.entry.last:
         await walk_hostile(w, route, index, role)
         await walk_roles(w, route, index)
-    url, form = await page_form(w, route, role, locale)
-    response = await w.refused_changes_nothing(
-        route, role, url, locale=locale, htmx=index % 2 == 0, what="valid form", **_body(w, route, role, form)
-    )
-    if response.status_code >= 400:
-        said = re.findall(r'data-testid="(?:form-)?error(?:-([\w-]+))?"[^>]*>([^<]*)', response.text)
-        found = [n for n, _v in form.fields] if form else "none on the page"
-        said = said or response.text[-200:]
-        w.refused_valid.append(f"{route.key}: {response.status_code} {said!r} fields {found} (page {w.page_status})")
+    # The valid form over htmx in each language (toasts and redirects travel in headers), then once plain.
+    sends = [(locale, True) for locale in LOCALES] + [(LOCALES[index % 3], False)]
+    for n, (locale, htmx) in enumerate(sends):
+        url, form = await page_form(w, route, role, locale)
+        response = await w.refused_changes_nothing(
+            route, role, url, locale=locale, htmx=htmx, what="valid form", **_body(w, route, role, form)
+        )
+        if response.status_code >= 400 and n == 0:
+            said = re.findall(r'data-testid="(?:form-)?error(?:-([\w-]+))?"[^>]*>([^<]*)', response.text)
+            found = [n for n, _v in form.fields] if form else "none on the page"
+            said = said or response.text[-200:]
+            w.refused_valid.append(f"{route.key}: {response.status_code} {said!r} fields {found} ({w.page_status})")
     if not route.entry.last:
         await walk_hostile(w, route, index, role)
         await walk_roles(w, route, index)

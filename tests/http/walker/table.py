@@ -70,6 +70,7 @@ FEED = (
     b"</offers></shop></yml_catalog>"
 )
 PUBLIC = dict(anonymous=True)
+RULE_ROW = {"r0_field": "orders_count", "r0_op": "gte", "r0_value": "1"}  # a segment's one condition
 # A shopper's draft and an opened form are what the form is for: the draft endpoint keeps what was typed.
 DRAFTS = frozenset({"form_draft", "customer_event"})
 ROLLUPS = frozenset({"cohort_month", "customer_fact", "customer_month", "goods_day", "order_fact", "sales_day"})
@@ -124,12 +125,14 @@ ENTRIES: dict[str, Entry] = {
     # Staff: segments and reports
     "GET /s/{slug:str}/segments": Entry(),
     "GET /s/{slug:str}/segments/new": Entry(),
-    "POST /s/{slug:str}/segments/new": Entry(page=f"{S}/segments/new"),
-    "POST /s/{slug:str}/segments/preview": Entry(page=f"{S}/segments/new", form="//form[@id='segment-editor']"),
+    "POST /s/{slug:str}/segments/new": Entry(page=f"{S}/segments/new", valid=RULE_ROW),
+    "POST /s/{slug:str}/segments/preview": Entry(
+        page=f"{S}/segments/new", form="//form[@id='segment-editor']", valid=RULE_ROW
+    ),
     "POST /s/{slug:str}/segments/rfm": Entry(page=f"{S}/segments"),
     "GET /s/{slug:str}/segments/portrait": Entry(),
     "GET /s/{slug:str}/segments/{segment_id:int}": Entry(),
-    "POST /s/{slug:str}/segments/{segment_id:int}": Entry(page=SEGMENT),
+    "POST /s/{slug:str}/segments/{segment_id:int}": Entry(page=SEGMENT, valid=RULE_ROW),
     "GET /s/{slug:str}/segments/{segment_id:int}/export": Entry(),
     "POST /s/{slug:str}/segments/{segment_id:int}/delete": Entry(page=SEGMENT, last=True),
     "GET /s/{slug:str}/reports": Entry(),
