@@ -33,6 +33,7 @@ from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import TenantMiddleware
 from app.tenancy.pools import PoolsExhausted
+from app.web import guard
 from app.web.guard import InputGuardMiddleware
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
@@ -82,6 +83,7 @@ def _messages(status: int) -> tuple[str, str]:
             _("The file is too large"),
             _("Upload at most 100 MB at a time, or import the file from the command line."),
         ),
+        415: (_("Send the form as the page does"), _("This address takes only the data of its own form.")),
         503: (_("Temporarily unavailable"), _("This store is temporarily unavailable. Try again in a minute.")),
     }.get(status, (_("Something went wrong"), _("We could not complete the request. Try again later.")))
 
@@ -132,6 +134,12 @@ def interface_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     if tenancy.connection_lost(exc):
         return database_down(request, exc)
     return server_error(request, exc)
+
+
+def broken_text(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Bytes that are not UTF-8 in a part the guard could not read first (a large upload's text field)."""
+    _ensure_locale(request)
+    return app_error(request, guard.refusal())
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -202,6 +210,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **dict.fromkeys(tenancy.UNAVAILABLE_ERRORS, database_down),
             PoolsExhausted: pools_busy,
             InterfaceError: interface_error,
+            UnicodeDecodeError: broken_text,
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],

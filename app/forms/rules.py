@@ -43,7 +43,8 @@ def has_forbidden(value: str) -> bool:
     return FORBIDDEN.search(value) is not None
 
 
-def _control_message() -> str:
+def control_message() -> str:
+    """What a refused control character is called in the user's language."""
     return _("Remove the control characters (such as NUL) from this text.")
 
 
@@ -51,7 +52,7 @@ def text(value: str | None, *, max_length: int = 200, min_length: int = 0, requi
     """Trimmed text without control characters (CRLF becomes LF), within the length bounds."""
     cleaned = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if has_forbidden(cleaned):
-        raise Invalid(_control_message())
+        raise Invalid(control_message())
     if not cleaned:
         if required:
             raise Invalid(_("This field is required."))

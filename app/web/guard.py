@@ -2,8 +2,10 @@
 
 - a path segment with a control character, or an ``{x:int}`` id that is not a plain positive id (int4)
   written in ASCII digits (``٣``, ``+3``, ``1_0``, ``99999999999999999999``): 404, before asyncpg sees it;
-- a query string or a URL-encoded form field (name or value) holding NUL or another control
-  character, or bytes that are not UTF-8: a translated 400 page (problem JSON for JSON clients).
+- a query string or a form field (URL-encoded, or a multipart part that is not a file) holding NUL
+  or another control character, bytes that are not UTF-8, or a multipart body that does not parse:
+  a translated 400 page (problem JSON for JSON clients);
+- a POST with a body that is not a form (JSON, text) where only forms are taken: 415.
 
 Field rules (``app.forms.rules``) still give messages next to the fields of a re-rendered form; this
 net only catches what would otherwise reach the database or a parser as poison. Payment hooks are
@@ -15,9 +17,10 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from litestar.enums import ScopeType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from multipart import MultipartSegment, ParserError, PushMultipartParser
 
 from app.errors import BadRequest
 from app.forms.rules import ID_MAX, has_forbidden
@@ -25,11 +28,15 @@ from app.i18n import gettext as _
 
 # Bodies larger than this are not buffered here (field rules still apply to what the handler reads).
 BODY_LIMIT = 4 * 1024 * 1024
-UNGUARDED_BODIES = ("/hooks/",)
+# Gateways post their own formats (verified raw); the JSON API takes JSON.
+UNGUARDED_BODIES = ("/hooks/", "/api/")
 URLENCODED = b"application/x-www-form-urlencoded"
+MULTIPART = b"multipart/form-data"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _refuse() -> BadRequest:
+def refusal() -> BadRequest:
+    """The translated refusal of text we do not accept."""
     return BadRequest(
         _("The request holds control characters (such as NUL) or broken text. Remove them and try again.")
     )
@@ -40,9 +47,9 @@ def check_pairs(encoded: str) -> None:
     try:
         pairs = parse_qsl(encoded, keep_blank_values=True, encoding="utf-8", errors="strict")
     except (UnicodeDecodeError, ValueError):
-        raise _refuse() from None
+        raise refusal() from None
     if any(has_forbidden(name) or has_forbidden(value) for name, value in pairs):
-        raise _refuse()
+        raise refusal()
 
 
 def check_path(scope: Scope) -> None:
@@ -56,11 +63,48 @@ def check_path(scope: Scope) -> None:
             raise NotFoundException()
 
 
-def _content_type(scope: Scope) -> bytes:
+def check_multipart(body: bytes, boundary: bytes) -> None:
+    """Every part that is not a file: a UTF-8 name and value without control characters."""
+    segment: MultipartSegment | None = None
+    value = bytearray()
+    try:
+        with PushMultipartParser(boundary, max_segment_count=1000) as parser:
+            for part in parser.parse(body):
+                if isinstance(part, MultipartSegment):
+                    segment, value = part, bytearray()
+                elif segment is None or segment.filename:
+                    continue  # a file's bytes are the importer's to judge
+                elif part:
+                    value.extend(part)
+                elif has_forbidden(segment.name) or has_forbidden(value.decode("utf-8")):
+                    raise refusal()
+            if not parser.closed:
+                list(parser.parse(b""))  # the end of the body: a missing closing boundary raises here
+    except (ParserError, UnicodeDecodeError):
+        raise refusal() from None
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
     for key, value in scope.get("headers", []):
-        if key == b"content-type":
-            return value.split(b";", 1)[0].strip().lower()
+        if key == name:
+            return value
     return b""
+
+
+def _content_type(scope: Scope) -> tuple[bytes, bytes]:
+    """The media type and its multipart boundary (empty when there is none)."""
+    media, _sep, params = _header(scope, b"content-type").partition(b";")
+    boundary = b""
+    for param in params.split(b";"):
+        key, _eq, value = param.strip().partition(b"=")
+        if key.lower() == b"boundary":
+            boundary = value.strip().strip(b'"')
+    return media.strip().lower(), boundary
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    return bool(_header(scope, b"transfer-encoding")) or (length.isdigit() and int(length) > 0)
 
 
 async def _buffer(receive: Receive) -> tuple[list[Message], bytes | None]:
@@ -92,13 +136,26 @@ class InputGuardMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         check_path(scope)
         check_pairs(scope.get("query_string", b"").decode("latin-1"))
-        if _content_type(scope) == URLENCODED and not scope["path"].startswith(UNGUARDED_BODIES):
-            messages, body = await _buffer(receive)
-            if body is not None:
-                try:
-                    text = body.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise _refuse() from None
-                check_pairs(text)
-            receive = _replay(messages, receive)
+        if scope["method"] not in SAFE_METHODS and not scope["path"].startswith(UNGUARDED_BODIES):
+            media, boundary = _content_type(scope)
+            if media not in (URLENCODED, MULTIPART) and _has_body(scope):
+                raise HTTPException(status_code=415)
+            if media in (URLENCODED, MULTIPART):
+                messages, body = await _buffer(receive)
+                if body is not None:
+                    _check_body(body, media, boundary)
+                receive = _replay(messages, receive)
         await next_app(scope, receive, send)
+
+
+def _check_body(body: bytes, media: bytes, boundary: bytes) -> None:
+    if media == MULTIPART:
+        if not boundary:
+            raise refusal()
+        check_multipart(body, boundary)
+        return
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise refusal() from None
+    check_pairs(text)

@@ -9,6 +9,8 @@ import pytest
 
 from app.gateways.sandbox import SandboxGateway
 from app.services import orders, payments
+from app.services.imports import jobs as import_jobs
+from app.tables.catalog import Offer
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.forms import FormDraft
 from app.tables.orders import Order
@@ -327,4 +329,78 @@ async def test_a_hostile_form_token_reads_as_expired(client, shop, token) -> Non
     form = {"t": token, f"qty_{offers['K-1']}": "1", "name": "Иван", "phone": "+7 912 111 22 33", "delivery": "pickup"}
     response = await client.post(f"/f/{shop.slug}/order?lang=uk", data=form)
     assert response.status_code == 422 and 'data-testid="form-error"' in response.text
+    assert await counts(shop) == before
+
+
+async def test_a_catalog_csv_with_a_nul_cell_imports_the_other_rows_and_reports_it(runtime, tmp_path) -> None:
+    store = await make_store("rules-csv")
+    feed = tmp_path / "goods.csv"
+    feed.write_bytes("sku,name,price\nA-1,Чайник,100\nB-2,Круж\x00ка,200\nC-3,Ложка,300\n".encode())
+    async with tenancy.bind_tenant(store.tenant):
+        mapping = {"sku": "sku", "external_id": "sku", "name": "name", "price": "price"}
+        job_id = await import_jobs.create_job([feed], tmp_path, options={"mapping": mapping})
+        await import_jobs.request_apply_now(job_id)
+        assert (await import_jobs.run_job(job_id))["status"] == "done"
+        assert sorted(r["sku"] for r in await Offer.select(Offer.sku)) == ["A-1", "C-3"]
+        [issue] = [i for i in await import_jobs.issues(job_id) if i["code"] == "control_characters"]
+        assert issue["line"] == 3
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_customer_csv_with_control_characters_is_refused_whole(client, shop, lang) -> None:
+    await login(client, shop.email)
+    before = await counts(shop)
+    data = "name,phone\nОля,+7 912 777-10-01\nНи\x00кто,+7 912 777-10-02\nЭсц\x1b,+7 912 777-10-03\n".encode()
+    response = await client.post(
+        f"/s/{shop.slug}/customers/import?lang={lang}",
+        files={"file": ("bad.csv", data, "text/csv")},
+        data={"_csrf_token": csrf(client)},
+    )
+    assert response.status_code == 422 and f'<html lang="{lang}"' in response.text
+    assert response.text.count('data-testid="import-error"') == 2 and REFUSED[lang] in response.text
+    assert await counts(shop) == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_malformed_multipart_and_a_wrong_content_type_are_4xx(client, shop, lang) -> None:
+    await login(client, shop.email)
+    before = await counts(shop)
+    broken = await client.post(
+        f"/s/{shop.slug}/customers/import?lang={lang}",
+        content=b'--xyz\r\nContent-Disposition: form-data; name="file"\r\n\r\nno end',
+        headers={"Content-Type": "multipart/form-data; boundary=xyz", "x-csrftoken": csrf(client)},
+    )
+    assert 400 <= broken.status_code < 500
+    token, offers, _ = await open_form(client, shop.slug)
+    as_json = await client.post(
+        f"/f/{shop.slug}/order?lang={lang}",
+        content=json.dumps({"t": token, f"qty_{offers['K-1']}": "1", "phone": "+79121112233"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert 400 <= as_json.status_code < 500
+    as_text = await client.post(
+        f"/f/{shop.slug}/order/draft?lang={lang}", content=b"\x00\x01", headers={"Content-Type": "text/plain"}
+    )
+    assert as_text.status_code == 415 and f'<html lang="{lang}"' in as_text.text
+    assert await counts(shop) == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_nul_or_broken_utf8_in_a_multipart_field_is_a_400(client, shop, lang) -> None:
+    token, offers, _ = await open_form(client, shop.slug)
+    before = await counts(shop)
+    fields = {"t": token, f"qty_{offers['K-1']}": "1", "phone": "+79121112244", "delivery": "pickup"}
+    for poison in ["Иван\x00", "\x1b[2J"]:
+        files = {key: (None, value) for key, value in {**fields, "name": poison}.items()}
+        refused_in(await client.post(f"/f/{shop.slug}/order?lang={lang}", files=files), lang)
+        refused_in(await client.post(f"/f/{shop.slug}/order/draft?lang={lang}", files=files), lang)
+    broken = {**{key: (None, value) for key, value in fields.items()}, "name": (None, b"\xff\xfe")}
+    refused_in(await client.post(f"/f/{shop.slug}/order?lang={lang}", files=broken), lang)
+    await login(client, shop.email)
+    upload = await client.post(
+        f"/s/{shop.slug}/customers/import?lang={lang}",
+        files={"file": ("ok.csv", b"name,phone\n", "text/csv"), "note": (None, "\x00")},
+        headers={"x-csrftoken": csrf(client)},
+    )
+    refused_in(upload, lang)
     assert await counts(shop) == before
