@@ -21,6 +21,17 @@ CYRILLIC = re.compile(r"[а-яёіїєґ]", re.IGNORECASE)
 ONLY = {"ru": re.compile(r"[ыэъё]", re.IGNORECASE), "uk": re.compile(r"[іїєґ]", re.IGNORECASE)}
 
 
+def json_texts(response: httpx.Response) -> list[str]:
+    """The human parts of a JSON error (problem+json's title and detail, or any message/error string)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return [response.text]
+    if not isinstance(body, dict):
+        return [response.text]
+    return [v for k, v in body.items() if k in ("title", "detail", "message", "error") and isinstance(v, str)]
+
+
 def speaks(text: str, locale: str) -> bool:
     """Whether a message reads as ``locale``: Cyrillic for ru and uk (without the other's letters), none for en."""
     if not re.search(r"[^\W\d_]{3}", text):
@@ -159,9 +170,9 @@ class Walker:
         if lang is not None and lang != locale:
             self.fail(label, None, f'<html lang="{lang}">, not {locale!r}')
         if response.status_code >= 400:
-            if spoken is None and lang is None:
+            if spoken is None and lang is None and "json" not in kind:  # JSON: its message is checked below
                 self.fail(label, response, "an error with neither <html lang> nor Content-Language")
-            said = forms.error_texts(text) if "html" in kind else [text]
+            said = forms.error_texts(text) if "html" in kind else json_texts(response)
             wrong = [t for t in said if not speaks(t, locale)]
             if wrong:
                 self.fail(label, None, f"errors not in {locale!r}: {wrong[:3]}")
