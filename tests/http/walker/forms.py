@@ -103,6 +103,11 @@ def _valid(element: lxml.html.HtmlElement, kind: str, overrides: dict[str, str])
     return VALID_BY_TYPE.get(kind, "Walker value")
 
 
+def _option_value(option: lxml.html.HtmlElement) -> str:
+    value = option.get("value")
+    return option.text_content() if value is None else value
+
+
 def _fields(form: lxml.html.HtmlElement, result: Form, overrides: dict[str, str]) -> None:
     submitted = False
     for element in form.iter("input", "select", "textarea", "button"):
@@ -134,9 +139,10 @@ def _fields(form: lxml.html.HtmlElement, result: Form, overrides: dict[str, str]
         if tag == "select":
             options = [o for o in element.iter("option") if o.get("disabled") is None]
             chosen = [o for o in options if o.get("selected") is not None]
-            pick = chosen or [o for o in options if (o.get("value") or o.text_content()).strip()] or options
+            filled = [o for o in options if _option_value(o).strip()]
+            pick = chosen or filled or options  # a "Choose…" option with an empty value is not a choice
             for option in pick[: (len(pick) if element.get("multiple") is not None and chosen else 1)]:
-                result.fields.append((name, option.get("value", option.text_content().strip())))
+                result.fields.append((name, _option_value(option).strip()))
             continue
         if tag == "textarea":
             typed = element.text_content() or _valid(element, "textarea", overrides)
