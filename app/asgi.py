@@ -33,6 +33,8 @@ from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import SLUG, TenantMiddleware, slug_from_path
 from app.tenancy.pools import PoolsExhausted
+from app.web import guard
+from app.web.guard import InputGuardMiddleware
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
 from app.web.sessions import RotatingSessionConfig
@@ -49,6 +51,9 @@ PUBLIC_PREFIXES = ["^/hooks/", "^/api/v1/", "^/f/", "^/healthz$", "^/readyz$", "
 def _error_page(
     request: Request[Any, Any, Any], status: int, title: str, detail: str, headers: dict[str, str] | None = None
 ) -> Response[Any]:
+    if wants_json(request):
+        problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        return Response(problem, status_code=status, headers=headers, media_type="application/problem+json")
     context = {**base_context(request), "status": status, "title": title, "detail": detail}
     template = "errors/error.html"
     if request.url.path.startswith("/f/") and context["tenant"] is not None:
@@ -68,6 +73,13 @@ def _shop_home_guess(request: Request[Any, Any, Any]) -> str | None:
     return f"/f/{slug}/?lang={request.scope['state'].get('locale', '')}"
 
 
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    """A JSON client (it asks for JSON, or sent JSON) gets problem JSON instead of an HTML page."""
+    accept = request.headers.get("accept", "")
+    sent = request.headers.get("content-type", "")
+    return ("json" in accept and "text/html" not in accept) or sent.split(";", 1)[0].strip().endswith("json")
+
+
 def _ensure_locale(request: Request[Any, Any, Any]) -> None:
     """Errors raised before the locale middleware ran (a paused store) still speak the user's language."""
     if "locale" not in request.scope["state"]:
@@ -78,6 +90,7 @@ def _ensure_locale(request: Request[Any, Any, Any]) -> None:
 
 def _messages(status: int) -> tuple[str, str]:
     return {
+        400: (_("The request was refused"), _("Check what was sent and try again.")),
         403: (_("Access denied"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("The page does not exist, or you have no access to it.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
@@ -86,6 +99,7 @@ def _messages(status: int) -> tuple[str, str]:
             _("The file is too large"),
             _("Upload at most 100 MB at a time, or import the file from the command line."),
         ),
+        415: (_("Send the form as the page does"), _("This address takes only the data of its own form.")),
         503: (_("Temporarily unavailable"), _("This store is temporarily unavailable. Try again in a minute.")),
     }.get(status, (_("Something went wrong"), _("We could not complete the request. Try again later.")))
 
@@ -138,6 +152,12 @@ def interface_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     return server_error(request, exc)
 
 
+def broken_text(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Bytes that are not UTF-8 in a part the guard could not read first (a large upload's text field)."""
+    _ensure_locale(request)
+    return app_error(request, guard.refusal())
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unhandled error", exc_info=exc)
     title, detail = _messages(500)
@@ -185,7 +205,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         plugins=[HTMXPlugin()],
-        middleware=[SecurityHeadersMiddleware(), TenantMiddleware(), LocaleMiddleware(), sessions.middleware],
+        middleware=[
+            SecurityHeadersMiddleware(),
+            TenantMiddleware(),
+            LocaleMiddleware(),
+            InputGuardMiddleware(),
+            sessions.middleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.cookie_secure,
@@ -200,6 +226,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **dict.fromkeys(tenancy.UNAVAILABLE_ERRORS, database_down),
             PoolsExhausted: pools_busy,
             InterfaceError: interface_error,
+            UnicodeDecodeError: broken_text,
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],

@@ -15,6 +15,12 @@ class AppError(Exception):
         self.message = str(message)
 
 
+class BadRequest(AppError):
+    """Input no rule can take (control characters, broken text): a 400 in the request's language."""
+
+    status_code = 400
+
+
 class NotFound(AppError):
     status_code = 404
 

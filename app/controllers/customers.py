@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from app.controllers._htmx import Form, redirect, render
 from app.errors import Conflict
+from app.forms import rules
 from app.i18n import gettext as _
 from app.services import changes, customers, payments, rfm, segments
 
@@ -34,7 +35,8 @@ class CustomerController(Controller):
     @get("/", name="customers:list", opt={"permission": "customers.view"})
     async def list_customers(self, request: Request[Any, Any, Any]) -> Template:
         filters = customers.parse_filters(dict(request.query_params))
-        segment = await segments.find(int(filters.segment)) if filters.segment else None
+        segment_id = rules.record_id(filters.segment)
+        segment = await segments.find(segment_id) if segment_id else None
         extra = await segments.where_of(segment) if segment else None
         page = await customers.list_page(
             filters,
@@ -86,14 +88,14 @@ class CustomerController(Controller):
 
     @post("/merge", name="customers:merge", opt={"permission": "customers.edit"})
     async def merge_customers(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
-        survivor, merged = data.get("survivor", ""), data.get("merged", "")
-        if survivor.isdigit() and merged.isdigit():
+        survivor, merged = rules.record_id(data.get("survivor")), rules.record_id(data.get("merged"))
+        if survivor and merged:
             try:
-                await customers.merge(int(survivor), int(merged), actor_id=_member(request).identity_id)
+                await customers.merge(survivor, merged, actor_id=_member(request).identity_id)
             except Conflict as exc:
                 error = exc.message
             else:
-                return redirect(request, f"/s/{_slug(request)}/customers/{int(survivor)}")
+                return redirect(request, f"/s/{_slug(request)}/customers/{survivor}")
         else:
             error = _("Choose two different customers.")
         context = {
@@ -114,12 +116,12 @@ class CustomerController(Controller):
 
     @get("/{customer_id:int}", name="customers:show", opt={"permission": "customers.view"})
     async def show_customer(self, request: Request[Any, Any, Any], customer_id: FromPath[int]) -> Template:
-        before = request.query_params.get("before", "")
+        before = rules.record_id(request.query_params.get("before"))
         kind = request.query_params.get("kind", "")
-        if before.isdigit() or kind:
+        if before or kind:
             events = await customers.timeline(
                 customer_id,
-                before=int(before) if before.isdigit() else None,
+                before=before,
                 kind=kind,
                 only_manager=request.scope["state"].get("orders_scope"),
             )
@@ -176,9 +178,9 @@ class CustomerController(Controller):
 
     @post("/{customer_id:int}/lists", name="customers:add_to_list", opt={"permission": "customers.edit"})
     async def add_to_list(self, request: Request[Any, Any, Any], customer_id: FromPath[int], data: Form) -> Redirect:
-        segment = data.get("segment", "")
-        if segment.isdigit():
-            await segments.add_member(int(segment), customer_id)
+        segment = rules.record_id(data.get("segment"))
+        if segment:
+            await segments.add_member(segment, customer_id)
         return redirect(request, f"/s/{_slug(request)}/customers/{customer_id}")
 
     @post(

@@ -12,6 +12,7 @@ from app.controllers._htmx import Form, redirect, render, speak_order_language, 
 from app.controllers.hooks import keys_of
 from app.errors import Conflict, ValidationFailed
 from app.forms import _fields as fields
+from app.forms import rules
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
 from app.services import changes, customers, notifications, orders, payments, staff, stores, tasks
@@ -111,14 +112,11 @@ class OrderController(Controller):
             amount = parse_money(data.get("amount", ""), order["currency"])
         except ValueProblem:
             errors = {"amount": _("Enter an amount like 1290 or 1290.50.")}
-        if (
-            not errors
-            and payment_id.isdigit()
-            and int(payment_id) in {p["id"] for p in await payments.payments_of(order_id)}
-        ):
+        refunded = rules.record_id(payment_id)
+        if not errors and refunded in {p["id"] for p in await payments.payments_of(order_id)}:
             try:
                 await payments.refund(
-                    int(payment_id), amount, keys=keys_of(request), actor=request.scope["state"]["member"].email
+                    refunded, amount, keys=keys_of(request), actor=request.scope["state"]["member"].email
                 )
             except ValidationFailed as exc:
                 errors = exc.errors
@@ -176,10 +174,11 @@ class OrderController(Controller):
         await orders.get(order_id, only_manager=_scope(request))
         raw = (data.get("manager") or "").strip()
         try:
-            if raw and not raw.isdigit():
+            manager_id = rules.record_id(raw)
+            if raw and manager_id is None:
                 raise ValidationFailed({"manager": _("Choose an active member of staff.")})
             actor_id = request.scope["state"]["member"].identity_id
-            await staff.assign_order(order_id, int(raw) if raw else None, actor_id=actor_id)
+            await staff.assign_order(order_id, manager_id, actor_id=actor_id)
         except ValidationFailed as exc:
             context = {**await _card(request, order_id), "assign_error": exc.errors.get("manager", exc.message)}
             return render(request, "orders/show.html", context, status_code=422)

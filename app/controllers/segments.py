@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 
 from app.controllers._htmx import Form, content_disposition, redirect, render
+from app.forms.rules import record_id
 from app.i18n import format_date, format_number
 from app.i18n import gettext as _
 from app.services import charts, portrait, rfm, segments, segments_export
@@ -46,8 +47,7 @@ class SegmentController(Controller):
         rows = segments.rows_of(data)
         rules, errors = await segments.validate_rules(rows, _tenant(request).currency)
         size = None if errors else await segments.count(segments.compile_rules(rules))
-        segment_id = data.get("segment_id", "")
-        context = await _editor(request, int(segment_id) if segment_id.isdigit() else None, data, rows, errors, size)
+        context = await _editor(request, record_id(data.get("segment_id")), data, rows, errors, size)
         return render(
             request, "segments/new.html", context, fragment="segments/_editor.html", status_code=422 if errors else 200
         )
@@ -120,8 +120,8 @@ class SegmentController(Controller):
 
 async def _group(group: str) -> tuple[Any, str]:
     kind, _sep, value = group.partition(":")
-    if kind == "segment" and value.isdigit():
-        segment = await segments.find(int(value))
+    if kind == "segment" and (segment_id := record_id(value)):
+        segment = await segments.find(segment_id)
         if segment:
             return await segments.where_of(segment), segment["name"]
     code = value if kind == "rfm" and value in rfm.CLASSES else "champions"

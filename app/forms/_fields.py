@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 
+from app.forms import rules
 from app.i18n import gettext as _
 
 
@@ -19,16 +21,34 @@ def text(
     min_length: int = 0,
 ) -> str:
     """A trimmed text value; records a translated error under ``name`` when it is wrong."""
-    value = (raw.get(name) or "").strip()
-    if not value:
-        if required:
-            errors[name] = _("This field is required.")
-        return ""
-    if len(value) > max_length:
-        errors[name] = _("Too long: at most %(max)s characters.", max=max_length)
-    elif len(value) < min_length:
-        errors[name] = _("Too short: at least %(min)s characters.", min=min_length)
-    return value
+    try:
+        return rules.text(raw.get(name), max_length=max_length, min_length=min_length, required=required)
+    except rules.Invalid as exc:
+        errors[name] = exc.message
+        return (raw.get(name) or "").strip()
+
+
+def integer(
+    raw: Mapping[str, str], name: str, errors: dict[str, str], *, low: int, high: int, default: int | None = None
+) -> int | None:
+    """A bounded whole number; empty gives ``default``; a wrong one records a translated error."""
+    value = raw.get(name)
+    if not (value or "").strip():
+        return default
+    try:
+        return rules.integer(value, low=low, high=high)
+    except rules.Invalid as exc:
+        errors[name] = exc.message
+        return default
+
+
+def day(raw: Mapping[str, str], name: str, errors: dict[str, str]) -> date | None:
+    """An optional calendar date in the sane range; a wrong one records a translated error."""
+    try:
+        return rules.optional_day(raw.get(name))
+    except rules.Invalid as exc:
+        errors[name] = exc.message
+        return None
 
 
 def email(raw: Mapping[str, str], name: str, errors: dict[str, str]) -> str:

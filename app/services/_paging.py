@@ -7,14 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.forms import rules
+
 PAGE_SIZE = 50
 
 
 def parse_page(raw: Mapping[str, str]) -> int:
     """The requested page, 1 to 10,000; anything else is page 1 rather than an error."""
     try:
-        return max(1, min(int(raw.get("page") or 1), 10_000))
-    except ValueError:
+        return min(rules.integer(raw.get("page") or "1", low=1, high=rules.INT64_MAX), 10_000)
+    except rules.Invalid:
         return 1
 
 

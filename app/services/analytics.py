@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.forms import rules
 from app.i18n import gettext as _
 from app.tables.orders import Order
 from app.tenancy.runtime import store_transaction
@@ -68,9 +69,8 @@ def parse_period(raw: Mapping[str, str], today: date) -> tuple[Period, dict[str,
     if raw.get("from") or raw.get("to"):
         preset = "custom"
         try:
-            start = date.fromisoformat(raw.get("from") or "")
-            end = date.fromisoformat(raw.get("to") or "")
-        except ValueError:
+            start, end = rules.day(raw.get("from")), rules.day(raw.get("to"))
+        except rules.Invalid:
             errors["from"] = _("Enter both dates as YYYY-MM-DD.")
         else:
             if start > end:

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from piccolo.query import WhereRaw
 
+from app.forms import rules
 from app.i18n import gettext as _
 from app.i18n import messages
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
@@ -98,8 +99,8 @@ class AuditFilters:
 
 def _day(value: str | None) -> date | None:
     try:
-        return date.fromisoformat((value or "").strip()[:10]) if value else None
-    except ValueError:
+        return rules.optional_day((value or "").strip()[:10])
+    except rules.Invalid:
         return None
 
 
@@ -110,7 +111,7 @@ def parse_filters(raw: Mapping[str, str]) -> AuditFilters:
     return AuditFilters(
         q=(raw.get("q") or "").strip()[:100],
         entity=entity if entity in ENTITIES else "",
-        actor_id=int(actor) if actor.isdigit() and len(actor) < 10 else None,
+        actor_id=rules.record_id(actor),
         date_from=_day(raw.get("from")),
         date_to=_day(raw.get("to")),
         page=parse_page(raw),

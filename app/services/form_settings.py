@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.errors import NotFound
-from app.forms import _fields
+from app.forms import _fields, rules
 from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.services import audit
@@ -99,9 +99,10 @@ async def validate(raw: Mapping[str, str], currency: str) -> tuple[FormSettings 
     fields += _custom_fields(raw)
     mode = _fields.choice(raw, "goods_mode", GOODS_MODES, errors, default="all")
     goods = await _goods(raw, mode, errors)
-    quantity_text = (raw.get("max_quantity") or "10").strip()
-    max_quantity = int(quantity_text) if quantity_text.isdigit() and 1 <= int(quantity_text) <= 999 else 0
-    if not max_quantity:
+    try:
+        max_quantity = rules.integer((raw.get("max_quantity") or "10"), low=1, high=999)
+    except rules.Invalid:
+        max_quantity = 0
         errors["max_quantity"] = _("Enter a whole number from 1 to 999.")
     languages = [loc for loc in LOCALES if _checked(raw, f"lang_{loc}")] or list(LOCALES)
     thanks = {loc: (raw.get(f"thanks_{loc}") or "").strip()[:1000] for loc in LOCALES}
@@ -140,11 +141,11 @@ def _custom_fields(raw: Mapping[str, str]) -> list[dict]:
 
 async def _goods(raw: Mapping[str, str], mode: str, errors: dict[str, str]) -> list[int]:
     if mode == "category":
-        value = raw.get("goods_category") or ""
-        if not value.isdigit():
+        category_id = rules.record_id(raw.get("goods_category"))
+        if category_id is None:
             errors["goods_category"] = _("Choose a category.")
             return []
-        return [int(value)]
+        return [category_id]
     if mode in ("fixed", "single"):
         skus = [s.strip() for s in (raw.get("goods_skus") or "").replace(",", "\n").splitlines() if s.strip()][:200]
         rows = await Offer.select(Offer.id, Offer.sku).where(Offer.sku.is_in(skus or [""]))

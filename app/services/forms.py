@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.errors import Gone, NotFound
-from app.forms import _fields
+from app.forms import _fields, rules
 from app.i18n import gettext as _
 from app.services import customers, outbox
 from app.services.orders import LineDraft, OrderDraft
@@ -45,9 +45,13 @@ def sign_token(secret: str, slug: str, code: str, *, issued: int | None = None, 
 def verify_token(secret: str, slug: str, code: str, token: str, *, now: float | None = None) -> FormToken | None:
     """The token's issue time and nonce if it was signed by us for this form and has not expired."""
     parts = (token or "").split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or len(token) > 200:
+    if len(parts) != 3 or len(token) > 200:
         return None
-    issued, nonce, _signature = int(parts[0]), parts[1], parts[2]
+    try:
+        issued = rules.integer(parts[0], low=0, high=rules.INT64_MAX)
+    except rules.Invalid:
+        return None
+    nonce = parts[1]
     expected = sign_token(secret, slug, code, issued=issued, nonce=nonce)
     if not hmac.compare_digest(expected, token):
         return None
@@ -137,15 +141,17 @@ def _quantities(raw: Mapping[str, str], max_quantity: int, errors: dict[str, str
     for key, value in raw.items():
         if not key.startswith("qty_") or not (value or "").strip():
             continue
-        offer, text = key[4:], value.strip()
-        if not offer.isdigit() or len(offer) > 12:
+        offer_id = rules.record_id(key[4:])
+        if offer_id is None:
             errors["lines"] = _("One of the goods is not available in this form.")
             continue
-        if not text.lstrip("-").isdigit() or int(text) < 0 or int(text) > max_quantity:
+        try:
+            quantity = rules.integer(value, low=0, high=max_quantity)
+        except rules.Invalid:
             errors["lines"] = _("Choose a quantity from 1 to %(max)s.", max=max_quantity)
             continue
-        if int(text) > 0:
-            wanted[int(offer)] = int(text)
+        if quantity > 0:
+            wanted[offer_id] = quantity
     if not wanted and "lines" not in errors:
         errors["lines"] = _("Choose at least one item.")
     if len(wanted) > MAX_LINES:

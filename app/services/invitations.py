@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.forms import rules
 from app.forms.staff import AcceptData, InviteData
 from app.i18n import gettext as _
 from app.i18n import use_locale
@@ -104,8 +105,9 @@ async def invitation(token: str, *, secret: str, slug: str) -> dict:
     """
     head, _sep, signature = (token or "")[:200].partition(".")
     row = None
-    if head.isdigit() and len(head) < 10 and signature:
-        row = await StaffInvitation.select().where(StaffInvitation.id == int(head)).first()
+    invitation_id = rules.record_id(head)
+    if invitation_id and signature:
+        row = await StaffInvitation.select().where(StaffInvitation.id == invitation_id).first()
     if row is None or not hmac.compare_digest(_signature(secret, slug, row), signature) or row["revoked_at"]:
         raise NotFound(_("This invitation link is not valid. Ask for a new one."))
     if row["accepted_at"] is not None:

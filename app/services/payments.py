@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from app import crypto
 from app.errors import NotFound, Refused, Unavailable, ValidationFailed
+from app.forms import rules
 from app.gateways.base import (
     Capability,
     ConfigInvalid,
@@ -46,6 +47,8 @@ from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
 
 logger = logging.getLogger(__name__)
+# What a gateway's parser raises on a body that is not what it expects (bad JSON, XML, form or text).
+UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, IndexError, SyntaxError)
 PURPOSE = "gateway-config"
 PAID = "paid"
 OPEN = ("pending", "waiting_capture")  # statuses reconciliation asks the gateway about
@@ -199,6 +202,8 @@ async def handle_notification(
         Refused: a forged or damaged notification (nothing is stored).
     """
     row = await connection(connection_id)
+    if b"\x00" in raw:
+        raise Refused(_("The notification could not be read."))
     async with gateway_for(row, keys) as gateway:
         try:
             notification = await gateway.receive_notification(raw, headers, query)
@@ -206,6 +211,12 @@ async def handle_notification(
             raise Refused(_("The notification's signature is not valid.")) from None
         except NotSupported:  # offline methods: nobody may notify about them
             raise Refused(_("This payment method takes no notifications.")) from None
+        except UNREADABLE:  # junk a gateway's parser choked on: the sender gets a 400, never a 500
+            raise Refused(_("The notification could not be read.")) from None
+        if any(rules.has_forbidden(str(value or "")) for value in (
+            notification.event_id, notification.provider_payment_id, notification.payment_ref
+        )):
+            raise Refused(_("The notification could not be read."))
         if not notification.verified and notification.provider_payment_id:
             # Unsigned (YooKassa): believe only what the gateway itself says when asked.
             status = await gateway.fetch_status(notification.provider_payment_id)
@@ -529,10 +540,10 @@ class SandboxCheckout:
 
 async def _sandbox(query: Mapping[str, str], keys: Keys) -> tuple[dict, SandboxGateway, SandboxPage]:
     notify = query.get("notify_url", "")
-    connection_id = notify.rstrip("/").rsplit("/", 1)[-1]
-    if not connection_id.isdigit():
+    connection_id = rules.record_id(notify.rstrip("/").rsplit("/", 1)[-1])
+    if connection_id is None:
         raise NotFound(_("This payment does not exist."))
-    row = await connection(int(connection_id))
+    row = await connection(connection_id)
     gateway = gateway_for(row, keys)
     if not isinstance(gateway, SandboxGateway):
         raise NotFound(_("This payment does not exist."))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from piccolo.query import WhereRaw
 
 from app.errors import NotFound
-from app.forms import _fields
+from app.forms import _fields, rules
 from app.i18n import gettext as _
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.imports.values import ValueProblem, parse_money
@@ -50,10 +50,7 @@ class Filters:
 
 def parse_filters(raw: Mapping[str, str]) -> Filters:
     """Lenient: anything unknown falls back to the default rather than failing the page."""
-    try:
-        category = int(raw.get("category") or 0) or None
-    except ValueError:
-        category = None
+    category = rules.record_id(raw.get("category"))
     sort = raw.get("sort") or "name"
     availability = raw.get("availability") or ""
     return Filters(
@@ -157,10 +154,10 @@ def validate_edit(raw: Mapping[str, str], currency: str) -> tuple[OfferEdit | No
     stock_text = _fields.text(raw, "stock", errors, required=False, max_length=10)
     stock: int | None = None
     if stock_text and "stock" not in errors:
-        if not stock_text.lstrip("-").isdigit() or int(stock_text) < 0 or int(stock_text) > 10_000_000:
+        try:
+            stock = rules.integer(stock_text, low=0, high=10_000_000)
+        except rules.Invalid:
             errors["stock"] = _("Enter a whole number from 0 to 10,000,000, or leave it empty.")
-        else:
-            stock = int(stock_text)
     if errors or price is None:
         return None, errors
     return OfferEdit(price, old_price, stock, raw.get("available") in ("on", "true", "1")), errors

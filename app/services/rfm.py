@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from app.forms import rules
 from app.i18n import gettext as _
 from app.services._sqlarrays import int_array
 from app.services.imports.values import ValueProblem, parse_money
@@ -78,9 +79,12 @@ async def settings() -> dict:
 
 def _ascending_ints(text: str, *, low: int, high: int) -> list[int] | None:
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+    try:
+        values = [rules.integer(p, low=low, high=high) for p in parts]
+    except rules.Invalid:
         return None
-    values = [int(p) for p in parts]
+    if len(values) != 4:
+        return None
     if values != sorted(set(values)) or values[0] < low or values[-1] > high:
         return None
     return values

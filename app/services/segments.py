@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from app.errors import NotFound
+from app.forms import rules as input_rules
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
 from app.services import rfm
@@ -160,13 +161,15 @@ async def _value(field: str, text: str, currency: str) -> tuple[object, str | No
         except ValueProblem:
             return None, _("Enter an amount like 1290 or 1290.50.")
     if field in ("orders_count", "last_order_days", "form_unfinished"):
-        if not text.isdigit() or not 0 <= int(text) <= 36500:
+        try:
+            return input_rules.integer(text, low=0, high=36500), None
+        except input_rules.Invalid:
             return None, _("Enter a whole number from 0 to %(max)s.", max=36500)
-        return int(text), None
     if field == "category":
-        if not text.isdigit() or not await Category.exists().where(Category.id == int(text[:9])):
+        category_id = input_rules.record_id(text)
+        if category_id is None or not await Category.exists().where(Category.id == category_id):
             return None, _("Choose a category.")
-        return int(text), None
+        return category_id, None
     if not text:
         return None, _("This field is required.")
     if field == "product" and not (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from app.forms import rules
 from app.services import staff
 from app.tables.orders import Order
 
@@ -62,7 +63,8 @@ class Results:
 
 
 def parse_days(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and int(text) in PERIODS else 30
+    days = rules.record_id(text)
+    return days if days in PERIODS else 30
 
 
 async def results(days: int) -> Results:

@@ -16,6 +16,7 @@ from piccolo.columns.combination import Or
 from piccolo.query import Count, Select, WhereRaw
 
 from app.errors import NotFound
+from app.forms import rules
 from app.i18n import gettext as _
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.orders import Order
@@ -54,8 +55,8 @@ async def store_zone() -> ZoneInfo:
 
 
 def _parse_local(raw: str, zone: ZoneInfo) -> datetime:
-    value = datetime.fromisoformat(raw.strip()[:16])
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+    """A ``datetime-local`` value in the store's zone, within the sane calendar (``rules.moment``)."""
+    return rules.moment(raw).replace(tzinfo=zone)
 
 
 async def validate(
@@ -75,7 +76,7 @@ async def validate(
     if len(description) > 5000:
         errors["description"] = _("Keep it under %(count)s characters.", count=5000)
     assignee = (raw.get("assignee_id") or "").strip()
-    assignee_id = int(assignee) if assignee.isdigit() else None
+    assignee_id = rules.record_id(assignee)
     if assignee and assignee_id not in member_ids:
         errors["assignee_id"] = _("Choose one of the offered options.")
     priority = raw.get("priority") or "normal"
@@ -87,8 +88,8 @@ async def validate(
         text = (raw.get(key) or "").strip()
         try:
             moments[key] = _parse_local(text, zone) if text else None
-        except ValueError:
-            errors[key] = _("Enter a date and time like 2026-05-31 18:00.")
+        except rules.Invalid as exc:
+            errors[key] = exc.message
     order_id = await _order_ref(raw.get("order") or "", errors, only_manager)
     customer_id = await _customer_ref(raw.get("customer_id") or "", errors)
     if errors:
@@ -107,9 +108,8 @@ async def _order_ref(text: str, errors: dict[str, str], only_manager: int | None
     text = text.strip().lstrip("№").strip()
     if not text:
         return None
-    digits = text[1:]
-    if text.startswith("#") and digits.isascii() and digits.isdigit() and len(digits) <= 9:  # within int4
-        query = Order.select(Order.id).where(Order.id == int(text[1:]))
+    if text.startswith("#") and (by_id := rules.record_id(text[1:])) is not None:
+        query = Order.select(Order.id).where(Order.id == by_id)
     else:
         query = Order.select(Order.id).where(Order.number == text[:32])
     if only_manager is not None:  # the same answer as for a number that does not exist
@@ -125,10 +125,11 @@ async def _customer_ref(text: str, errors: dict[str, str]) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or await Customer.count().where(Customer.id == int(text)) == 0:
+    customer_id = rules.record_id(text)
+    if customer_id is None or await Customer.count().where(Customer.id == customer_id) == 0:
         errors["customer_id"] = _("This customer does not exist.")
         return None
-    return int(text)
+    return customer_id
 
 
 def _values(data: TaskData) -> dict:
@@ -369,11 +370,10 @@ async def month(year: int, month_no: int, *, only_for: int | None = None, only_m
 
 
 def parse_month(text: str | None) -> tuple[int, int]:
+    year_text, _sep, month_text = (text or "").partition("-")
     try:
-        year, month_no = (int(part) for part in (text or "").split("-", 1))
-        if 2000 <= year <= 2100 and 1 <= month_no <= 12:
-            return year, month_no
-    except ValueError:
+        return rules.integer(year_text, low=2000, high=2100), rules.integer(month_text, low=1, high=12)
+    except rules.Invalid:
         pass
     today = datetime.now(UTC).date()
     return today.year, today.month

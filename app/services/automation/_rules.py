@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from app.errors import NotFound
+from app.forms import rules
 from app.i18n import gettext as _
 from app.i18n import messages
 from app.services import outbox
@@ -50,10 +51,10 @@ def run_status_label(status: str) -> str:
 
 
 def _int(text: str, low: int, high: int) -> int | None:
-    text = (text or "").strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    try:
+        return rules.integer(text, low=low, high=high)
+    except rules.Invalid:
         return None
-    return int(text)
 
 
 def _conditions(raw: Mapping[str, str], event: str, currency: str, ctx: Mapping, errors: dict[str, str]) -> dict:
@@ -118,7 +119,7 @@ def _action(raw: Mapping[str, str], ctx: Mapping, errors: dict[str, str]) -> dic
     elif kind == "assign_manager":
         if raw.get("manager") not in members:
             errors["manager"] = _("Choose one of the offered options.")
-        action["manager"] = int(raw["manager"]) if (raw.get("manager") or "").isdigit() else None
+        action["manager"] = rules.record_id(raw.get("manager"))
     elif kind == "send_email":
         to = (raw.get("email_to") or "").strip()
         if to not in ("customer", "manager") and ("@" not in to or len(to) > 254 or " " in to):

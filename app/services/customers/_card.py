@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
 from piccolo.query import WhereRaw
 
 from app.errors import NotFound
-from app.forms import _fields
+from app.forms import _fields, rules
 from app.i18n import gettext as _
 from app.services import audit, tasks
 from app.services.customers import _identity as ident
@@ -249,9 +249,9 @@ async def add_task(customer_id: int, text: str, due: str, *, actor_id: int | Non
     elif len(text) > 1000:
         errors["task"] = _("Too long: at most %(max)s characters.", max=1000)
     try:
-        due_day = date.fromisoformat(due.strip()) if due.strip() else None
-    except ValueError:
-        errors["due"] = _("Enter a date like 2026-12-31.")
+        due_day = rules.optional_day(due)
+    except rules.Invalid as exc:
+        errors["due"] = exc.message
         due_day = None
     if errors:
         return errors

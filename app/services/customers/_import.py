@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from charset_normalizer import from_bytes
 from email_validator import EmailNotValidError, validate_email
 
+from app.forms import rules
 from app.i18n import gettext as _
 from app.services.customers import _identity as ident
 from app.tables.customers import Customer
@@ -90,6 +91,8 @@ def parse(data: bytes, country: str) -> tuple[list[dict], ImportResult]:
 
 
 def _row(value: dict[str, str], country: str) -> tuple[dict, str | None]:
+    if any(rules.has_forbidden(cell) for cell in value.values()):
+        return {}, rules.control_message()
     phone = ident.normalize_phone(value.get("phone", ""), country) if value.get("phone") else None
     if value.get("phone") and phone is None:
         return {}, _("Enter a phone number we can call, e.g. +7 912 345-67-89.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from urllib.parse import urlencode
 
+from app.forms import rules
 from app.i18n import gettext as _
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.customers import _scope
@@ -63,8 +64,8 @@ class Filters:
 
 def _date(text: str) -> str:
     try:
-        return date.fromisoformat(text.strip()).isoformat()
-    except ValueError:
+        return rules.day(text).isoformat()
+    except rules.Invalid:
         return ""
 
 
@@ -82,7 +83,7 @@ def parse_filters(raw: Mapping[str, str]) -> Filters:
         has_orders=has if has in ("yes", "no") else "",
         last_from=_date(raw.get("last_from") or ""),
         last_to=_date(raw.get("last_to") or ""),
-        segment=segment if segment.isdigit() and len(segment) < 10 else "",
+        segment=segment if rules.record_id(segment) else "",
         sort=sort if sort in SORTS else "recent",
         page=parse_page(raw),
     )

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from app.forms import rules
 from app.i18n.messages import gettext
 from app.services.imports.csv_common import Row, RowTools
 from app.services.imports.csv_generic import generic_records, guess_mapping
@@ -211,6 +212,10 @@ def _rows(src: ByteSource, layout: _Layout, tools: RowTools) -> Iterator[Row]:
                         width=width,
                     )
                     tools.issue(line, None, "extra_columns", message)
+                    continue
+                if any(rules.has_forbidden(cell) for cell in cells):
+                    # A NUL would stop the database's COPY; the row is reported and skipped, the file goes on.
+                    tools.issue(line, None, "control_characters", rules.control_message())
                     continue
                 yield Row(line, dict(zip(header, cells, strict=False)))
         except UnicodeDecodeError as exc:

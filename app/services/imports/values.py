@@ -8,9 +8,10 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision
 
+MAX_MONEY_MINOR = 10**13
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
-_PLAIN_NUMBER = re.compile(r"^(\d+|\d*\.\d+)$")
-_SIMPLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")  # "1234" or "1234.50": most feed values, read directly
+_PLAIN_NUMBER = re.compile(r"^([0-9]+|[0-9]*\.[0-9]+)$")  # ASCII digits only: Decimal would read "٣" too
+_SIMPLE_NUMBER = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?")  # "1234" or "1234.50": most feed values, read directly
 _EXCEL_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 
 _CURRENCY_ALIASES = {
@@ -92,7 +93,7 @@ def parse_decimal(raw: str) -> Decimal:
 
 
 def _ungroup(text: str, separator: str, raw: str) -> str:
-    if not re.fullmatch(r"\d{1,3}(?:" + re.escape(separator) + r"\d{3})+", text):
+    if not re.fullmatch(r"[0-9]{1,3}(?:" + re.escape(separator) + r"[0-9]{3})+", text):
         raise ValueProblem(raw)
     return text.replace(separator, "")
 
@@ -105,15 +106,20 @@ def minor_digits(currency: str | None) -> int:
 def parse_money(raw: str, currency: str | None = None) -> int:
     """Amount in the currency's minor units (kopecks, cents); rounds half up past that precision."""
     amount = parse_decimal(raw)
-    if amount < 0:
+    if amount < 0 or amount.adjusted() > 15:
         raise ValueProblem(raw)
     digits = minor_digits(currency)
-    return int((amount.scaleb(digits)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    minor = int((amount.scaleb(digits)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if minor > MAX_MONEY_MINOR:  # a line of 9999 such items in a 50-line order still fits a bigint
+        raise ValueProblem(raw)
+    return minor
 
 
 def parse_quantity(raw: str) -> int:
     """Stock as a whole number; 1C writes "5.000", and fractional stock is rounded down."""
     amount = parse_decimal(raw)
+    if amount.adjusted() > 15:
+        raise ValueProblem(raw)
     return int(amount.quantize(Decimal(1), rounding=ROUND_DOWN))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.errors import Conflict
-from app.forms import _fields
+from app.forms import _fields, rules
 from app.i18n import gettext as _
 from app.services import audit, customers, rfm
 from app.services.imports.values import ValueProblem, parse_money
@@ -19,6 +19,14 @@ from app.tables.orders import Order, OrderChange, OrderLine
 from app.tenancy.runtime import store_transaction
 
 STAFF_LINES = 6
+MAX_QUANTITY = 9999
+
+
+def _quantity(text: str, *, low: int) -> int | None:
+    try:
+        return rules.integer(text, low=low, high=MAX_QUANTITY)
+    except rules.Invalid:
+        return None
 
 
 async def validate_staff_order(
@@ -41,10 +49,11 @@ async def validate_staff_order(
         qty = (raw.get(f"qty_{index}") or "").strip()
         if not sku:
             continue
-        if not qty.isdigit() or not 1 <= int(qty) <= 9999:
-            errors[f"qty_{index}"] = _("Choose a quantity from 1 to %(max)s.", max=9999)
+        count = _quantity(qty, low=1)
+        if count is None:
+            errors[f"qty_{index}"] = _("Choose a quantity from 1 to %(max)s.", max=MAX_QUANTITY)
             continue
-        wanted.append((sku, int(qty), index))
+        wanted.append((sku, count, index))
     found = {
         row["sku"]: row
         for row in await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor).where(
@@ -108,10 +117,11 @@ async def validate_edit(
     quantities: dict[int, int] = {}
     for line in order["lines"]:
         text = (raw.get(f"line_{line['id']}") or str(line["quantity"])).strip()
-        if not text.isdigit() or int(text) > 9999:
-            errors[f"line_{line['id']}"] = _("Choose a quantity from 1 to %(max)s.", max=9999)
+        count = _quantity(text, low=0)
+        if count is None:
+            errors[f"line_{line['id']}"] = _("Choose a quantity from 1 to %(max)s.", max=MAX_QUANTITY)
         else:
-            quantities[line["id"]] = int(text)
+            quantities[line["id"]] = count
     add: tuple[LineDraft, ...] = ()
     sku = (raw.get("add_sku") or "").strip()[:255]
     if sku:
@@ -123,10 +133,10 @@ async def validate_edit(
         qty = (raw.get("add_qty") or "1").strip()
         if offer is None:
             errors["add_sku"] = _("No product with this SKU.")
-        elif not qty.isdigit() or not 1 <= int(qty) <= 9999:
-            errors["add_qty"] = _("Choose a quantity from 1 to %(max)s.", max=9999)
+        elif (count := _quantity(qty, low=1)) is None:
+            errors["add_qty"] = _("Choose a quantity from 1 to %(max)s.", max=MAX_QUANTITY)
         else:
-            add = (LineDraft(offer["id"], offer["name"], offer["sku"], offer["price_minor"], int(qty)),)
+            add = (LineDraft(offer["id"], offer["name"], offer["sku"], offer["price_minor"], count),)
     if not errors and not any(quantities.values()) and not add:
         errors["lines"] = _("Choose at least one item.")
     if errors:

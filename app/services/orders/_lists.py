@@ -33,7 +33,7 @@ def _where(filters: Filters) -> list:
         clauses.append(Order.status.group == filters.group)
     if filters.q:
         like = f"%{filters.q.replace('%', '')}%"
-        digits = "".join(ch for ch in filters.q if ch.isdigit())
+        digits = "".join(ch for ch in filters.q if ch in "0123456789")
         if len(digits) >= 4:
             clauses.append(
                 WhereRaw(
