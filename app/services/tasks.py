@@ -13,11 +13,13 @@ from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import Or
 
+from app import clock
 from app.errors import NotFound
+from app.i18n import get_timezone
 from app.i18n import gettext as _
+from app.services import stores
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.orders import Order
-from app.tables.stores import StoreSetting
 from app.tables.tasks import Task, TaskComment
 from app.tenancy.runtime import store_transaction
 
@@ -43,11 +45,7 @@ class TaskData:
 
 
 async def store_zone() -> ZoneInfo:
-    row = await StoreSetting.select(StoreSetting.timezone).first()
-    try:
-        return ZoneInfo((row or {}).get("timezone") or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
+    return clock.zone(await stores.store_timezone())
 
 
 def _parse_local(raw: str, zone: ZoneInfo) -> datetime:
@@ -193,7 +191,7 @@ async def _exists(task_id: int) -> None:
 
 
 def _local(rows: list[dict], zone: ZoneInfo) -> list[dict]:
-    now = datetime.now(UTC)
+    now = clock.now()
     for row in rows:
         for key in ("due_at", "reminder_at", "created_at", "done_at"):
             if row.get(key):
@@ -284,7 +282,7 @@ async def board(identity_id: int, by: str, *, only_for: int | None = None) -> li
                 columns.setdefault(str(row["assignee_id"] or ""), []).append(row)
         return sorted(columns.items(), key=lambda item: (item[0] == "", item[0]))
     zone = await store_zone()
-    today = datetime.now(zone).date()
+    today = clock.today(zone.key)
     columns = {"overdue": [], "today": [], "later": [], "undated": [], "done": []}
     for row in rows:
         if row["status"] == "done":
@@ -328,7 +326,7 @@ async def month(year: int, month_no: int, *, only_for: int | None = None) -> dic
     return {
         "first": first,
         "weeks": weeks,
-        "today": datetime.now(zone).date(),
+        "today": clock.today(zone.key),
         "total": len(rows),
         "prev": f"{previous.year}-{previous.month:02d}",
         "next": f"{following.year}-{following.month:02d}",
@@ -342,12 +340,12 @@ def parse_month(text: str | None) -> tuple[int, int]:
             return year, month_no
     except ValueError:
         pass
-    today = datetime.now(UTC).date()
+    today = clock.today(get_timezone())  # the request's store zone: the month it is there
     return today.year, today.month
 
 
 async def counts(identity_id: int, *, only_for: int | None = None) -> dict[str, int]:
-    now = datetime.now(UTC)
+    now = clock.now()
     mine = await Task.count().where((Task.assignee_id == identity_id) & (Task.status == "open"))
     overdue = Task.count().where((Task.status == "open") & (Task.due_at < now))
     if only_for is not None:
@@ -357,7 +355,7 @@ async def counts(identity_id: int, *, only_for: int | None = None) -> dict[str, 
 
 async def claim_due_reminders(now: datetime | None = None, limit: int = 100) -> list[dict]:
     """Open tasks whose reminder time has come, each claimed once (concurrent workers never double-send)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rows = await Task.raw(
         "UPDATE task SET reminded_at = {} WHERE id IN (SELECT id FROM task WHERE status = 'open'"
         " AND reminded_at IS NULL AND reminder_at <= {} ORDER BY reminder_at LIMIT {} FOR UPDATE SKIP LOCKED)"
