@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.services import orders
+from app.services import customers, orders
 from app.tables.customers import CustomerEvent
 from app.tables.orders import Order
 from app.tables.stores import StoreSetting
@@ -46,6 +46,7 @@ async def _store(slug: str, client, locale: str):
         )
         await Order.update({Order.created_at: PLACED}).where(Order.id == order["id"])
         await CustomerEvent.update({CustomerEvent.at: PLACED}).where(CustomerEvent.customer == order["customer"])
+        await customers.recompute_totals([order["customer"]])
     await client.get(f"/lang/{locale}")
     await login(client, store.email)
     created = await client.post(
@@ -127,6 +128,27 @@ async def _change_the_zone(client, locale: str) -> None:
         assert MOSCOW[locale] not in page.text, name
     period = await client.get(f"/s/{store.slug}/?from=2027-03-09&to=2027-03-09")
     assert 'data-testid="kpi-orders-value">1<' in period.text.replace(" ", "")
+
+
+@pytest.mark.parametrize("locale", ["ru", "uk"])
+async def test_day_filters_on_the_audit_log_and_customer_list_are_the_store_days(client, locale: str) -> None:
+    with travel(PLACED):  # 00:30 on the 10th in Moscow, still the 9th in UTC
+        store, _order, _task = await _store(f"tz-days-{locale}", client, locale)
+        renamed = await client.post(
+            f"/s/{store.slug}/settings/store",
+            data={"name": "Ночная смена", "locale": "ru", "currency": "RUB", "country": "RU",
+                  "timezone": "Europe/Moscow", "_csrf_token": csrf(client)},
+        )  # fmt: skip
+        assert renamed.status_code == 303
+        base = f"/s/{store.slug}"
+        on_the_10th = await client.get(f"{base}/staff/audit?entity=settings&from=2027-03-10&to=2027-03-10")
+        assert on_the_10th.text.count('data-testid="audit-row"') == 1
+        on_the_9th = await client.get(f"{base}/staff/audit?entity=settings&from=2027-03-09&to=2027-03-09")
+        assert 'data-testid="audit-empty"' in on_the_9th.text
+        listed = await client.get(f"{base}/customers/?last_from=2027-03-10&last_to=2027-03-10")
+        assert listed.text.count('data-testid="customer-row"') == 1
+        before = await client.get(f"{base}/customers/?last_from=2027-03-09&last_to=2027-03-09")
+        assert before.text.count('data-testid="customer-row"') == 0
 
 
 @pytest.fixture(scope="module")
