@@ -8,11 +8,13 @@ Expected strings are written out by hand from the CLDR short patterns (ru ``dd.M
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime
 
 import pytest
 
-from app.services import customers, orders
+from app.services import customers, orders, segments
 from app.tables.customers import CustomerEvent
 from app.tables.orders import Order
 from app.tables.stores import StoreSetting
@@ -149,6 +151,18 @@ async def test_day_filters_on_the_audit_log_and_customer_list_are_the_store_days
         assert listed.text.count('data-testid="customer-row"') == 1
         before = await client.get(f"{base}/customers/?last_from=2027-03-09&last_to=2027-03-09")
         assert before.text.count('data-testid="customer-row"') == 0
+
+
+async def test_a_segment_export_gives_the_store_day_of_the_last_order(client) -> None:
+    with travel(PLACED):
+        store, order, _task = await _store("tz-export", client, "ru")
+        async with tenancy.bind_tenant(store.tenant):
+            segment_id, _errors = await segments.save(None, "Все", "static", [])
+            await segments.add_member(segment_id, order["customer"])
+        exported = await client.get(f"/s/{store.slug}/segments/{segment_id}/export?format=csv")
+    assert exported.status_code == 200
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[1][9:11] == ["2027-03-10", "2027-03-10"]  # first and last order: 00:30 in Moscow, the 10th
 
 
 @pytest.fixture(scope="module")
