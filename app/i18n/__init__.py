@@ -213,11 +213,17 @@ def _offset(name: str, at: datetime, locale: str) -> str:
 @cache
 def _timezone_choices(locale: str, day: date) -> tuple[tuple[str, str], ...]:
     noon = datetime.combine(day, datetime.min.time(), UTC).replace(hour=12)
-    return tuple((name, f"{name.replace('_', ' ')} ({_offset(name, noon, locale)})") for name in timezones())
+    out = []
+    for name in timezones():
+        city = babel_dates.get_timezone_location(name, locale=babel_locale(locale), return_city=True)
+        place = name.replace("_", " ") if city in (name, "") else f"{name.replace('_', ' ')} — {city}"
+        out.append((name, f"{place} ({_offset(name, noon, locale)})"))
+    return tuple(out)
 
 
 def timezone_choices(locale: str | None = None) -> list[tuple[str, str]]:
-    """``(zone, label)`` for the settings select, each with today's offset in the locale's words."""
+    """``(zone, label)`` for the settings select: the IANA name, the city in the locale's words (CLDR) and
+    today's offset (``Europe/Moscow — Москва (GMT+03:00)``)."""
     return list(_timezone_choices(locale or get_locale(), clock.now().date()))
 
 
