@@ -7,12 +7,18 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+import time_machine
 
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
+if os.environ.get("AUTOOFFICE_TEST_NOW"):
+    # e.g. AUTOOFFICE_TEST_NOW=2026-12-01T21:45:00+00:00 runs the whole session from that instant (ticking), to
+    # show the suite passes at any hour; tests/clock.py is for tests that set the clock themselves.
+    time_machine.travel(datetime.fromisoformat(os.environ["AUTOOFFICE_TEST_NOW"]), tick=True).start()
 
 from app import jobs
 from app.asgi import create_app

@@ -10,7 +10,8 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Permi
 from litestar.handlers.base import BaseRouteHandler
 
 from app.i18n import gettext as _
-from app.services import auth, permissions, staff
+from app.i18n import set_timezone
+from app.services import auth, permissions, staff, stores
 
 SESSION_IDENTITY = "identity_id"
 
@@ -59,6 +60,7 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
         # Not "forbidden": a session of store A must not even learn that store B exists.
         raise NotFoundException()
     profile = await staff.member(identity_id)
+    set_timezone(await stores.store_timezone())  # every time on the store's pages is shown in its zone
     # Limited to own orders: every order query of the request keeps to them, and store-wide pages are closed.
     own_only = not permissions.sees_all_orders(member.role, profile.scope if profile else "all")
     granted = permissions.granted(member.role, own_orders_only=own_only)

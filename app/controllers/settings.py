@@ -12,7 +12,7 @@ from app.controllers._htmx import VARY, Form, base_context, redirect, render, to
 from app.controllers.hooks import keys_of
 from app.errors import ValidationFailed
 from app.forms.auth import COUNTRIES, CURRENCIES
-from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain
+from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain, timezone_choices
 from app.i18n import gettext as _
 from app.services import form_settings, orders, payments, products, stores
 
@@ -30,6 +30,17 @@ def _form_context(values: dict[str, str], errors: dict[str, str]) -> dict[str, A
         "locales": LOCALES,
         "currencies": currency_choices(CURRENCIES),
         "countries": country_choices(COUNTRIES),
+        "timezones": timezone_choices(),
+    }
+
+
+def _store_values(store: stores.StoreView) -> dict[str, str]:
+    return {
+        "name": store.name,
+        "locale": store.locale,
+        "currency": store.currency,
+        "country": store.country,
+        "timezone": store.timezone,
     }
 
 
@@ -44,7 +55,7 @@ class SettingsController(Controller):
     @get("/store", name="settings:store", opt={"permission": "settings.view"})
     async def edit_store(self, request: Request[Any, Any, Any]) -> Template:
         store = await stores.current_store()
-        values = {"name": store.name, "locale": store.locale, "currency": store.currency, "country": store.country}
+        values = _store_values(store)
         return render(request, "settings/store.html", _form_context(values, {}), fragment="settings/_store_form.html")
 
     @post("/store", name="settings:update_store", opt={"permission": "settings.edit"})
@@ -60,7 +71,7 @@ class SettingsController(Controller):
                 status_code=422,
             )
         store = await stores.update_settings(form, **_actor(request))
-        values = {"name": store.name, "locale": store.locale, "currency": store.currency, "country": store.country}
+        values = _store_values(store)
         if wants_fragment(request):
             return Template(
                 template_name="settings/_store_form.html",

@@ -12,10 +12,11 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from zoneinfo import available_timezones
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
@@ -24,12 +25,16 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, Translations
 
+from app import clock
+
 LOCALES: tuple[str, ...] = ("ru", "en", "uk")
 DEFAULT_LOCALE = "en"
 LOCALE_NAMES = {"ru": "Русский", "en": "English", "uk": "Українська"}
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 _current: ContextVar[str] = ContextVar("autooffice_locale", default=DEFAULT_LOCALE)
+# The store's time zone: every time the formatters below print is shown in it (set per request and job).
+_zone: ContextVar[str] = ContextVar("autooffice_timezone", default=clock.DEFAULT_ZONE)
 
 
 def get_locale() -> str:
@@ -50,6 +55,26 @@ def use_locale(locale: str) -> Iterator[str]:
         yield _current.get()
     finally:
         _current.reset(token)
+
+
+def get_timezone() -> str:
+    """The IANA zone times are shown in for the current request or job (the store's)."""
+    return _zone.get()
+
+
+def set_timezone(zone: str | None) -> None:
+    """Bind the store's zone for the rest of the current context (staff guard, shop pages)."""
+    _zone.set(clock.zone(zone).key)
+
+
+@contextmanager
+def use_timezone(zone: str | None) -> Iterator[str]:
+    """Temporarily show times in ``zone`` (a job working for one store, tests)."""
+    token = _zone.set(clock.zone(zone).key)
+    try:
+        yield _zone.get()
+    finally:
+        _zone.reset(token)
 
 
 def normalize(value: str | None) -> str | None:
@@ -143,12 +168,63 @@ def format_percent(value: float | Decimal, locale: str | None = None) -> str:
     return babel_numbers.format_percent(value, locale=babel_locale(locale))
 
 
-def format_date(value: date | datetime, fmt: str = "medium", locale: str | None = None) -> str:
-    return babel_dates.format_date(value, format=fmt, locale=babel_locale(locale))
+def _local(value: datetime, zone: str | None) -> datetime:
+    """An instant in the store's zone (a naive value is taken as UTC, as the database hands it over)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(clock.zone(zone or get_timezone()))
 
 
-def format_datetime(value: datetime, fmt: str = "medium", locale: str | None = None) -> str:
-    return babel_dates.format_datetime(value, format=fmt, locale=babel_locale(locale))
+def format_date(
+    value: date | datetime, fmt: str = "medium", locale: str | None = None, zone: str | None = None
+) -> str:
+    """A calendar day; an instant counts on the store's day, not the UTC one."""
+    day = _local(value, zone).date() if isinstance(value, datetime) else value
+    return babel_dates.format_date(day, format=fmt, locale=babel_locale(locale))
+
+
+def format_datetime(value: datetime, fmt: str = "medium", locale: str | None = None, zone: str | None = None) -> str:
+    """An instant in the store's zone, in the locale's CLDR pattern."""
+    return babel_dates.format_datetime(_local(value, zone), format=fmt, locale=babel_locale(locale))
+
+
+def format_time(value: datetime, fmt: str = "short", locale: str | None = None, zone: str | None = None) -> str:
+    return babel_dates.format_time(_local(value, zone), format=fmt, locale=babel_locale(locale))
+
+
+def local_datetime(value: datetime, zone: str | None = None) -> datetime:
+    """An instant as the store's wall-clock time (to prefill a ``datetime-local`` input)."""
+    return _local(value, zone)
+
+
+_REGIONS = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/")
+
+
+@cache
+def timezones() -> tuple[str, ...]:
+    """The IANA zones a store may choose: the canonical region/city names, and UTC."""
+    names = {name for name in available_timezones() if name.startswith(_REGIONS)}
+    return ("UTC", *sorted(names))
+
+
+def _offset(name: str, at: datetime, locale: str) -> str:
+    return babel_dates.get_timezone_gmt(at.astimezone(clock.zone(name)), "long", locale=babel_locale(locale))
+
+
+@cache
+def _timezone_choices(locale: str, day: date) -> tuple[tuple[str, str], ...]:
+    noon = datetime.combine(day, datetime.min.time(), UTC).replace(hour=12)
+    out = []
+    for name in timezones():
+        city = babel_dates.get_timezone_location(name, locale=babel_locale(locale), return_city=True)
+        place = name.replace("_", " ") if city in (name, "") else f"{name.replace('_', ' ')} — {city}"
+        out.append((name, f"{place} ({_offset(name, noon, locale)})"))
+    return tuple(out)
+
+
+def timezone_choices(locale: str | None = None) -> list[tuple[str, str]]:
+    """``(zone, label)`` for the settings select: the IANA name, the city in the locale's words (CLDR) and
+    today's offset (``Europe/Moscow — Москва (GMT+03:00)``)."""
+    return list(_timezone_choices(locale or get_locale(), clock.now().date()))
 
 
 def currency_name(code: str, locale: str | None = None) -> str:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, timedelta
 
+from app import clock
 from app.forms import rules
 from app.i18n import gettext as _
 from app.tables.orders import Order
@@ -41,11 +41,8 @@ class Period:
 
 
 def store_today(timezone: str) -> date:
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(UTC).astimezone(zone).date()
+    """The store's "today" by the app's clock: the day in its zone, which may not be the UTC day."""
+    return clock.today(timezone)
 
 
 def _default_granularity(days: int) -> str:
@@ -208,8 +205,9 @@ async def record_form_opened(form_code: str, utm_source: str) -> None:
     """Count one opening of a hosted form (opens have no base table: the counter is the record)."""
     await Order.raw(
         "INSERT INTO form_day AS t (day, form_code, utm_source, opened)"
-        " VALUES ((now() AT TIME ZONE analytics_tz())::date, {}, {}, 1)"
+        " VALUES (({}::timestamptz AT TIME ZONE analytics_tz())::date, {}, {}, 1)"
         " ON CONFLICT (day, form_code, utm_source) DO UPDATE SET opened = t.opened + 1",
+        clock.now(),
         form_code[:40],
         utm_source[:100],
     )

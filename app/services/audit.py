@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from piccolo.query import WhereRaw
 
+from app import clock
 from app.forms import rules
+from app.i18n import get_timezone, messages
 from app.i18n import gettext as _
-from app.i18n import messages
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.tables.audit import AuditEntry
 
@@ -136,9 +137,10 @@ def _where(filters: AuditFilters) -> list:
     if filters.actor_id is not None:
         clauses.append(AuditEntry.actor_id == filters.actor_id)
     if filters.date_from:
-        clauses.append(AuditEntry.at >= datetime.combine(filters.date_from, time.min, UTC))
+        # The days typed are the store's days: they begin at its midnight, not at UTC's.
+        clauses.append(AuditEntry.at >= clock.day_start(filters.date_from, get_timezone()))
     if filters.date_to:
-        clauses.append(AuditEntry.at < datetime.combine(filters.date_to + timedelta(days=1), time.min, UTC))
+        clauses.append(AuditEntry.at < clock.day_start(filters.date_to + timedelta(days=1), get_timezone()))
     if filters.q:
         like = f"%{filters.q.replace('%', '').replace('_', '')}%"
         clauses.append(

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import random
 
-from app.services import customers, segments
+from app import clock
+from app.services import customers, segments, stores
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.segments import Segment, SegmentSnapshot
 from app.tenancy.runtime import bind_tenant, lookup_tenant
@@ -19,12 +20,14 @@ NOTES = (
     "Забирает самовывозом",
 )
 
-# Customers with three or more non-cancelled orders placed before each day: the real history of that rule.
+# Customers with three or more non-cancelled orders placed before each day's end: the real history of that
+# rule, over the store's last 60 days (its today is a parameter; each day ends at the store's midnight).
 _REPEAT_HISTORY = """
 SELECT d::date AS day, (SELECT count(*) FROM (SELECT o.customer FROM orders o JOIN order_status s ON s.id = o.status
-  WHERE s."group" <> 'cancel' AND o.customer IS NOT NULL AND o.created_at < d + interval '1 day'
+  WHERE s."group" <> 'cancel' AND o.customer IS NOT NULL
+    AND o.created_at < (d::date + 1)::timestamp AT TIME ZONE analytics_tz()
   GROUP BY o.customer HAVING count(*) >= 3) x) AS size
-FROM generate_series(current_date - 59, current_date - 1, interval '1 day') d
+FROM generate_series({}::date - 59, {}::date - 1, interval '1 day') d
 """
 
 
@@ -58,7 +61,8 @@ async def seed_extras(rng: random.Random | None = None) -> None:
     )
     await segments.save(None, "Давно не заказывали", "dynamic", [segments.Rule("last_order_days", "over", 90)])
     await segments.save(None, "Обзвон на неделе", "static", [])
-    for row in await Customer.raw(_REPEAT_HISTORY):
+    today = clock.today(await stores.store_timezone())
+    for row in await Customer.raw(_REPEAT_HISTORY, today, today):
         await SegmentSnapshot.raw(
             "INSERT INTO segment_snapshot (segment, day, size) VALUES ({}, {}, {}) ON CONFLICT DO NOTHING",
             repeat,

@@ -41,7 +41,7 @@ from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
-from app.services import audit, customers, invoices, orders, outbox
+from app.services import audit, customers, invoices, orders, outbox, stores
 from app.tables.control import Tenant
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
@@ -775,7 +775,7 @@ async def bank_invoice(
             lines.append(invoices.InvoiceLine(_("Discount"), 1, discount, discount))
         invoice = invoices.Invoice(
             number=order["number"],
-            date=format_date(order["created_at"]),
+            date=format_date(order["created_at"], zone=await stores.store_timezone()),
             store_name=store.name,
             customer=order["customer_name"] or "",
             requisites=tuple((labels[name], config[name]) for name in names if config.get(name)),

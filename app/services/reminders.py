@@ -6,7 +6,7 @@ import logging
 
 from app.i18n import format_datetime, use_locale
 from app.i18n import gettext as _
-from app.services import identities, staff, tasks
+from app.services import identities, staff, stores, tasks
 from app.services.mail import MailSettings, send_email, simple_message
 from app.tenancy.runtime import current_tenant
 
@@ -21,6 +21,7 @@ async def send_due(public_url: str, settings: MailSettings) -> list[str]:
     tenant = current_tenant()
     people = {m.identity_id: m for m in await staff.members()}
     languages = await identities.locales(people)
+    zone = await stores.store_timezone()
     sent: list[str] = []
     for task in due:
         person = people.get(task["assignee_id"])
@@ -30,7 +31,7 @@ async def send_due(public_url: str, settings: MailSettings) -> list[str]:
             subject = _("Reminder: %(title)s", title=task["title"])
             lines = [task["title"], ""]
             if task["due_at"]:
-                lines.append(_("Due: %(when)s", when=format_datetime(task["due_at"], "short")))
+                lines.append(_("Due: %(when)s", when=format_datetime(task["due_at"], "short", zone=zone)))
             if task["description"]:
                 lines += [task["description"], ""]
             lines.append(f"{public_url.rstrip('/')}/s/{tenant.slug}/tasks/{task['id']}")

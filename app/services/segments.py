@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from app import clock
 from app.errors import NotFound
 from app.forms import rules as input_rules
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import rfm
+from app.services import rfm, stores
 from app.services.customers._lists import Clause, joined
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.catalog import Category, Offer
@@ -271,7 +272,7 @@ async def remove_member(segment_id: int, customer_id: int) -> None:
 async def snapshot(segment: Mapping, day: date | None = None) -> int:
     """Today's size of one segment, kept in ``segment_snapshot`` (one row per day) and on the segment."""
     size = await count(await where_of(segment))
-    day = day or datetime.now(UTC).date()
+    day = day or clock.today(await stores.store_timezone())
     await SegmentSnapshot.raw(
         "INSERT INTO segment_snapshot (segment, day, size) VALUES ({}, {}, {})"
         " ON CONFLICT (segment, day) DO UPDATE SET size = excluded.size",
@@ -293,7 +294,7 @@ async def refresh_all() -> int:
 
 
 async def history(segment_id: int, days: int = 90) -> list[dict]:
-    since = datetime.now(UTC).date() - timedelta(days=days)
+    since = clock.today(await stores.store_timezone()) - timedelta(days=days)
     return (
         await SegmentSnapshot.select(SegmentSnapshot.day, SegmentSnapshot.size)
         .where((SegmentSnapshot.segment == segment_id) & (SegmentSnapshot.day >= since))

@@ -7,11 +7,12 @@ import io
 import json
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from openpyxl import Workbook
 
 from app.i18n import gettext as _
-from app.i18n import minor_to_plain
+from app.i18n import local_datetime, minor_to_plain
 from app.services import spreadsheet
 from app.services.customers._lists import Clause
 from app.tables.customers import Customer
@@ -40,6 +41,11 @@ def headers() -> list[str]:
     ]
 
 
+def _day(value: datetime | None) -> str:
+    """The store's calendar day of an instant (the zone the request or job is bound to), as ISO."""
+    return local_datetime(value).date().isoformat() if value else ""
+
+
 async def rows(where: Clause, currency: str) -> AsyncIterator[list]:
     sql, params = where
     last = 0
@@ -61,8 +67,8 @@ async def rows(where: Clause, currency: str) -> AsyncIterator[list]:
                 ", ".join(tags or []),
                 r["orders_count"],
                 minor_to_plain(r["total_spent_minor"], currency),
-                r["first_order_at"].date().isoformat() if r["first_order_at"] else "",
-                r["last_order_at"].date().isoformat() if r["last_order_at"] else "",
+                _day(r["first_order_at"]),
+                _day(r["last_order_at"]),
                 r["rfm_class"] or "",
             ]
         if len(batch) < BATCH:

@@ -7,10 +7,11 @@ payment that went through; the response time runs from the order's creation to i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
+from app import clock
 from app.forms import rules
-from app.services import staff
+from app.services import staff, stores
 from app.tables.orders import Order
 
 PERIODS = (7, 30, 90, 365)
@@ -29,12 +30,12 @@ FROM handled GROUP BY manager_id
 """
 
 _DAILY = """
-SELECT manager_id, (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n FROM orders
+SELECT manager_id, (created_at AT TIME ZONE {})::date AS day, count(*) AS n FROM orders
 WHERE manager_id IS NOT NULL AND created_at >= {} GROUP BY 1, 2
 """
 
 _OVERDUE = """
-SELECT assignee_id, count(*) AS n FROM task WHERE status = 'open' AND due_at < now() AND assignee_id IS NOT NULL
+SELECT assignee_id, count(*) AS n FROM task WHERE status = 'open' AND due_at < {} AND assignee_id IS NOT NULL
 GROUP BY 1
 """
 
@@ -68,10 +69,13 @@ def parse_days(text: str | None) -> int:
 
 
 async def results(days: int) -> Results:
-    since = datetime.now(UTC) - timedelta(days=days)
+    zone = await stores.store_timezone()
+    today = clock.today(zone)
+    labels = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    since = clock.day_start(labels[0], zone)  # the store's days, not the UTC ones
     people = {m.identity_id: m for m in await staff.members(active_only=False)}
     stats = {row["manager_id"]: row for row in await Order.raw(_SQL, since)}
-    overdue = {row["assignee_id"]: row["n"] for row in await Order.raw(_OVERDUE)}
+    overdue = {row["assignee_id"]: row["n"] for row in await Order.raw(_OVERDUE, clock.now())}
     ids = sorted(set(stats) | set(overdue) | {pid for pid, m in people.items() if m.active})
 
     def name(pid: int) -> str:
@@ -91,11 +95,9 @@ async def results(days: int) -> Results:
         for pid in ids
     ]
     rows.sort(key=lambda r: (-r.revenue_minor, -r.handled, r.name))
-    today = datetime.now(UTC).date()
-    labels = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     index = {day: i for i, day in enumerate(labels)}
     daily: dict[str, list[int]] = {}
-    for row in await Order.raw(_DAILY, since):
+    for row in await Order.raw(_DAILY, zone, since):
         if row["day"] in index:
             series = daily.setdefault(name(row["manager_id"]), [0] * len(labels))
             series[index[row["day"]]] += row["n"]

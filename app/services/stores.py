@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 
+from app import clock
 from app.errors import ValidationFailed
 from app.forms import _fields
 from app.forms.auth import COUNTRIES, CURRENCIES, SignupData
-from app.i18n import LOCALES
+from app.i18n import LOCALES, timezones
 from app.i18n import gettext as _
 from app.services import audit
 from app.services.auth import hash_password
@@ -137,6 +138,7 @@ class StoreSettingsData:
     locale: str
     currency: str
     country: str
+    timezone: str | None  # None: the form did not carry the field, the zone stays as it is
 
 
 def validate_settings(raw: Mapping[str, str]) -> tuple[StoreSettingsData | None, dict[str, str]]:
@@ -145,33 +147,55 @@ def validate_settings(raw: Mapping[str, str]) -> tuple[StoreSettingsData | None,
     locale = _fields.choice(raw, "locale", LOCALES, errors, default="ru")
     currency = _fields.choice(raw, "currency", CURRENCIES, errors, default="RUB")
     country = _fields.choice(raw, "country", COUNTRIES, errors, default="RU")
-    return (None if errors else StoreSettingsData(name, locale, currency, country)), errors
+    zone = None
+    if "timezone" in raw:
+        zone = _fields.choice(raw, "timezone", timezones(), errors, default=_default_timezone(country))
+    return (None if errors else StoreSettingsData(name, locale, currency, country, zone)), errors
+
+
+# The zone times are shown in, per store slug, read once per few seconds (like the tenant catalog).
+_ZONE_SECONDS = 5.0
+_zones: dict[str, tuple[float, str]] = {}
+
+
+async def store_timezone() -> str:
+    """The bound store's IANA zone (``UTC`` until one is set)."""
+    slug = current_tenant().slug
+    cached = _zones.get(slug)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    row = await StoreSetting.select(StoreSetting.timezone).first()
+    zone = clock.zone((row or {}).get("timezone")).key
+    _zones[slug] = (time.monotonic() + _ZONE_SECONDS, zone)
+    return zone
 
 
 async def update_settings(data: StoreSettingsData, *, actor_id: int | None = None, actor: str = "") -> StoreView:
     """Write the bound store's settings (audited) and mirror name, locale and currency into the catalog."""
     tenant = current_tenant()
     async with store_transaction():
-        before = (
-            await StoreSetting.select(
-                StoreSetting.name, StoreSetting.locale, StoreSetting.currency, StoreSetting.country
-            ).first()
-            or {}
-        )
-        after = {"name": data.name, "locale": data.locale, "currency": data.currency, "country": data.country}
+        columns = (StoreSetting.name, StoreSetting.locale, StoreSetting.currency, StoreSetting.country)
+        before = await StoreSetting.select(*columns, StoreSetting.timezone).first() or {}
+        after = {
+            "name": data.name,
+            "locale": data.locale,
+            "currency": data.currency,
+            "country": data.country,
+            "timezone": data.timezone or before.get("timezone") or _default_timezone(data.country),
+        }
         await audit.record_changes(
             "settings", "store", "update", before, after, actor_id=actor_id, actor=actor, summary=_("Store")
         )
+        if before.get("timezone") != after["timezone"]:
+            # A new zone moves every order to another day: the trigger rebuilds the rollups, which in a big
+            # store takes longer than the role's guard against runaway page queries.
+            await StoreSetting.raw("SET LOCAL statement_timeout = '30min'")
         await StoreSetting.update(
-            {
-                StoreSetting.name: data.name,
-                StoreSetting.locale: data.locale,
-                StoreSetting.currency: data.currency,
-                StoreSetting.country: data.country,
-                StoreSetting.updated_at: datetime.now(UTC),
-            },
+            {getattr(StoreSetting, key): value for key, value in after.items()}
+            | {StoreSetting.updated_at: clock.now()},
             force=True,
         )
+    _zones.pop(tenant.slug, None)
     await Tenant.update(
         {
             Tenant.name: data.name,

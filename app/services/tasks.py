@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 from piccolo.columns.combination import Or
 from piccolo.query import Count, Select, WhereRaw
 
+from app import clock
 from app.errors import NotFound
 from app.forms import rules
+from app.i18n import get_timezone
 from app.i18n import gettext as _
+from app.services import stores
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.orders import Order
-from app.tables.stores import StoreSetting
 from app.tables.tasks import Task, TaskComment
 from app.tenancy.runtime import store_transaction
 
@@ -47,11 +49,7 @@ class TaskData:
 
 
 async def store_zone() -> ZoneInfo:
-    row = await StoreSetting.select(StoreSetting.timezone).first()
-    try:
-        return ZoneInfo((row or {}).get("timezone") or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
+    return clock.zone(await stores.store_timezone())
 
 
 def _parse_local(raw: str, zone: ZoneInfo) -> datetime:
@@ -206,7 +204,7 @@ async def _exists(task_id: int) -> None:
 
 
 def _local(rows: list[dict], zone: ZoneInfo) -> list[dict]:
-    now = datetime.now(UTC)
+    now = clock.now()
     for row in rows:
         for key in ("due_at", "reminder_at", "created_at", "done_at"):
             if row.get(key):
@@ -320,7 +318,7 @@ async def board(
                 columns.setdefault(str(row["assignee_id"] or ""), []).append(row)
         return sorted(columns.items(), key=lambda item: (item[0] == "", item[0]))
     zone = await store_zone()
-    today = datetime.now(zone).date()
+    today = clock.today(zone.key)
     columns = {"overdue": [], "today": [], "later": [], "undated": [], "done": []}
     for row in rows:
         if row["status"] == "done":
@@ -362,7 +360,7 @@ async def month(year: int, month_no: int, *, only_for: int | None = None, only_m
     return {
         "first": first,
         "weeks": weeks,
-        "today": datetime.now(zone).date(),
+        "today": clock.today(zone.key),
         "total": len(rows),
         "prev": f"{previous.year}-{previous.month:02d}",
         "next": f"{following.year}-{following.month:02d}",
@@ -375,12 +373,12 @@ def parse_month(text: str | None) -> tuple[int, int]:
         return rules.integer(year_text, low=2000, high=2100), rules.integer(month_text, low=1, high=12)
     except rules.Invalid:
         pass
-    today = datetime.now(UTC).date()
+    today = clock.today(get_timezone())  # the request's store zone: the month it is there
     return today.year, today.month
 
 
 async def counts(identity_id: int, *, only_for: int | None = None, only_manager: int | None = None) -> dict[str, int]:
-    now = datetime.now(UTC)
+    now = clock.now()
     mine = await Task.count().where((Task.assignee_id == identity_id) & (Task.status == "open"))
     overdue = _visible(Task.count().where((Task.status == "open") & (Task.due_at < now)), only_for, only_manager)
     return {"mine": mine, "overdue": await overdue}
@@ -388,7 +386,7 @@ async def counts(identity_id: int, *, only_for: int | None = None, only_manager:
 
 async def claim_due_reminders(now: datetime | None = None, limit: int = 100) -> list[dict]:
     """Open tasks whose reminder time has come, each claimed once (concurrent workers never double-send)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rows = await Task.raw(
         "UPDATE task SET reminded_at = {} WHERE id IN (SELECT id FROM task WHERE status = 'open'"
         " AND reminded_at IS NULL AND reminder_at <= {} ORDER BY reminder_at LIMIT {} FOR UPDATE SKIP LOCKED)"

@@ -10,7 +10,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.i18n import DEFAULT_LOCALE, get_locale, negotiate, normalize, set_locale
+from app.i18n import DEFAULT_LOCALE, get_locale, negotiate, normalize, set_locale, set_timezone
 
 LANG_COOKIE = "lang"
 # Public order forms are framed by store sites and set their own frame-ancestors.
@@ -58,6 +58,7 @@ class LocaleMiddleware(ASGIMiddleware):
         locale = resolve_locale(scope)
         scope["state"]["locale"] = locale
         set_locale(locale)
+        set_timezone(None)  # UTC until a store's page binds the store's zone (staff guard)
 
         async def send_wrapper(message: Message) -> None:
             # The language the answer was written in (a handler may have switched it, e.g. to an order's).

@@ -15,6 +15,7 @@ from app.tables.customers import Customer
 from app.tables.orders import Order
 from app.tenancy import runtime as tenancy
 from tests.browser.conftest import shot
+from tests.clock import store_day
 from tests.conftest import PASSWORD, make_store
 
 pytestmark = pytest.mark.browser
@@ -84,7 +85,7 @@ async def seed(slug: str) -> dict:
                 await customers.set_tags(cid, "vip")
             if i % 9 == 0:
                 segment = await segments.get(segment_id)
-                await segments.snapshot(segment, day=(now - timedelta(days=7 - i // 9)).date())
+                await segments.snapshot(segment, day=store_day(7 - i // 9))  # the store's days, not UTC's
         await customers.add_note(first, "Любит зелёный чай, звонить после 18:00", actor_id=None, actor="owner")
         await customers.add_task(first, "Предложить новую коллекцию", "2026-12-10", actor_id=None, actor="owner")
         await rfm.refresh()

@@ -3,14 +3,13 @@ transaction, searchable by actor, entity, text and date; one store's log is invi
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 
 from app.errors import Conflict
 from app.services import orders
 from app.tables.audit import AuditEntry
 from app.tenancy import runtime as tenancy
+from tests.clock import store_day
 from tests.conftest import csrf, login, make_store
 from tests.factories import add_member, place_order
 
@@ -67,11 +66,12 @@ async def test_changes_are_recorded_and_searchable(client, shop) -> None:
     assert by_actor.text.count('data-testid="audit-row"') >= 4
     nobody = await client.get(f"{base}/staff/audit?actor=999999")
     assert 'data-testid="audit-empty"' in nobody.text
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    # The filter's days are the store's (Moscow), whatever the UTC date is: today is today there.
+    today, tomorrow = store_day(0).isoformat(), store_day(-1).isoformat()
     future = await client.get(f"{base}/staff/audit?from={tomorrow}")
     assert 'data-testid="audit-empty"' in future.text
-    today = await client.get(f"{base}/staff/audit?from={(date.today() - timedelta(days=1)).isoformat()}&to={tomorrow}")
-    assert today.text.count('data-testid="audit-row"') >= 4
+    on_today = await client.get(f"{base}/staff/audit?from={today}&to={today}")
+    assert on_today.text.count('data-testid="audit-row"') >= 4
     junk = await client.get(f"{base}/staff/audit?from=yesterday&entity=<script>&actor=abc&page=-5")
     assert junk.status_code == 200 and "<script>" not in junk.text.split("<main")[1]
 

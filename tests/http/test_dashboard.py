@@ -1,5 +1,8 @@
 """The dashboard over HTTP: figures match hand computation, the previous period compares safely, the
-period picker validates, htmx gets the fragment, and store A never sees store B's numbers."""
+period picker validates, htmx gets the fragment, and store A never sees store B's numbers.
+
+The store is in Moscow and the figures are checked with the clock at fixed instants on both sides of its
+midnight and of UTC's (tests/clock.py): a period is made of the store's days, whatever the UTC date is."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from app.services.dashboard import money_whole
 from app.tables.orders import Order
 from app.tables.payments import Payment, PaymentConnection
 from app.tenancy import runtime as tenancy
+from tests.clock import AROUND_MIDNIGHT, label, local, store_day, travel
 from tests.conftest import login, make_store
 
 pytestmark = pytest.mark.http
@@ -26,7 +30,7 @@ def text_of(page: str, name: str) -> str:
     return match.group(1).strip()
 
 
-async def place(phone: str, price: int, days_ago: int, *, utm: str = "", source: str = "form") -> dict:
+async def place(phone: str, price: int, when: datetime, *, utm: str = "", source: str = "form") -> dict:
     order, _ = await orders.create_order(
         orders.OrderDraft(
             lines=(orders.LineDraft(None, "Чайник", "K-1", price, 1),),
@@ -39,7 +43,6 @@ async def place(phone: str, price: int, days_ago: int, *, utm: str = "", source:
             idempotency_key=secrets.token_hex(8),
         )
     )
-    when = datetime.now(UTC) - timedelta(days=days_ago, hours=1)
     await Order.update({Order.created_at: when}).where(Order.id == order["id"])
     return order
 
@@ -66,21 +69,24 @@ async def paid(order: dict) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-async def shop(runtime):
-    store = await make_store("dash-shop")
-    async with tenancy.bind_tenant(store.tenant):
-        # This period (last 30 days): three orders by two customers, one cancelled, one paid.
-        first = await place("+7 912 100 0001", 10000, 2, utm="vk")
-        await place("+7 912 100 0002", 20000, 5, utm="ya")
-        cancelled = await place("+7 912 100 0001", 30000, 6)
-        await orders.change_status(cancelled["id"], "cancelled", actor_id=None, actor="t")
-        await paid(first)
-        # The previous 30 days: one order of 5000, not paid.
-        await place("+7 912 100 0003", 5000, 40)
-        for _ in range(4):
-            await analytics.record_form_opened("order", "vk")
-    return store
+@pytest.fixture(scope="module", params=AROUND_MIDNIGHT, ids=label)
+async def shop(runtime, request):
+    with travel(request.param):
+        store = await make_store(f"dash-shop-{label(request.param)}")
+        async with tenancy.bind_tenant(store.tenant):
+            # This period (the store's last 7 and 30 days): three orders by two customers, one cancelled, one
+            # paid. The first is a minute old: on the store's today even where the UTC date is still yesterday.
+            first = await place("+7 912 100 0001", 10000, datetime.now(UTC) - timedelta(minutes=1), utm="vk")
+            await place("+7 912 100 0002", 20000, local(store_day(5), 12), utm="ya")
+            # Five minutes into the first day of the last 7 days (UTC's clock still shows the day before).
+            cancelled = await place("+7 912 100 0001", 30000, local(store_day(6), 0, 5))
+            await orders.change_status(cancelled["id"], "cancelled", actor_id=None, actor="t")
+            await paid(first)
+            # The previous 30 days: one order of 5000, not paid.
+            await place("+7 912 100 0003", 5000, local(store_day(40), 12))
+            for _ in range(4):
+                await analytics.record_form_opened("order", "vk")
+        yield store
 
 
 async def test_figures_match_hand_computation_and_compare_with_the_previous_period(client, shop) -> None:

@@ -6,10 +6,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from app import clock
 from app.forms import rules
+from app.i18n import get_timezone
 from app.i18n import gettext as _
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.customers import _scope
@@ -136,9 +138,12 @@ def where_clauses(filters: Filters, country: str = "", extra: Clause | None = No
     elif filters.has_orders == "no":
         clauses.append(("c.orders_count = 0", []))
     if filters.last_from:
-        clauses.append(("c.last_order_at >= {}::date", [date.fromisoformat(filters.last_from)]))
+        # The store's days, which begin at its midnight (a bare ::date would begin at the session's, UTC).
+        start = clock.day_start(date.fromisoformat(filters.last_from), get_timezone())
+        clauses.append(("c.last_order_at >= {}", [start]))
     if filters.last_to:
-        clauses.append(("c.last_order_at < {}::date + 1", [date.fromisoformat(filters.last_to)]))
+        end = clock.day_start(date.fromisoformat(filters.last_to) + timedelta(days=1), get_timezone())
+        clauses.append(("c.last_order_at < {}", [end]))
     if extra:
         clauses.append(extra)
     return clauses
