@@ -14,7 +14,7 @@ from app.errors import Conflict, ValidationFailed
 from app.forms import _fields as fields
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import customers, notifications, orders, payments, staff, stores, tasks
+from app.services import balances, customers, notifications, orders, payments, staff, stores, tasks
 from app.services.imports.values import ValueProblem, parse_money
 from app.services.mail import mail_settings_from_env
 
@@ -241,6 +241,8 @@ async def _card(request: Request[Any, Any, Any], order_id: int) -> dict[str, Any
         "status_error": None,
         "payments": await payments.payments_of(order_id),
         "payment_labels": payments.status_labels(),
+        "balance": await balances.of_order(order),
+        "balance_labels": balances.state_labels(),
         "tasks": await tasks.for_order(order_id),
         "people": {m.identity_id: m for m in await staff.members(active_only=False)},
         "refund_errors": {},

@@ -19,9 +19,10 @@ from litestar.response import Redirect, Response, Template
 from app import jobs
 from app.controllers._htmx import Form, wants_fragment
 from app.controllers.hooks import keys_of
+from app.errors import Conflict
 from app.i18n import LOCALE_NAMES
 from app.i18n import gettext as _
-from app.services import analytics, forms, orders, payments
+from app.services import analytics, balances, forms, orders, payments
 from app.tenancy.runtime import TenantInfo
 
 logger = logging.getLogger(__name__)
@@ -161,11 +162,11 @@ class ShopController(Controller):
             await payments.settle_return(token, returned[:128], keys=keys_of(request))
         order = await orders.by_token(token)
         form = await forms.get_form(order["form_code"] or "order")
-        attempts = await payments.payments_of(order["id"])
         context = {
             "order": order,
             "thanks": forms.localized(form["thanks"], request.scope["state"]["locale"]),
-            "paid": any(p["status"] == "succeeded" for p in attempts),
+            "balance": await balances.of_order(order),
+            "balance_labels": balances.state_labels(),
             "connections": await payments.list_connections(active_only=True),
         }
         return _page(request, "shop/order.html", context, form)
@@ -174,7 +175,11 @@ class ShopController(Controller):
     async def pay(
         self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
     ) -> Redirect | Template:
-        step = await payments.start(token, connection_id, keys=keys_of(request))
+        try:
+            step = await payments.start(token, connection_id, keys=keys_of(request))
+        except Conflict:  # nothing is due (paid meanwhile, say in another tab): the order page tells so
+            embed = "?embed=1" if request.query_params.get("embed") else ""
+            return Redirect(path=f"/f/{_tenant(request).slug}/o/{token}{embed}", status_code=303)
         if step.url and not step.fields:
             return Redirect(path=step.url, status_code=303)
         form = await forms.get_form("order")

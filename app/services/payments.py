@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from app import crypto
-from app.errors import NotFound, Refused, Unavailable, ValidationFailed
+from app.errors import Conflict, NotFound, Refused, Unavailable, ValidationFailed
 from app.gateways.base import (
     Capability,
     ConfigInvalid,
@@ -35,13 +35,15 @@ from app.gateways.base import (
     RefundRequest,
     ShopperStep,
     SignatureInvalid,
+    StepKind,
 )
 from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
-from app.services import audit, customers, invoices, orders, outbox
+from app.services import audit, balances, customers, invoices, orders, outbox
 from app.tables.control import Tenant
+from app.tables.orders import Order
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
 
@@ -127,66 +129,145 @@ def hook_url(keys: Keys, code: str, connection_id: int) -> str:
     return f"{keys.public_url.rstrip('/')}/hooks/{current_tenant().slug}/{code}/{connection_id}"
 
 
-async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperStep:
-    """Create a payment for the order's total and return the shopper's next step.
+REUSE_FOR = timedelta(minutes=30)  # a pending payment's hosted page is offered again for this long
 
-    The payment row and its idempotency key are stored before the gateway is called, so a retry reuses them.
-    """
-    order = await orders.by_token(order_token)
-    row = await connection(connection_id)
+
+def _step_json(step: ShopperStep) -> dict:
+    return {
+        "kind": str(step.kind),
+        "url": step.url,
+        "fields": [list(pair) for pair in step.fields],
+        "widget": dict(step.widget),
+        "instructions": dict(step.instructions),
+    }
+
+
+def _step_of(stored: Mapping) -> ShopperStep:
+    return ShopperStep(
+        StepKind(stored["kind"]),
+        stored.get("url"),
+        tuple((str(name), str(value)) for name, value in stored.get("fields") or ()),
+        stored.get("widget") or {},
+        stored.get("instructions") or {},
+    )
+
+
+async def _reusable(order_id: int, connection_id: int, amount_minor: int, now: datetime) -> dict | None:
+    """The order's pending payment of this connection for this amount, started recently, if there is one."""
+    return (
+        await Payment.select(
+            Payment.id, Payment.ref, Payment.idempotency_key, Payment.shopper_step, Payment.attempts
+        )
+        .where(
+            (Payment.order == order_id)
+            & (Payment.connection == connection_id)
+            & (Payment.amount_minor == amount_minor)
+            & (Payment.status == "pending")
+            & (Payment.created_at > now - REUSE_FOR)
+        )
+        .order_by(Payment.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+
+
+async def _new_payment(order: Mapping, connection_id: int, amount_minor: int, now: datetime) -> dict:
     ref = str((await Payment.raw("SELECT nextval('payment_ref_seq') AS n"))[0]["n"])
-    now = datetime.now(UTC)
     key = uuid.uuid4().hex
-    created = await Payment.insert(
+    rows = await Payment.insert(
         Payment(
             order=order["id"],
             connection=connection_id,
             ref=ref,
             idempotency_key=key,
             status="pending",
-            amount_minor=order["total_minor"],
+            amount_minor=amount_minor,
             currency=order["currency"],
             created_at=now,
             updated_at=now,
             next_check_at=now,
         )
     ).returning(Payment.id)
-    await _store_due_by(now)
-    base = keys.public_url.rstrip("/")
-    request = PaymentRequest(
-        payment_ref=ref,
+    return {"id": rows[0]["id"], "ref": ref, "idempotency_key": key, "shopper_step": None, "attempts": 0}
+
+
+def _payment_request(order: Mapping, row: Mapping, payment: Mapping, amount_minor: int, keys: Keys) -> PaymentRequest:
+    receipts = Capability.RECEIPTS in gateway_class(row["code"]).capabilities
+    return PaymentRequest(
+        payment_ref=payment["ref"],
         order_number=order["number"],
-        idempotency_key=key,
-        amount=Money(order["total_minor"], order["currency"]),
+        idempotency_key=payment["idempotency_key"],
+        amount=Money(amount_minor, order["currency"]),
         description=_("Order %(number)s", number=order["number"]),
-        return_url=f"{base}/f/{current_tenant().slug}/o/{order['token']}",
-        notify_url=hook_url(keys, row["code"], connection_id),
+        return_url=f"{keys.public_url.rstrip('/')}/f/{current_tenant().slug}/o/{order['token']}",
+        notify_url=hook_url(keys, row["code"], row["id"]),
         customer_email=order["email"],
         customer_phone=order["phone"],
         locale=order["locale"],
-        receipt=receipt_for(order) if Capability.RECEIPTS in gateway_class(row["code"]).capabilities else None,
+        receipt=receipt_for(order, amount_minor) if receipts else None,
     )
-    try:
-        async with gateway_for(row, keys) as gateway:
-            result = await gateway.create_payment(request)
-    except GatewayUnavailable:
-        # Outcome unknown: the payment stays pending and reconciliation asks the gateway about it later.
-        raise Unavailable(_("The payment system did not answer. Try again in a minute.")) from None
-    except GatewayError as exc:
-        await Payment.update({Payment.status: "failed", Payment.next_check_at: None}).where(
-            Payment.id == created[0]["id"]
-        )
-        raise ValidationFailed({"__all__": _(exc.message)}) from None
-    await Payment.update({Payment.provider_payment_id: result.provider_payment_id, Payment.attempts: 1}).where(
-        Payment.id == created[0]["id"]
-    )
-    await customers.add_event(
-        order["customer"],
-        customers.PAYMENT_TRIED,
-        order_id=order["id"],
-        data={"amount_minor": order["total_minor"], "currency": order["currency"], "gateway": row["code"]},
-    )
-    assert result.shopper_step is not None
+
+
+async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperStep:
+    """Start paying what is due on the order (its balance, not its total); one payment at a time.
+
+    Under the order's row lock, so double clicks and parallel tabs queue: the second finds the first one's
+    pending payment (same connection and amount) and gets its stored step back, without a second call to the
+    gateway. A pending payment whose call had no answer is sent again with its own idempotency key.
+
+    Raises:
+        NotFound: no such order, or the connection is not active.
+        Conflict: nothing is due on the order, or it is cancelled.
+        Unavailable: the gateway did not answer (the payment stays pending for reconciliation).
+        ValidationFailed: the gateway refused the payment.
+    """
+    order = await orders.by_token(order_token)
+    row = await connection(connection_id)
+    if not row["active"]:
+        raise NotFound(_("This payment connection does not exist."))
+    now = datetime.now(UTC)
+    problem: Exception | None = None
+    async with store_transaction():
+        await Order.raw("SELECT id FROM orders WHERE id = {} FOR UPDATE", order["id"])
+        order = await orders.get(order["id"])  # as it is now that concurrent starts and edits are queued
+        due = (await balances.of_order(order)).due_minor
+        if due <= 0 or order["status_group"] == "cancel":
+            raise Conflict(_("Nothing is due on this order."))
+        payment = await _reusable(order["id"], connection_id, due, now)
+        if payment is not None and payment["shopper_step"]:
+            return _step_of(payment["shopper_step"])
+        if payment is None:
+            payment = await _new_payment(order, connection_id, due, now)
+            await _store_due_by(now)
+        request = _payment_request(order, row, payment, due, keys)
+        try:
+            async with gateway_for(row, keys) as gateway:
+                result = await gateway.create_payment(request)
+        except GatewayUnavailable:
+            # Outcome unknown: the payment stays pending; the next Pay or reconciliation asks again.
+            problem = Unavailable(_("The payment system did not answer. Try again in a minute."))
+        except GatewayError as exc:
+            await Payment.update({Payment.status: "failed", Payment.next_check_at: None}).where(
+                Payment.id == payment["id"]
+            )
+            problem = ValidationFailed({"__all__": _(exc.message)})
+        else:
+            assert result.shopper_step is not None
+            await Payment.update(
+                {
+                    Payment.provider_payment_id: result.provider_payment_id,
+                    Payment.attempts: payment["attempts"] + 1,
+                    Payment.shopper_step: _step_json(result.shopper_step),
+                }
+            ).where(Payment.id == payment["id"])
+            await customers.add_event(
+                order["customer"],
+                customers.PAYMENT_TRIED,
+                order_id=order["id"],
+                data={"amount_minor": due, "currency": order["currency"], "gateway": row["code"]},
+            )
+    if problem is not None:
+        raise problem
     return result.shopper_step
 
 
