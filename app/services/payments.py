@@ -43,7 +43,7 @@ from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
 from app.services import audit, balances, customers, invoices, orders, outbox
 from app.tables.control import Tenant
-from app.tables.orders import Order
+from app.tables.orders import Order, OrderChange
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
 
@@ -489,11 +489,9 @@ async def _refund_noted(payment: Mapping, n: Notification, now: datetime) -> str
         Payment.id == payment["id"]
     )
     order = await orders.get(payment["order"])
-    await customers.add_event(
-        order["customer"],
-        "refunded",
-        order_id=order["id"],
-        data={"amount_minor": n.amount.minor, "currency": payment["currency"]},
+    ref = await Payment.select(Payment.ref).where(Payment.id == payment["id"]).first()
+    await _refund_written(
+        order, {**payment, "ref": ref["ref"]}, n.amount.minor, actor="gateway", actor_id=None, reason=""
     )
     return "refund_recorded"
 
@@ -905,26 +903,52 @@ def receipt_for(order: Mapping, amount_minor: int | None = None) -> Receipt | No
     return receipt if receipt.matches(Money(target, "RUB")) else None
 
 
-async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) -> dict:
+REASON_MAX = 500
+
+
+def _refund_problem(payment: Mapping | None, amount_minor: int) -> None:
+    if payment is None:
+        raise NotFound(_("This payment does not exist."))
+    left = payment["amount_minor"] - payment["refunded_minor"]
+    if payment["status"] not in ("succeeded", "partially_refunded") or not 0 < amount_minor <= left:
+        raise ValidationFailed({"amount": _("Refund from 0.01 up to what is left of the payment.")})
+
+
+async def check_refund(payment_id: int, amount_minor: int) -> dict:
+    """What staff confirm before a refund: the payment, if ``amount_minor`` may be refunded of it.
+
+    Raises:
+        NotFound: no such payment.
+        ValidationFailed: the amount is not positive or exceeds what is left to refund.
+    """
+    payment = await Payment.select(
+        Payment.id, Payment.ref, Payment.status, Payment.amount_minor, Payment.refunded_minor, Payment.currency
+    ).where(Payment.id == payment_id).first()  # fmt: skip
+    _refund_problem(payment, amount_minor)
+    return payment
+
+
+async def refund(
+    payment_id: int, amount_minor: int, *, keys: Keys, actor: str, actor_id: int | None = None, reason: str = ""
+) -> dict:
     """Refund part or all of a paid payment; several refunds may follow, never more than was paid.
+
+    Each refund done is written to the order's history and the audit log, with the reason staff gave.
 
     Raises:
         ValidationFailed: the amount is not positive or exceeds what is left to refund.
         NotFound: no such payment.
     """
     key = uuid.uuid4().hex
+    reason = " ".join(reason.split())[:REASON_MAX]
     async with store_transaction():
         rows = await Payment.raw(
             'SELECT id, status, amount_minor, refunded_minor, currency, provider_payment_id, ref, connection, "order"'
             " FROM payment WHERE id = {} FOR UPDATE",
             payment_id,
         )
-        if not rows:
-            raise NotFound(_("This payment does not exist."))
+        _refund_problem(rows[0] if rows else None, amount_minor)
         payment = rows[0]
-        left = payment["amount_minor"] - payment["refunded_minor"]
-        if payment["status"] not in ("succeeded", "partially_refunded") or not 0 < amount_minor <= left:
-            raise ValidationFailed({"amount": _("Refund from 0.01 up to what is left of the payment.")})
         await Payment.update({Payment.refunded_minor: payment["refunded_minor"] + amount_minor}).where(
             Payment.id == payment_id
         )  # reserved now: a concurrent refund sees the smaller remainder
@@ -934,6 +958,7 @@ async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) 
                 amount_minor=amount_minor,
                 idempotency_key=key,
                 actor=actor,
+                reason=reason,
                 created_at=datetime.now(UTC),
             )
         )
@@ -963,21 +988,39 @@ async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) 
                 "UPDATE payment SET refunded_minor = refunded_minor - {} WHERE id = {}", amount_minor, payment_id
             )
         raise ValidationFailed({"amount": _(exc.message)}) from None
-    await Refund.update({Refund.status: result.status, Refund.provider_refund_id: result.refund_id}).where(
-        Refund.idempotency_key == key
+    async with store_transaction():
+        await Refund.update({Refund.status: result.status, Refund.provider_refund_id: result.refund_id}).where(
+            Refund.idempotency_key == key
+        )
+        # From the row, not this call's snapshot: refunds running side by side each see the other's reservation.
+        rows = await Payment.raw(
+            "UPDATE payment SET status = CASE WHEN refunded_minor >= amount_minor THEN 'refunded'"
+            " ELSE 'partially_refunded' END, updated_at = {} WHERE id = {} RETURNING status, refunded_minor",
+            datetime.now(UTC),
+            payment_id,
+        )
+        await _refund_written(order, payment, amount_minor, actor=actor, actor_id=actor_id, reason=reason)
+    return {"status": rows[0]["status"], "refunded_minor": rows[0]["refunded_minor"]}
+
+
+async def _refund_written(
+    order: Mapping, payment: Mapping, amount_minor: int, *, actor: str, actor_id: int | None, reason: str
+) -> None:
+    """A refund done goes into the order's history, the audit log and the customer's timeline."""
+    data = {"amount_minor": amount_minor, "currency": payment["currency"], "payment": payment["ref"]}
+    await OrderChange.insert(
+        OrderChange(
+            order=order["id"],
+            at=datetime.now(UTC),
+            actor_id=actor_id,
+            actor=actor[:254],
+            field="refund",
+            before={},
+            after={**data, "reason": reason},
+        )
     )
-    # From the row, not this call's snapshot: refunds running side by side each see the other's reservation.
-    rows = await Payment.raw(
-        "UPDATE payment SET status = CASE WHEN refunded_minor >= amount_minor THEN 'refunded'"
-        " ELSE 'partially_refunded' END, updated_at = {} WHERE id = {} RETURNING status, refunded_minor",
-        datetime.now(UTC),
-        payment_id,
-    )
-    status, refunded = rows[0]["status"], rows[0]["refunded_minor"]
-    await customers.add_event(
-        order["customer"],
-        customers.REFUNDED,
-        order_id=order["id"],
-        data={"amount_minor": amount_minor, "currency": payment["currency"]},
-    )
-    return {"status": status, "refunded_minor": refunded}
+    await audit.record(
+        "order", order["id"], "refund", actor_id=actor_id, actor=actor, summary=f"#{order['number']}",
+        after={**data, "reason": reason},
+    )  # fmt: skip
+    await customers.add_event(order["customer"], customers.REFUNDED, order_id=order["id"], data=data)

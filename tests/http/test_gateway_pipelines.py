@@ -156,7 +156,10 @@ async def refund_in_parts(
     payment = await the_payment(store, order)
     url = f"/s/{store.slug}/orders/{order['id']}/refund"
     for index, amount in enumerate(parts):
-        done = await client.post(url, data={"payment": payment["id"], "amount": amount, "_csrf_token": csrf(client)})
+        form = {"payment": payment["id"], "amount": amount, "_csrf_token": csrf(client)}
+        asked = await client.post(url, data=form)  # the confirmation step first
+        assert asked.status_code == 200 and f'data-testid="refund-confirm-{payment["id"]}"' in asked.text
+        done = await client.post(url, data={**form, "confirm": "1"})
         assert done.status_code == 303, done.text
         if index == 0:
             refused = await client.post(
@@ -294,7 +297,7 @@ async def test_cloudpayments_check_pay_fail_refund_notifications(client, runtime
         payment = await the_payment(store, order)
         refund_url = f"/s/{store.slug}/orders/{order['id']}/refund"
         done = await client.post(
-            refund_url, data={"payment": payment["id"], "amount": "200", "_csrf_token": csrf(client)}
+            refund_url, data={"payment": payment["id"], "amount": "200", "confirm": "1", "_csrf_token": csrf(client)}
         )
         assert done.status_code == 303
         assert sum(Decimal(str(i["amount"])) for i in fake.refund_receipts[-1]["Items"]) == Decimal("200")

@@ -10,6 +10,8 @@ import pytest
 
 from app.gateways.sandbox import SandboxGateway
 from app.services import orders, payments
+from app.tables.audit import AuditEntry
+from app.tables.orders import OrderChange
 from app.tables.payments import Payment
 from app.tenancy import runtime as tenancy
 from tests.conftest import csrf, login, make_store
@@ -185,3 +187,46 @@ async def test_store_b_cannot_start_a_payment_on_store_a_order(client, shop, sto
     response = await client.post(f"/f/{store_b.slug}/o/{order['token']}/pay/{sandbox}")
     assert response.status_code == 404
     assert await payment_rows(store, order) == []
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_a_staff_refund_is_confirmed_first_and_written_to_history_and_audit(client, shop, lang) -> None:
+    store, sandbox = shop
+    order = await new_order(store, 250000, lang)
+    await pay_through_sandbox(client, store, order, sandbox)
+    await login(client, store.email)
+    async with tenancy.bind_tenant(store.tenant):
+        payment = await Payment.select(Payment.id).where(Payment.order == order["id"]).first()
+    url = f"/s/{store.slug}/orders/{order['id']}/refund?lang={lang}"
+    asked = await client.post(url, data={"payment": payment["id"], "amount": "400", "_csrf_token": csrf(client)})
+    assert asked.status_code == 200 and f'data-testid="refund-confirm-{payment["id"]}"' in asked.text
+    async with tenancy.bind_tenant(store.tenant):  # nothing is refunded before the confirmation
+        assert (await Payment.select(Payment.refunded_minor).where(Payment.id == payment["id"]).first()) == {
+            "refunded_minor": 0
+        }
+    too_much = await client.post(url, data={"payment": payment["id"], "amount": "9000", "_csrf_token": csrf(client)})
+    assert too_much.status_code == 422 and 'data-testid="error-refund"' in too_much.text
+    done = await client.post(
+        url,
+        data={
+            "payment": payment["id"], "amount": "400", "confirm": "1", "reason": "Скол на крышке",
+            "_csrf_token": csrf(client),
+        },
+    )  # fmt: skip
+    assert done.status_code == 303
+    async with tenancy.bind_tenant(store.tenant):
+        change = await OrderChange.select(OrderChange.field, OrderChange.after).where(
+            (OrderChange.order == order["id"]) & (OrderChange.field == "refund")
+        ).output(load_json=True)  # fmt: skip
+        assert [c["after"]["amount_minor"] for c in change] == [40000]
+        assert change[0]["after"]["reason"] == "Скол на крышке"
+        entry = await AuditEntry.select(AuditEntry.actor, AuditEntry.after).where(
+            (AuditEntry.entity == "order")
+            & (AuditEntry.entity_id == str(order["id"]))
+            & (AuditEntry.action == "refund")
+        ).output(load_json=True)  # fmt: skip
+        assert len(entry) == 1 and entry[0]["actor"] == store.email and entry[0]["after"]["amount_minor"] == 40000
+    card = await client.get(f"/s/{store.slug}/orders/{order['id']}?lang={lang}")
+    assert 'data-testid="history-refund"' in card.text and "Скол на крышке" in card.text
+    assert digits(text_of(card.text, "balance-refunded")) == "40000"
+    assert digits(text_of(card.text, "balance-due")) == "40000"

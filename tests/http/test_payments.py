@@ -228,11 +228,15 @@ async def test_staff_refund_in_parts_and_never_more_than_was_paid(client, paid_s
     assert payment["status"] == "succeeded"
     await login(client, store.email)
     url = f"/s/{store.slug}/orders/{order['id']}/refund"
-    first = await client.post(url, data={"payment": payment["id"], "amount": "300", "_csrf_token": csrf(client)})
+    first = await client.post(
+        url, data={"payment": payment["id"], "amount": "300", "confirm": "1", "_csrf_token": csrf(client)}
+    )
     assert first.status_code == 303
     too_much = await client.post(url, data={"payment": payment["id"], "amount": "800", "_csrf_token": csrf(client)})
     assert too_much.status_code == 422 and 'data-testid="error-refund"' in too_much.text
-    rest = await client.post(url, data={"payment": payment["id"], "amount": "700", "_csrf_token": csrf(client)})
+    rest = await client.post(
+        url, data={"payment": payment["id"], "amount": "700", "confirm": "1", "_csrf_token": csrf(client)}
+    )
     assert rest.status_code == 303
     async with tenancy.bind_tenant(store.tenant):
         final = await Payment.select(Payment.status, Payment.refunded_minor).first()
