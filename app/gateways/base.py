@@ -51,6 +51,7 @@ __all__ = [
     "N_",
     "PAYMENT_MODES",
     "PAYMENT_SUBJECTS",
+    "ROUTE_KIND",
     "TAXATION_SYSTEMS",
     "VAT_CODES",
     "Capability",
@@ -114,6 +115,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
+# The notification type taken from the hook's route (/hooks/{slug}/{gateway}/{connection}/{kind}) reaches the
+# adapter under this key of ``query``; the pipeline drops any such key that came in the query string itself.
+ROUTE_KIND = "@kind"
+
+
 class Gateway(ABC):
     """A payment-gateway adapter bound to one store's connection (its config) and an HTTP client."""
 
@@ -125,6 +131,8 @@ class Gateway(ABC):
     live_url: ClassVar[str] = ""
     test_url: ClassVar[str] = ""
     notification_needs_confirmation: ClassVar[bool] = False
+    # Gateways that post each notification type to its own URL (CloudPayments): the route kinds they need.
+    notification_kinds: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

@@ -10,13 +10,14 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from app import crypto
 from app.errors import Conflict, NotFound, Refused, Unavailable, ValidationFailed
 from app.gateways.base import (
+    ROUTE_KIND,
     Capability,
     ConfigInvalid,
     ErrorCode,
@@ -271,43 +272,102 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
     return result.shopper_step
 
 
+def hook_urls(keys: Keys, code: str, connection_id: int) -> list[tuple[str, str]]:
+    """The notification addresses to paste into the gateway's cabinet: one, or one per type (CloudPayments)."""
+    base = hook_url(keys, code, connection_id)
+    kinds = gateway_class(code).notification_kinds
+    return [(kind, f"{base}/{kind}") for kind in kinds] or [("", base)]
+
+
 async def handle_notification(
-    connection_id: int, raw: bytes, headers: Mapping[str, str], query: Mapping[str, str], *, keys: Keys
+    connection_id: int,
+    raw: bytes,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    *,
+    keys: Keys,
+    kind: str | None = None,
 ) -> tuple[int, str, bytes]:
     """Verify, store once, apply under a row lock; returns the answer the gateway expects.
 
+    ``kind`` is the notification type from the hook's route, for gateways with one URL per type.
+
     Raises:
-        Refused: a forged or damaged notification (nothing is stored).
+        Refused: a forged or damaged notification, or one at an address not of its type (nothing is stored).
+        Unavailable: the gateway could not confirm an unsigned notification now (it retries later).
     """
     row = await connection(connection_id)
+    query = {key: value for key, value in query.items() if key != ROUTE_KIND}
+    if kind is not None:
+        query[ROUTE_KIND] = kind
     async with gateway_for(row, keys) as gateway:
+        if gateway.notification_kinds and kind not in gateway.notification_kinds:
+            raise Refused(_("The notification address names no notification type."))
         try:
             notification = await gateway.receive_notification(raw, headers, query)
         except SignatureInvalid:
             raise Refused(_("The notification's signature is not valid.")) from None
         except NotSupported:  # offline methods: nobody may notify about them
             raise Refused(_("This payment method takes no notifications.")) from None
-        if not notification.verified and notification.provider_payment_id:
-            # Unsigned (YooKassa): believe only what the gateway itself says when asked.
-            status = await gateway.fetch_status(notification.provider_payment_id)
-            # The confirmed status is part of the event's identity: a forged "succeeded" that the gateway
-            # denied must not block the genuine one that comes later.
-            notification = Notification(
-                True,
-                f"{notification.event_id}|{status.status}",
-                notification.kind,
-                status.status,
-                notification.provider_payment_id,
-                notification.payment_ref,
-                status.amount,
-                notification.raw,
-            )
+        if not notification.verified:
+            notification = await _confirmed(gateway, connection_id, notification)
         outcome = await _apply(connection_id, notification, raw)
         if notification.kind is NotificationKind.CHECK:
             return gateway.check_answer(notification, REFUSALS.get(outcome, "rejected"))
         if notification.status is PaymentStatus.WAITING_CAPTURE and notification.kind is NotificationKind.PAYMENT:
             await _capture_approved(gateway, connection_id, notification.provider_payment_id, notification.payment_ref)
         return gateway.notification_response(notification)
+
+
+VERIFY_EVERY = timedelta(minutes=1)
+
+
+async def _confirmed(gateway: Gateway, connection_id: int, n: Notification) -> Notification:
+    """Believe an unverified notification only as far as the gateway confirms it when asked.
+
+    The gateway is asked only about a payment of ours, and at most once a minute per payment, so forged
+    notifications cannot make us spend the store's API quota; a notification about no payment of ours is
+    stored as unconfirmed and changes nothing.
+
+    Raises:
+        Unavailable: asked less than a minute ago, or the gateway failed (the gateway retries, or
+            reconciliation settles the payment).
+    """
+    now = datetime.now(UTC)
+    # Stored for the record only: no status, and no transaction id to adopt for the payment.
+    unconfirmed = replace(
+        n, verified=True, event_id=f"{n.event_id}|unconfirmed", kind=NotificationKind.INFO, status=None,
+        provider_payment_id=None,
+    )  # fmt: skip
+    known = await Payment.select(Payment.id).where(
+        (Payment.connection == connection_id)
+        & ((Payment.provider_payment_id == (n.provider_payment_id or "")) | (Payment.ref == (n.payment_ref or "")))
+    ).first()  # fmt: skip
+    if known is None or not n.provider_payment_id:  # not ours: never worth a call to the gateway
+        return unconfirmed
+    asked = await Payment.raw(
+        "UPDATE payment SET verified_at = {} WHERE id = {} AND (verified_at IS NULL OR verified_at <= {})"
+        " RETURNING id",
+        now,
+        known["id"],
+        now - VERIFY_EVERY,
+    )
+    if not asked:
+        raise Unavailable(_("This payment was checked a moment ago. Try again in a minute."))
+    try:
+        result = await gateway.fetch_status(n.provider_payment_id)
+    except GatewayUnavailable:
+        await Payment.update({Payment.verified_at: None}).where(Payment.id == known["id"])
+        raise Unavailable(_("The payment system did not answer. Try again in a minute.")) from None
+    except GatewayError as exc:
+        logger.warning("notification %s not confirmed by the gateway: %s", n.event_id, exc.code)
+        return unconfirmed
+    # The confirmed status is part of the event's identity: a forged "succeeded" that the gateway denied
+    # must not block the genuine one that comes later.
+    return replace(
+        n, verified=True, event_id=f"{n.event_id}|{result.status}", status=result.status,
+        amount=result.amount or n.amount,
+    )  # fmt: skip
 
 
 async def _capture_approved(gateway: Gateway, connection_id: int, provider_id: str | None, ref: str | None) -> None:

@@ -32,6 +32,7 @@ class Payment(Table, tablename="payment"):
     attempts = Integer(default=0)
     next_check_at = Timestamptz(null=True, default=None, index=True)
     paid_at = Timestamptz(null=True, default=None)
+    verified_at = Timestamptz(null=True, default=None)  # last asked the gateway about an unsigned notification
     shopper_step = JSONB(null=True, default=None)  # what the gateway answered, returned again to a second Pay
     created_at = Timestamptz()
     updated_at = Timestamptz()
