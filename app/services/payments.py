@@ -58,6 +58,8 @@ FORWARD = {
     "waiting_capture": frozenset({"succeeded", "failed", "canceled"}),
     "failed": frozenset({"succeeded"}),
 }
+# Outcomes that leave the event id free for the notification that follows (the amount did not match).
+KEEP_ID_FREE = frozenset({"mismatch", "check_amount"})
 # What a CHECK notification's outcome tells the gateway (None: go ahead).
 REFUSALS = {"check_ok": None, "unknown_payment": "unknown_payment", "check_amount": "amount"}
 
@@ -443,9 +445,12 @@ async def _apply(connection_id: int, n: Notification, raw: bytes) -> str:
             n.payment_ref or "",
         )
         outcome = await _outcome(payment[0] if payment else None, n, now)
-        await PaymentEvent.update(
-            {PaymentEvent.outcome: outcome, PaymentEvent.payment: payment[0]["id"] if payment else None}
-        ).where(PaymentEvent.id == stored[0]["id"])
+        values = {PaymentEvent.outcome: outcome, PaymentEvent.payment: payment[0]["id"] if payment else None}
+        if outcome in KEEP_ID_FREE:
+            # Kept for the record under another id: a genuine notification with the same event id may follow
+            # (Robokassa names its event by InvId alone), and it must not be taken for a duplicate.
+            values[PaymentEvent.event_id] = f"{n.event_id[:150]}|{outcome}|{stored[0]['id']}"
+        await PaymentEvent.update(values).where(PaymentEvent.id == stored[0]["id"])
     return outcome
 
 

@@ -241,6 +241,11 @@ async def test_robokassa_form_post_result_url_opstate_and_refunds(client, runtim
         await elsewhere_changes_nothing(client, store, store_b, "robokassa", cid, order, body)
         forged = body.replace(b"1250.000000", b"1.000000")
         assert (await notify(client, store, "robokassa", cid, forged)).status_code == 400
+        # Validly signed, but for another sum: refused as a mismatch, and the event id (InvId) stays free.
+        wrong_sig = fake._hash(f"1.000000:{inv_id}:{fake.p2}").upper()
+        wrong = forged.replace(dict(parse_qsl(body.decode()))["SignatureValue"].encode(), wrong_sig.encode())
+        assert (await notify(client, store, "robokassa", cid, wrong)).status_code == 200
+        assert (await the_payment(store, order))["status"] == "pending"
         answer = await notify(client, store, "robokassa", cid, body)
         assert answer.status_code == 200 and answer.text == f"OK{inv_id}"
         await shows_paid(client, store, order)
