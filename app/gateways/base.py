@@ -147,11 +147,14 @@ class Gateway(ABC):
             config = GatewayConfig(self.config_fields, config)
         self.config = config
         self.test_mode = test_mode
-        default = (self.test_url if test_mode else self.live_url) or self.live_url
-        self.base_url = (base_url or default).rstrip("/")
+        self.base_url = (base_url or self.default_url()).rstrip("/")
         self._http = http
         self._owns_http = http is None
         self.clock = clock or (lambda: datetime.now(UTC))
+
+    def default_url(self) -> str:
+        """The API host when no override is configured: the test host in test mode, where there is one."""
+        return (self.test_url if self.test_mode else self.live_url) or self.live_url
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} test={self.test_mode} config={self.config.redacted()}>"

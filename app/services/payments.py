@@ -626,6 +626,8 @@ def choice_labels() -> dict[str, str]:
         "envd": _("Imputed income (ENVD)"),
         "esn": _("Unified agricultural tax (ESHN)"),
         "patent": _("Patent"),
+        "one_stage": _("One stage: charged at once"),
+        "two_stage": _("Two stages: held, then captured"),
     }
 
 

@@ -16,6 +16,7 @@ from app.gateways.base import (
     NotificationKind,
     PaymentStatus,
     RefundRequest,
+    RequestInvalid,
     SignatureInvalid,
     StepKind,
 )
@@ -110,3 +111,39 @@ async def test_check_connection_rejects_wrong_secret(fake: FakePayPal) -> None:
         bad = get_gateway("paypal", {**CONFIG, "client_secret": "nope"}, base_url=fake.url, http=http)
         with pytest.raises(ConfigInvalid):
             await bad.check_connection()
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "value"), [(150000, "HUF", "1500"), (9900, "TWD", "99"), (500, "JPY", "500")]
+)
+async def test_currencies_paypal_takes_in_whole_units_are_sent_without_decimals(
+    gateway: PayPalGateway, fake: FakePayPal, minor: int, currency: str, value: str
+) -> None:
+    created = await gateway.create_payment(payment_request(minor, currency))
+    assert created.shopper_step is not None
+    assert fake.requests[-1].json()["purchase_units"][0]["amount"] == {"currency_code": currency, "value": value}
+
+
+async def test_a_fractional_huf_amount_is_refused_before_calling_paypal(
+    gateway: PayPalGateway, fake: FakePayPal
+) -> None:
+    calls = len(fake.requests)
+    with pytest.raises(RequestInvalid):
+        await gateway.create_payment(payment_request(150050, "HUF"))
+    assert len(fake.requests) == calls
+
+
+async def test_a_completed_order_whose_capture_is_pending_does_not_credit(
+    gateway: PayPalGateway, fake: FakePayPal
+) -> None:
+    created = await gateway.create_payment(payment_request(1500, "USD"))
+    order = fake.orders[created.provider_payment_id or ""]
+    capture = {"id": "3C679366HH0000001", "status": "PENDING", "amount": order["purchase_units"][0]["amount"]}
+    order["purchase_units"][0]["payments"] = {"captures": [capture]}
+    order["status"] = "COMPLETED"
+    body, headers = fake.webhook("CHECKOUT.ORDER.COMPLETED", order)
+    note = await gateway.receive_notification(body, headers, {})
+    assert note.kind is NotificationKind.PAYMENT and note.status is PaymentStatus.PENDING
+    capture["status"] = "COMPLETED"
+    body, headers = fake.webhook("CHECKOUT.ORDER.COMPLETED", order)
+    assert (await gateway.receive_notification(body, headers, {})).status is PaymentStatus.SUCCEEDED
