@@ -163,16 +163,17 @@ async def test_an_order_made_cheaper_after_payment_is_flagged_as_overpaid(client
     assert 'data-state="overpaid"' in page.text and 'data-testid="pay-sandbox"' not in page.text
 
 
-async def test_a_second_pay_after_a_gateway_timeout_retries_the_same_payment(client, runtime) -> None:
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_a_second_pay_after_a_gateway_timeout_retries_the_same_payment(client, runtime, lang) -> None:
     async with FakeYooKassa() as fake:
-        store = await make_store("pay-retry")
+        store = await make_store(f"pay-retry-{lang}", locale=lang)
         async with tenancy.bind_tenant(store.tenant):
             connection_id = await payments.connect(
                 "yookassa", {"shop_id": fake.shop_id, "secret_key": fake.secret_key}, keys=KEYS,
                 base_url=f"{fake.url}/v3",
             )  # fmt: skip
-        order = await new_order(store, 150000)
-        url = f"/f/{store.slug}/o/{order['token']}/pay/{connection_id}"
+        order = await new_order(store, 150000, lang)
+        url = f"/f/{store.slug}/o/{order['token']}/pay/{connection_id}?lang={lang}"
         fake.fail_next = 503
         assert (await client.post(url)).status_code == 503
         assert (await client.post(url)).status_code == 303

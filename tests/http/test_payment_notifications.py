@@ -82,3 +82,13 @@ async def test_a_gateway_failure_while_confirming_is_a_503_and_the_retry_credits
         async with tenancy.bind_tenant(store.tenant):
             assert (await Payment.select(Payment.status).first())["status"] == "succeeded"
         assert json.loads(genuine)["object"]["id"] == payment_id
+
+
+async def test_store_b_cannot_post_notifications_to_store_a_connection(client, runtime, store_b) -> None:
+    async with FakeYooKassa() as fake:
+        store, connection_id, payment_id = await started(fake, "yk-cross")
+        body = fake.pay(payment_id)
+        assert (await client.post(f"/hooks/{store_b.slug}/yookassa/{connection_id}", content=body)).status_code == 404
+        assert asks(fake) == 0
+        async with tenancy.bind_tenant(store.tenant):
+            assert (await Payment.select(Payment.status).first())["status"] == "pending"
