@@ -171,6 +171,14 @@ class ShopController(Controller):
         }
         return _page(request, "shop/order.html", context, form)
 
+    @post("/o/{token:str}", name="shop:order_return", status_code=303)
+    async def return_to_order(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Redirect:
+        """Some gateways (WayForPay) send the shopper back with a POST: the order page is shown by its GET.
+        The posted fields prove nothing and are not read; the page asks the stored payment state."""
+        order = await orders.by_token(token)  # 404 for an unknown order
+        embed = "?embed=1" if request.query_params.get("embed") == "1" else ""
+        return Redirect(path=f"/f/{_tenant(request).slug}/o/{order['token']}{embed}", status_code=303)
+
     @post("/o/{token:str}/pay/{connection_id:int}", name="shop:pay")
     async def pay(
         self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]

@@ -231,3 +231,19 @@ async def test_a_staff_refund_is_confirmed_first_and_written_to_history_and_audi
     assert 'data-testid="history-refund"' in card.text and "Скол на крышке" in card.text
     assert digits(text_of(card.text, "balance-refunded")) == "40000"
     assert digits(text_of(card.text, "balance-due")) == "40000"
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_a_gateway_returning_the_shopper_with_a_post_lands_on_the_order_page(client, shop, lang) -> None:
+    """WayForPay posts the shopper back to returnUrl; the posted fields change nothing."""
+    store, _sandbox = shop
+    order = await new_order(store, 160000, lang)
+    back = await client.post(
+        f"/f/{store.slug}/o/{order['token']}?lang={lang}",
+        data={"orderReference": "x", "transactionStatus": "Approved", "merchantSignature": "forged"},
+    )
+    assert back.status_code == 303 and back.headers["location"] == f"/f/{store.slug}/o/{order['token']}"
+    page = await client.get(back.headers["location"])
+    assert page.status_code == 200 and 'data-testid="order-paid"' not in page.text
+    missing = await client.post(f"/f/{store.slug}/o/no-such-order", data={})
+    assert missing.status_code == 404
