@@ -113,6 +113,8 @@ def verify_transmission(
         raise SignatureInvalid() from None
 
 
+# Where PayPal's webhook signing certificates live (PAYPAL-CERT-URL); any other host is refused.
+CERT_HOSTS = frozenset({"api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com"})
 # PayPal takes these without decimals (its currency codes page), whatever ISO 4217 says of HUF and TWD.
 WHOLE_UNITS = frozenset({"HUF", "JPY", "TWD"})
 
@@ -250,7 +252,11 @@ class PayPalGateway(Gateway):
     def _cert_url(self, headers: Mapping[str, str]) -> str:
         url = headers.get("paypal-cert-url", "")
         parts, api = urlsplit(url), urlsplit(self.base_url)
-        paypal_host = parts.scheme == "https" and (parts.hostname or "").endswith(".paypal.com")
+        paypal_host = (
+            parts.scheme == "https"
+            and parts.netloc in CERT_HOSTS  # no user info, no port: exactly PayPal's API hosts
+            and parts.path.startswith("/v1/notifications/certs/")
+        )
         if not (paypal_host or (parts.scheme, parts.netloc) == (api.scheme, api.netloc)):
             raise SignatureInvalid(detail=f"certificate URL host {parts.hostname!r} is not PayPal's")
         return url

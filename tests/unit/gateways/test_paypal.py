@@ -147,3 +147,29 @@ async def test_a_completed_order_whose_capture_is_pending_does_not_credit(
     capture["status"] = "COMPLETED"
     body, headers = fake.webhook("CHECKOUT.ORDER.COMPLETED", order)
     assert (await gateway.receive_notification(body, headers, {})).status is PaymentStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.paypal.com/v1/notifications/certs/CERT-1",
+        "https://www.paypal.com/v1/notifications/certs/CERT-1",
+        "https://api.paypal.com@evil.example/v1/notifications/certs/CERT-1",
+        "https://api.paypal.com:8443/v1/notifications/certs/CERT-1",
+        "http://api.paypal.com/v1/notifications/certs/CERT-1",
+        "https://api.paypal.com/v1/oauth2/token",
+    ],
+)
+def test_the_certificate_url_must_be_paypal_api_hosts_cert_path(url: str) -> None:
+    gateway = get_gateway("paypal", CONFIG)
+    assert isinstance(gateway, PayPalGateway)
+    with pytest.raises(SignatureInvalid):
+        gateway._cert_url({"paypal-cert-url": url})
+
+
+def test_paypal_own_certificate_urls_are_accepted() -> None:
+    gateway = get_gateway("paypal", CONFIG)
+    assert isinstance(gateway, PayPalGateway)
+    for host in ("api.paypal.com", "api-m.sandbox.paypal.com"):
+        url = f"https://{host}/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
+        assert gateway._cert_url({"paypal-cert-url": url}) == url
