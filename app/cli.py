@@ -261,11 +261,12 @@ async def cmd_gateway_connect(args: argparse.Namespace) -> int:
         connection_id = await payments.connect(
             args.code, values, keys=keys, test_mode=args.test, base_url=args.base_url
         )
-        hook = payments.hook_url(keys, args.code, connection_id)
+        hooks = payments.hook_urls(keys, args.code, connection_id)
     if args.json:
-        print(json.dumps({"connection_id": connection_id, "notification_url": hook}))
+        urls = {"notification_url": hooks[0][1]} if len(hooks) == 1 else {"notification_urls": dict(hooks)}
+        print(json.dumps({"connection_id": connection_id, **urls}))
     else:
-        print(f"connection {connection_id}: notifications go to {hook}")
+        print(f"connection {connection_id}: notifications go to {', '.join(url for _kind, url in hooks)}")
     return 0
 
 

@@ -15,7 +15,7 @@ from app.forms import _fields as fields
 from app.forms import rules
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import changes, customers, notifications, orders, payments, staff, stores, tasks
+from app.services import balances, changes, customers, notifications, orders, payments, staff, stores, tasks
 from app.services.imports.values import ValueProblem, parse_money
 from app.services.mail import mail_settings_from_env
 
@@ -105,25 +105,31 @@ class OrderController(Controller):
     async def refund_payment(
         self, request: Request[Any, Any, Any], order_id: FromPath[int], data: Form
     ) -> Template | Redirect:
+        """A refund in two steps: the amount is checked and shown for confirmation (with an optional reason),
+        and only the confirmed form (``confirm=1``) asks the gateway."""
         order = await orders.get(order_id, only_manager=_scope(request))
+        member = request.scope["state"]["member"]
         payment_id = data.get("payment", "")
-        errors: dict[str, str] = {}
         try:
             amount = parse_money(data.get("amount", ""), order["currency"])
+            known = {str(p["id"]) for p in await payments.payments_of(order_id)}
+            if payment_id not in known:
+                raise ValidationFailed({"amount": _("This payment does not exist.")})
+            if data.get("confirm") != "1":
+                payment = await payments.check_refund(int(payment_id), amount)
+                confirm = {"payment": payment, "amount_minor": amount, "amount": data.get("amount", "")[:20]}
+                context = {**await _card(request, order_id), "refund_confirm": confirm}
+                return render(request, "orders/show.html", context)
+            await payments.refund(
+                int(payment_id), amount, keys=keys_of(request), actor=member.email, actor_id=member.identity_id,
+                reason=(data.get("reason") or "")[:2000],
+            )  # fmt: skip
         except ValueProblem:
             errors = {"amount": _("Enter an amount like 1290 or 1290.50.")}
-        refunded = rules.record_id(payment_id)
-        if not errors and refunded in {p["id"] for p in await payments.payments_of(order_id)}:
-            try:
-                await payments.refund(
-                    refunded, amount, keys=keys_of(request), actor=request.scope["state"]["member"].email
-                )
-            except ValidationFailed as exc:
-                errors = exc.errors
-            else:
-                return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
-        elif not errors:
-            errors = {"amount": _("This payment does not exist.")}
+        except ValidationFailed as exc:
+            errors = dict(exc.errors)
+        else:
+            return redirect(request, f"/s/{request.scope['state']['tenant'].slug}/orders/{order_id}")
         context = {**await _card(request, order_id), "refund_errors": errors}
         return render(request, "orders/show.html", context, status_code=422)
 
@@ -289,9 +295,12 @@ async def _card(request: Request[Any, Any, Any], order_id: int) -> dict[str, Any
         "status_error": None,
         "payments": await payments.payments_of(order_id),
         "payment_labels": payments.status_labels(),
+        "balance": await balances.of_order(order),
+        "balance_labels": balances.state_labels(),
         "tasks": await tasks.for_order(order_id),
         "people": {m.identity_id: m for m in await staff.members(active_only=False)},
         "refund_errors": {},
+        "refund_confirm": None,
         "link_errors": {},
         "link_email": order["email"] or "",
         "link_sent": "",

@@ -248,9 +248,8 @@ async def _payment_context(request: Request[Any, Any, Any], code: str, values: d
     keys = keys_of(request)
     gateways = payments.gateways()
     chosen = next((g for g in gateways if g["code"] == code), None)
-    tenant = request.scope["state"]["tenant"]
     connections = [
-        {**c, "hook": f"{keys.public_url.rstrip('/')}/hooks/{tenant.slug}/{c['code']}/{c['id']}"}
+        {**c, "hooks": payments.hook_urls(keys, c["code"], c["id"])}
         for c in await payments.list_connections()
     ]
     values = values or {"test_mode": "on"}

@@ -18,10 +18,10 @@ from litestar.response import Redirect, Response, Template
 from app import jobs
 from app.controllers._htmx import Form, content_disposition, speak_order_language, wants_fragment
 from app.controllers.hooks import keys_of
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.i18n import LOCALE_NAMES, LOCALES, normalize
 from app.i18n import gettext as _
-from app.services import analytics, forms, orders, origins, payments
+from app.services import analytics, balances, forms, orders, origins, payments
 from app.tenancy.runtime import TenantInfo
 
 logger = logging.getLogger(__name__)
@@ -194,22 +194,33 @@ class ShopController(Controller):
         order = await orders.by_token(token)
         locale = speak_order_language(request, order["locale"])
         form = await forms.page_form(order["form_code"] or forms.DEFAULT_FORM)
-        attempts = await payments.payments_of(order["id"])
         context = {
             "order": order,
             "keep_query": _keep_query(request),
             "thanks": forms.localized(form["thanks"], locale),
-            "paid": any(p["status"] == "succeeded" for p in attempts),
+            "balance": await balances.of_order(order),
+            "balance_labels": balances.state_labels(),
             "connections": await payments.list_connections(active_only=True),
         }
         return _page(request, "shop/order.html", context, form)
+
+    @post("/o/{token:str}", name="shop:order_return", status_code=303)
+    async def return_to_order(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Redirect:
+        """Some gateways (WayForPay) send the shopper back with a POST: the order page is shown by its GET.
+        The posted fields prove nothing and are not read; the page asks the stored payment state."""
+        order = await orders.by_token(token)  # 404 for an unknown order
+        embed = "?embed=1" if request.query_params.get("embed") == "1" else ""
+        return Redirect(path=f"/f/{_tenant(request).slug}/o/{order['token']}{embed}", status_code=303)
 
     @post("/o/{token:str}/pay/{connection_id:int}", name="shop:pay")
     async def pay(
         self, request: Request[Any, Any, Any], token: FromPath[str], connection_id: FromPath[int]
     ) -> Redirect | Template:
         speak_order_language(request, await orders.locale_by_token(token))
-        step = await payments.start(token, connection_id, keys=keys_of(request))
+        try:
+            step = await payments.start(token, connection_id, keys=keys_of(request))
+        except Conflict:  # nothing is due (paid meanwhile, say in another tab): the order page tells so
+            return Redirect(path=f"/f/{_tenant(request).slug}/o/{token}{_keep_query(request)}", status_code=303)
         if step.url and not step.fields:
             return Redirect(path=step.url, status_code=303)
         form = await forms.page_form(forms.DEFAULT_FORM)

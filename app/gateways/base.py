@@ -51,6 +51,7 @@ __all__ = [
     "N_",
     "PAYMENT_MODES",
     "PAYMENT_SUBJECTS",
+    "ROUTE_KIND",
     "TAXATION_SYSTEMS",
     "VAT_CODES",
     "Capability",
@@ -114,6 +115,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
+# The notification type taken from the hook's route (/hooks/{slug}/{gateway}/{connection}/{kind}) reaches the
+# adapter under this key of ``query``; the pipeline drops any such key that came in the query string itself.
+ROUTE_KIND = "@kind"
+
+
 class Gateway(ABC):
     """A payment-gateway adapter bound to one store's connection (its config) and an HTTP client."""
 
@@ -125,6 +131,8 @@ class Gateway(ABC):
     live_url: ClassVar[str] = ""
     test_url: ClassVar[str] = ""
     notification_needs_confirmation: ClassVar[bool] = False
+    # Gateways that post each notification type to its own URL (CloudPayments): the route kinds they need.
+    notification_kinds: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -139,11 +147,14 @@ class Gateway(ABC):
             config = GatewayConfig(self.config_fields, config)
         self.config = config
         self.test_mode = test_mode
-        default = (self.test_url if test_mode else self.live_url) or self.live_url
-        self.base_url = (base_url or default).rstrip("/")
+        self.base_url = (base_url or self.default_url()).rstrip("/")
         self._http = http
         self._owns_http = http is None
         self.clock = clock or (lambda: datetime.now(UTC))
+
+    def default_url(self) -> str:
+        """The API host when no override is configured: the test host in test mode, where there is one."""
+        return (self.test_url if self.test_mode else self.live_url) or self.live_url
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} test={self.test_mode} config={self.config.redacted()}>"

@@ -15,6 +15,7 @@ import httpx
 
 from app.gateways.base import (
     N_,
+    ROUTE_KIND,
     Capability,
     ConfigField,
     ConfigInvalid,
@@ -45,7 +46,8 @@ _STATUSES = {
     "Cancelled": PaymentStatus.CANCELED,
     "Declined": PaymentStatus.FAILED,
 }
-# Notification type (from our ?type= in the URL set per type in the cabinet) -> kind and status.
+# Notification type, from the route: the cabinet takes one URL per type, and the HMAC covers only the body, so
+# a query string could be changed by anyone replaying a signed body. -> kind and status.
 _TYPES = {
     "check": (NotificationKind.CHECK, None),
     "pay": (NotificationKind.PAYMENT, None),  # status from Status: Completed or Authorized
@@ -140,6 +142,18 @@ def receipt_json(receipt: Receipt, email: str | None, phone: str | None) -> dict
     return body
 
 
+def _agrees(kind_name: str, fields: Mapping[str, Any]) -> None:
+    """The body must be of the type its address says: a refund is an OperationType=Refund body and nothing else
+    is; a Pay carries a paid status; a Fail is a payment body."""
+    refund = str(fields.get("OperationType") or "") == "Refund"
+    fits = {
+        "refund": refund and bool(fields.get("PaymentTransactionId")),
+        "pay": not refund and str(fields.get("Status")) in ("Completed", "Authorized"),
+    }.get(kind_name, not refund)
+    if not fits:
+        raise SignatureInvalid(N_("The notification body does not match its address."))
+
+
 class CloudPaymentsGateway(Gateway):
     code = "cloudpayments"
     display_name = N_("CloudPayments")
@@ -151,6 +165,7 @@ class CloudPaymentsGateway(Gateway):
         ConfigField("api_secret", N_("API secret"), secret=True),
     )
     live_url = "https://api.cloudpayments.ru"
+    notification_kinds = tuple(_TYPES)
 
     async def _call(self, path: str, body: Mapping[str, Any], request_id: str | None = None) -> dict[str, Any]:
         headers = {"X-Request-ID": request_id} if request_id else {}
@@ -239,16 +254,21 @@ class CloudPaymentsGateway(Gateway):
             amount = Money.from_decimal(str(fields["Amount"]), str(fields.get("Currency") or "RUB"))
         except (ValueError, KeyError):
             raise SignatureInvalid(N_("The notification body is not valid.")) from None
-        kind_name = query.get("type", "").lower() or self._infer_type(fields)
-        kind, status = _TYPES.get(kind_name, (NotificationKind.INFO, None))
+        kind_name = query.get(ROUTE_KIND, "")
+        if kind_name not in _TYPES:
+            raise SignatureInvalid(N_("The notification address names no notification type."))
+        _agrees(kind_name, fields)
+        kind, status = _TYPES[kind_name]
         transaction = str(fields.get("TransactionId", ""))
         payment_id = transaction
         if kind is NotificationKind.REFUND:
             payment_id = str(fields.get("PaymentTransactionId") or transaction)
         elif kind is NotificationKind.PAYMENT and status is None:
-            status = _STATUSES.get(str(fields.get("Status")), PaymentStatus.PENDING)
+            status = _STATUSES[str(fields.get("Status"))]
         return Notification(
-            True,
+            # Pay and Confirm credit money: the pipeline asks the API about the transaction first, since the
+            # signed body of a Check (same fields, same Status) could be replayed to the Pay address.
+            kind_name not in ("pay", "confirm"),
             f"{kind_name}:{transaction}",
             kind,
             status,
@@ -258,15 +278,6 @@ class CloudPaymentsGateway(Gateway):
             fields,
             refund_id=transaction if kind is NotificationKind.REFUND else None,
         )
-
-    @staticmethod
-    def _infer_type(fields: Mapping[str, Any]) -> str:
-        """For a URL without ?type=: guess from the fields every notification carries."""
-        if fields.get("OperationType") == "Refund":
-            return "refund"
-        if fields.get("Status") in ("Completed", "Authorized"):
-            return "pay"
-        return "fail" if fields.get("ReasonCode") not in (None, "", "0", 0) else "info"
 
     def notification_response(self, notification: Notification) -> tuple[int, str, bytes]:
         return 200, "application/json", b'{"code":0}'

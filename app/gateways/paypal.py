@@ -113,6 +113,26 @@ def verify_transmission(
         raise SignatureInvalid() from None
 
 
+# Where PayPal's webhook signing certificates live (PAYPAL-CERT-URL); any other host is refused.
+CERT_HOSTS = frozenset({"api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com"})
+# PayPal takes these without decimals (its currency codes page), whatever ISO 4217 says of HUF and TWD.
+WHOLE_UNITS = frozenset({"HUF", "JPY", "TWD"})
+
+
+def paypal_value(money: Money) -> str:
+    """The amount as PayPal takes it: whole units for HUF, JPY and TWD, else the currency's own digits.
+
+    Raises:
+        RequestInvalid: a HUF or TWD amount with a fractional part, which PayPal refuses.
+    """
+    if money.currency not in WHOLE_UNITS:
+        return money.format()
+    value = money.to_decimal()
+    if value != value.to_integral_value():
+        raise RequestInvalid(detail=f"PayPal takes {money.currency} in whole units only")
+    return f"{value:.0f}"
+
+
 class PayPalGateway(Gateway):
     code = "paypal"
     display_name = N_("PayPal")
@@ -182,7 +202,7 @@ class PayPalGateway(Gateway):
         )
 
     async def create_payment(self, req: PaymentRequest) -> GatewayResult:
-        ref, amount = req.payment_ref, {"currency_code": req.amount.currency, "value": req.amount.format()}
+        ref, amount = req.payment_ref, {"currency_code": req.amount.currency, "value": paypal_value(req.amount)}
         unit = dict(reference_id=ref, custom_id=ref, invoice_id=ref, description=req.description[:127], amount=amount)
         context = dict(
             return_url=req.return_url,
@@ -220,7 +240,7 @@ class PayPalGateway(Gateway):
         captures = ((order.get("purchase_units") or [{}])[0].get("payments") or {}).get("captures") or []
         if not captures:
             raise GatewayDeclined(code=ErrorCode.NOT_REFUNDABLE)
-        body = {"amount": {"value": req.amount.format(), "currency_code": req.amount.currency}}
+        body = {"amount": {"value": paypal_value(req.amount), "currency_code": req.amount.currency}}
         refund = await self._call(
             "POST", f"/v2/payments/captures/{captures[0]['id']}/refund", body, request_id=req.idempotency_key
         )
@@ -232,7 +252,11 @@ class PayPalGateway(Gateway):
     def _cert_url(self, headers: Mapping[str, str]) -> str:
         url = headers.get("paypal-cert-url", "")
         parts, api = urlsplit(url), urlsplit(self.base_url)
-        paypal_host = parts.scheme == "https" and (parts.hostname or "").endswith(".paypal.com")
+        paypal_host = (
+            parts.scheme == "https"
+            and parts.netloc in CERT_HOSTS  # no user info, no port: exactly PayPal's API hosts
+            and parts.path.startswith("/v1/notifications/certs/")
+        )
         if not (paypal_host or (parts.scheme, parts.netloc) == (api.scheme, api.netloc)):
             raise SignatureInvalid(detail=f"certificate URL host {parts.hostname!r} is not PayPal's")
         return url
@@ -273,6 +297,9 @@ class PayPalGateway(Gateway):
             related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
             order_id, amount, ref = related.get("order_id"), resource.get("amount"), resource.get("custom_id")
         status = _EVENTS.get(event_type)
+        if event_type == "CHECKOUT.ORDER.COMPLETED":  # completed order, but its capture may still be PENDING
+            captures = ((unit.get("payments") or {}).get("captures")) or []
+            status = _CAPTURE.get(str(captures[0].get("status")), _S.PENDING) if captures else _S.PENDING
         return Notification(True, str(event.get("id")), kind, status, order_id, ref, self._amount(amount), event)
 
     def notification_response(self, notification: Notification) -> tuple[int, str, bytes]:

@@ -43,6 +43,9 @@ ZERO_DECIMAL = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "VND", "VUV", "XAF", "XOF", "XPF"}
 )
 _TWO_DECIMAL_OF_ZERO = frozenset({"ISK", "UGX"})
+# Stripe's three-decimal currencies (its Currencies page): amounts in thousandths, and the last digit must be 0
+# for Stripe's payment partners.
+THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 _SESSION_EVENTS = {
     "checkout.session.async_payment_succeeded": PaymentStatus.SUCCEEDED,
     "checkout.session.async_payment_failed": PaymentStatus.FAILED,
@@ -59,6 +62,10 @@ def to_stripe_amount(money: Money) -> int:
         if value != value.to_integral_value():
             raise RequestInvalid(detail=f"{money.currency} takes whole units in Stripe", code=ErrorCode.INVALID_AMOUNT)
         return int(value)
+    if money.currency in THREE_DECIMAL and money.minor % 10:
+        raise RequestInvalid(
+            detail=f"{money.currency} amounts in Stripe end in 0 (hundredths at most)", code=ErrorCode.INVALID_AMOUNT
+        )
     return money.minor
 
 

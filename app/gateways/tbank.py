@@ -117,9 +117,23 @@ class TBankGateway(Gateway):
             default="osn",
             help=N_("Printed on fiscal receipts (54-FZ)."),
         ),
+        ConfigField(
+            "pay_type",
+            N_("Payment stages"),
+            required=False,
+            choices=("one_stage", "two_stage"),
+            help=N_("Leave empty to use the terminal's own setting."),
+        ),
     )
     live_url = "https://securepay.tinkoff.ru"
+    # T-Bank's docs: DEMO terminals work against the production host; the test host is for live terminals
+    # whose IP addresses T-Bank has whitelisted.
     test_url = "https://rest-api-test.tinkoff.ru"
+
+    def default_url(self) -> str:
+        if str(self.config.get("terminal_key") or "").upper().endswith("DEMO"):
+            return self.live_url
+        return super().default_url()
 
     async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         body = {"TerminalKey": self.config["terminal_key"], **body}
@@ -146,12 +160,14 @@ class TBankGateway(Gateway):
             "OrderId": req.payment_ref,
             "Description": req.description[:140],
             "Language": "ru" if req.locale == "ru" else "en",
-            "PayType": "O" if req.capture else "T",
             "NotificationURL": req.notify_url,
             "SuccessURL": req.return_url,
             "FailURL": req.fail_url or req.return_url,
             "DATA": {k: v for k, v in (("Email", req.customer_email), ("Phone", req.customer_phone)) if v},
         }
+        pay_type = {"one_stage": "O", "two_stage": "T"}.get(self.config.get("pay_type") or "")
+        if pay_type or not req.capture:  # only when the store set it, or a payment asks for two stages
+            body["PayType"] = pay_type or "T"
         if req.receipt is not None:
             body["Receipt"] = receipt_json(
                 req.receipt, req.customer_email, req.customer_phone, self.config.get("taxation")

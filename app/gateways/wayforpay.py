@@ -55,6 +55,13 @@ _REFUND_STATUSES = {"Refunded", "RefundInProcessing", "Voided"}
 _LANGUAGES = {"ru": "RU", "uk": "UA", "en": "EN"}
 
 
+def php_string(value: object) -> str:
+    """A JSON value as WayForPay's PHP signs it (``implode`` casts): null and false are "", true is "1"."""
+    if value is None or value is False:
+        return ""
+    return "1" if value is True else str(value)
+
+
 def sign(secret: str, values: Sequence[str]) -> str:
     """HMAC-MD5 (key = merchant secret) over the values joined with ``;``, lower-case hex."""
     return hmac.new(secret.encode(), ";".join(values).encode(), hashlib.md5).hexdigest()
@@ -212,7 +219,7 @@ class WayForPayGateway(Gateway):
         if not isinstance(data, dict) or data.get("merchantAccount") != self.config["merchant_account"]:
             raise SignatureInvalid()
         given = str(data.get("merchantSignature", ""))
-        values = [str(data.get(name, "")) for name in CALLBACK_FIELDS]
+        values = [php_string(data.get(name)) for name in CALLBACK_FIELDS]
         candidates = (self._sign([*values[:2], amount, *values[3:]]) for amount in _number_forms(values[2]))
         if not given or not any(safe_equal(candidate, given.lower()) for candidate in candidates):
             raise SignatureInvalid()

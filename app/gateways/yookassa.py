@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,23 +33,6 @@ from app.gateways.base import (
     parse_json_object,
 )
 
-# SDK SecurityHelper.YOOKASSA_NETWORKS (2022); re-check the current docs. A second layer only: the
-# pipeline must still re-fetch the payment, because notifications carry no signature.
-TRUSTED_NETWORKS = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "77.75.153.0/25",
-        "77.75.156.11/32",
-        "77.75.156.35/32",
-        "77.75.154.128/25",
-        "185.71.76.0/27",
-        "185.71.77.0/27",
-        "2a02:5180:0:1509::/64",
-        "2a02:5180:0:2655::/64",
-        "2a02:5180:0:1533::/64",
-        "2a02:5180:0:2669::/64",
-    )
-)
 # Codes 7-10 (5 %, 7 %, 5/105, 7/107) were added in 2025 and are [unverified] against the live API.
 VAT_CODES = {
     "none": 1,
@@ -81,11 +63,6 @@ _DECLINE_CODES = {
     "card_expired": ErrorCode.EXPIRED,
 }
 _MAX_ATTEMPTS = 3  # 202 "still processing" is answered by repeating the same request (PHP SDK default)
-
-
-def is_trusted_ip(ip: str) -> bool:
-    address = ipaddress.ip_address(ip)
-    return any(address in network for network in TRUSTED_NETWORKS)
 
 
 def money_json(money: Money) -> dict[str, str]:

@@ -51,7 +51,7 @@ FIELD_LABELS = {
     "delivery": _l("Delivery options"), "thanks": _l("Thank-you text"), "languages": _l("Languages"),
     "allowed_origins": _l("Sites that may embed the form"), "label": _l("Label"), "required": _l("Required"),
     "price_minor": _l("Price"), "title": _l("Title"), "enabled": _l("On"), "address": _l("Address"),
-    "key": _l("Field"),
+    "key": _l("Field"), "amount_minor": _l("Amount"), "payment": _l("Payment"), "reason": _l("Reason"),
 }  # fmt: skip
 
 # A field name meaning something else on another record: a customer's "name" is a person's name.
@@ -61,7 +61,7 @@ ACTION_LABELS = {
     "edit": _l("Edited"), "status": _l("Status changed"), "assign": _l("Manager assigned"),
     "update": _l("Changed"), "create": _l("Created"), "delete": _l("Deleted"), "tags": _l("Tags changed"),
     "connect": _l("Connected"), "invite": _l("Invited"), "revoke": _l("Invitation revoked"),
-    "join": _l("Joined"), "shift": _l("Shift changed"),
+    "join": _l("Joined"), "shift": _l("Shift changed"), "refund": _l("Refunded"),
 }  # fmt: skip
 
 
@@ -188,8 +188,19 @@ def order_history(order: Mapping, look: Lookups) -> list[dict]:
         actor = change.get("actor") or (_("Automatic distribution") if key == "manager" else "—")
         if actor.startswith("rule:"):
             actor = _("Rule “%(name)s”", name=actor[5:])
-        entries.append({"at": change["at"], "actor": actor, "line": line(key, before, after, look)})
+        entry_line = _refund_line(change.get("after") or {}, look) if key == "refund" else line(key, before, after, look)
+        entries.append({"at": change["at"], "actor": actor, "line": entry_line, "kind": key})
     return entries
+
+
+def _refund_line(data: Mapping, look: Lookups) -> ChangeLine:
+    """A refund as one sentence: its amount in the payment's currency, the payment, the reason given."""
+    amount = data.get("amount_minor")
+    money = format_money(amount if isinstance(amount, int) else 0, str(data.get("currency") or look.currency))
+    text = _("Refund %(amount)s of payment #%(ref)s", amount=money, ref=data.get("payment", ""))
+    if data.get("reason"):
+        text = f"{text} · {data['reason']}"
+    return ChangeLine(_("Refund"), None, text)
 
 
 def _settings_summary(entity_id: str) -> str | None:

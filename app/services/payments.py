@@ -10,14 +10,15 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from app import crypto
-from app.errors import NotFound, Refused, Unavailable, ValidationFailed
+from app.errors import Conflict, NotFound, Refused, Unavailable, ValidationFailed
 from app.forms import rules
 from app.gateways.base import (
+    ROUTE_KIND,
     Capability,
     ConfigInvalid,
     ErrorCode,
@@ -36,13 +37,15 @@ from app.gateways.base import (
     RefundRequest,
     ShopperStep,
     SignatureInvalid,
+    StepKind,
 )
 from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
-from app.services import audit, customers, invoices, orders, outbox, stores
+from app.services import audit, balances, customers, invoices, orders, outbox, stores
 from app.tables.control import Tenant
+from app.tables.orders import Order, OrderChange
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
 from app.tenancy.runtime import current_tenant, store_transaction
 
@@ -58,6 +61,8 @@ FORWARD = {
     "waiting_capture": frozenset({"succeeded", "failed", "canceled"}),
     "failed": frozenset({"succeeded"}),
 }
+# Outcomes that leave the event id free for the notification that follows (the amount did not match).
+KEEP_ID_FREE = frozenset({"mismatch", "check_amount"})
 # What a CHECK notification's outcome tells the gateway (None: go ahead).
 REFUSALS = {"check_ok": None, "unknown_payment": "unknown_payment", "check_amount": "amount"}
 
@@ -130,81 +135,181 @@ def hook_url(keys: Keys, code: str, connection_id: int) -> str:
     return f"{keys.public_url.rstrip('/')}/hooks/{current_tenant().slug}/{code}/{connection_id}"
 
 
-async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperStep:
-    """Create a payment for the order's total and return the shopper's next step.
+REUSE_FOR = timedelta(minutes=30)  # a pending payment's hosted page is offered again for this long
 
-    The payment row and its idempotency key are stored before the gateway is called, so a retry reuses them.
-    """
-    order = await orders.by_token(order_token)
-    row = await connection(connection_id)
+
+def _step_json(step: ShopperStep) -> dict:
+    return {
+        "kind": str(step.kind),
+        "url": step.url,
+        "fields": [list(pair) for pair in step.fields],
+        "widget": dict(step.widget),
+        "instructions": dict(step.instructions),
+    }
+
+
+def _step_of(stored: Mapping) -> ShopperStep:
+    return ShopperStep(
+        StepKind(stored["kind"]),
+        stored.get("url"),
+        tuple((str(name), str(value)) for name, value in stored.get("fields") or ()),
+        stored.get("widget") or {},
+        stored.get("instructions") or {},
+    )
+
+
+async def _reusable(order_id: int, connection_id: int, amount_minor: int, now: datetime) -> dict | None:
+    """The order's pending payment of this connection for this amount, started recently, if there is one."""
+    return (
+        await Payment.select(
+            Payment.id, Payment.ref, Payment.idempotency_key, Payment.shopper_step, Payment.attempts
+        )
+        .where(
+            (Payment.order == order_id)
+            & (Payment.connection == connection_id)
+            & (Payment.amount_minor == amount_minor)
+            & (Payment.status == "pending")
+            & (Payment.created_at > now - REUSE_FOR)
+        )
+        .order_by(Payment.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+
+
+async def _new_payment(order: Mapping, connection_id: int, amount_minor: int, now: datetime) -> dict:
     ref = str((await Payment.raw("SELECT nextval('payment_ref_seq') AS n"))[0]["n"])
-    now = datetime.now(UTC)
     key = uuid.uuid4().hex
-    created = await Payment.insert(
+    rows = await Payment.insert(
         Payment(
             order=order["id"],
             connection=connection_id,
             ref=ref,
             idempotency_key=key,
             status="pending",
-            amount_minor=order["total_minor"],
+            amount_minor=amount_minor,
             currency=order["currency"],
             created_at=now,
             updated_at=now,
             next_check_at=now,
         )
     ).returning(Payment.id)
-    await _store_due_by(now)
-    base = keys.public_url.rstrip("/")
-    request = PaymentRequest(
-        payment_ref=ref,
+    return {"id": rows[0]["id"], "ref": ref, "idempotency_key": key, "shopper_step": None, "attempts": 0}
+
+
+def _payment_request(order: Mapping, row: Mapping, payment: Mapping, amount_minor: int, keys: Keys) -> PaymentRequest:
+    receipts = Capability.RECEIPTS in gateway_class(row["code"]).capabilities
+    return PaymentRequest(
+        payment_ref=payment["ref"],
         order_number=order["number"],
-        idempotency_key=key,
-        amount=Money(order["total_minor"], order["currency"]),
+        idempotency_key=payment["idempotency_key"],
+        amount=Money(amount_minor, order["currency"]),
         description=_("Order %(number)s", number=order["number"]),
-        return_url=f"{base}/f/{current_tenant().slug}/o/{order['token']}",
-        notify_url=hook_url(keys, row["code"], connection_id),
+        return_url=f"{keys.public_url.rstrip('/')}/f/{current_tenant().slug}/o/{order['token']}",
+        notify_url=hook_url(keys, row["code"], row["id"]),
         customer_email=order["email"],
         customer_phone=order["phone"],
         locale=order["locale"],
-        receipt=receipt_for(order) if Capability.RECEIPTS in gateway_class(row["code"]).capabilities else None,
+        receipt=receipt_for(order, amount_minor) if receipts else None,
     )
-    try:
-        async with gateway_for(row, keys) as gateway:
-            result = await gateway.create_payment(request)
-    except GatewayUnavailable:
-        # Outcome unknown: the payment stays pending and reconciliation asks the gateway about it later.
-        raise Unavailable(_("The payment system did not answer. Try again in a minute.")) from None
-    except GatewayError as exc:
-        await Payment.update({Payment.status: "failed", Payment.next_check_at: None}).where(
-            Payment.id == created[0]["id"]
-        )
-        raise ValidationFailed({"__all__": _(exc.message)}) from None
-    await Payment.update({Payment.provider_payment_id: result.provider_payment_id, Payment.attempts: 1}).where(
-        Payment.id == created[0]["id"]
-    )
-    await customers.add_event(
-        order["customer"],
-        customers.PAYMENT_TRIED,
-        order_id=order["id"],
-        data={"amount_minor": order["total_minor"], "currency": order["currency"], "gateway": row["code"]},
-    )
-    assert result.shopper_step is not None
+
+
+async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperStep:
+    """Start paying what is due on the order (its balance, not its total); one payment at a time.
+
+    Under the order's row lock, so double clicks and parallel tabs queue: the second finds the first one's
+    pending payment (same connection and amount) and gets its stored step back, without a second call to the
+    gateway. A pending payment whose call had no answer is sent again with its own idempotency key.
+
+    Raises:
+        NotFound: no such order, or the connection is not active.
+        Conflict: nothing is due on the order, or it is cancelled.
+        Unavailable: the gateway did not answer (the payment stays pending for reconciliation).
+        ValidationFailed: the gateway refused the payment.
+    """
+    order = await orders.by_token(order_token)
+    row = await connection(connection_id)
+    if not row["active"]:
+        raise NotFound(_("This payment connection does not exist."))
+    now = datetime.now(UTC)
+    problem: Exception | None = None
+    async with store_transaction():
+        await Order.raw("SELECT id FROM orders WHERE id = {} FOR UPDATE", order["id"])
+        order = await orders.get(order["id"])  # as it is now that concurrent starts and edits are queued
+        due = (await balances.of_order(order)).due_minor
+        if due <= 0 or order["status_group"] == "cancel":
+            raise Conflict(_("Nothing is due on this order."))
+        payment = await _reusable(order["id"], connection_id, due, now)
+        if payment is not None and payment["shopper_step"]:
+            return _step_of(payment["shopper_step"])
+        if payment is None:
+            payment = await _new_payment(order, connection_id, due, now)
+            await _store_due_by(now)
+        request = _payment_request(order, row, payment, due, keys)
+        try:
+            async with gateway_for(row, keys) as gateway:
+                result = await gateway.create_payment(request)
+        except GatewayUnavailable:
+            # Outcome unknown: the payment stays pending; the next Pay or reconciliation asks again.
+            problem = Unavailable(_("The payment system did not answer. Try again in a minute."))
+        except GatewayError as exc:
+            await Payment.update({Payment.status: "failed", Payment.next_check_at: None}).where(
+                Payment.id == payment["id"]
+            )
+            problem = ValidationFailed({"__all__": _(exc.message)})
+        else:
+            assert result.shopper_step is not None
+            await Payment.update(
+                {
+                    Payment.provider_payment_id: result.provider_payment_id,
+                    Payment.attempts: payment["attempts"] + 1,
+                    Payment.shopper_step: _step_json(result.shopper_step),
+                }
+            ).where(Payment.id == payment["id"])
+            await customers.add_event(
+                order["customer"],
+                customers.PAYMENT_TRIED,
+                order_id=order["id"],
+                data={"amount_minor": due, "currency": order["currency"], "gateway": row["code"]},
+            )
+    if problem is not None:
+        raise problem
     return result.shopper_step
 
 
+def hook_urls(keys: Keys, code: str, connection_id: int) -> list[tuple[str, str]]:
+    """The notification addresses to paste into the gateway's cabinet: one, or one per type (CloudPayments)."""
+    base = hook_url(keys, code, connection_id)
+    kinds = gateway_class(code).notification_kinds
+    return [(kind, f"{base}/{kind}") for kind in kinds] or [("", base)]
+
+
 async def handle_notification(
-    connection_id: int, raw: bytes, headers: Mapping[str, str], query: Mapping[str, str], *, keys: Keys
+    connection_id: int,
+    raw: bytes,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    *,
+    keys: Keys,
+    kind: str | None = None,
 ) -> tuple[int, str, bytes]:
     """Verify, store once, apply under a row lock; returns the answer the gateway expects.
 
+    ``kind`` is the notification type from the hook's route, for gateways with one URL per type.
+
     Raises:
-        Refused: a forged or damaged notification (nothing is stored).
+        Refused: a forged or damaged notification, or one at an address not of its type (nothing is stored).
+        Unavailable: the gateway could not confirm an unsigned notification now (it retries later).
     """
     row = await connection(connection_id)
     if b"\x00" in raw:
         raise Refused(_("The notification could not be read."))
+    query = {key: value for key, value in query.items() if key != ROUTE_KIND}
+    if kind is not None:
+        query[ROUTE_KIND] = kind
     async with gateway_for(row, keys) as gateway:
+        if gateway.notification_kinds and kind not in gateway.notification_kinds:
+            raise Refused(_("The notification address names no notification type."))
         try:
             notification = await gateway.receive_notification(raw, headers, query)
         except SignatureInvalid:
@@ -217,27 +322,65 @@ async def handle_notification(
             notification.event_id, notification.provider_payment_id, notification.payment_ref
         )):
             raise Refused(_("The notification could not be read."))
-        if not notification.verified and notification.provider_payment_id:
-            # Unsigned (YooKassa): believe only what the gateway itself says when asked.
-            status = await gateway.fetch_status(notification.provider_payment_id)
-            # The confirmed status is part of the event's identity: a forged "succeeded" that the gateway
-            # denied must not block the genuine one that comes later.
-            notification = Notification(
-                True,
-                f"{notification.event_id}|{status.status}",
-                notification.kind,
-                status.status,
-                notification.provider_payment_id,
-                notification.payment_ref,
-                status.amount,
-                notification.raw,
-            )
+        if not notification.verified:
+            notification = await _confirmed(gateway, connection_id, notification)
         outcome = await _apply(connection_id, notification, raw)
         if notification.kind is NotificationKind.CHECK:
             return gateway.check_answer(notification, REFUSALS.get(outcome, "rejected"))
         if notification.status is PaymentStatus.WAITING_CAPTURE and notification.kind is NotificationKind.PAYMENT:
             await _capture_approved(gateway, connection_id, notification.provider_payment_id, notification.payment_ref)
         return gateway.notification_response(notification)
+
+
+VERIFY_EVERY = timedelta(minutes=1)
+
+
+async def _confirmed(gateway: Gateway, connection_id: int, n: Notification) -> Notification:
+    """Believe an unverified notification only as far as the gateway confirms it when asked.
+
+    The gateway is asked only about a payment of ours, and at most once a minute per payment, so forged
+    notifications cannot make us spend the store's API quota; a notification about no payment of ours is
+    stored as unconfirmed and changes nothing.
+
+    Raises:
+        Unavailable: asked less than a minute ago, or the gateway failed (the gateway retries, or
+            reconciliation settles the payment).
+    """
+    now = datetime.now(UTC)
+    # Stored for the record only: no status, and no transaction id to adopt for the payment.
+    unconfirmed = replace(
+        n, verified=True, event_id=f"{n.event_id}|unconfirmed", kind=NotificationKind.INFO, status=None,
+        provider_payment_id=None,
+    )  # fmt: skip
+    known = await Payment.select(Payment.id).where(
+        (Payment.connection == connection_id)
+        & ((Payment.provider_payment_id == (n.provider_payment_id or "")) | (Payment.ref == (n.payment_ref or "")))
+    ).first()  # fmt: skip
+    if known is None or not n.provider_payment_id:  # not ours: never worth a call to the gateway
+        return unconfirmed
+    asked = await Payment.raw(
+        "UPDATE payment SET verified_at = {} WHERE id = {} AND (verified_at IS NULL OR verified_at <= {})"
+        " RETURNING id",
+        now,
+        known["id"],
+        now - VERIFY_EVERY,
+    )
+    if not asked:
+        raise Unavailable(_("This payment was checked a moment ago. Try again in a minute."))
+    try:
+        result = await gateway.fetch_status(n.provider_payment_id)
+    except GatewayUnavailable:
+        await Payment.update({Payment.verified_at: None}).where(Payment.id == known["id"])
+        raise Unavailable(_("The payment system did not answer. Try again in a minute.")) from None
+    except GatewayError as exc:
+        logger.warning("notification %s not confirmed by the gateway: %s", n.event_id, exc.code)
+        return unconfirmed
+    # The confirmed status is part of the event's identity: a forged "succeeded" that the gateway denied
+    # must not block the genuine one that comes later.
+    return replace(
+        n, verified=True, event_id=f"{n.event_id}|{result.status}", status=result.status,
+        amount=result.amount or n.amount,
+    )  # fmt: skip
 
 
 async def _capture_approved(gateway: Gateway, connection_id: int, provider_id: str | None, ref: str | None) -> None:
@@ -313,9 +456,12 @@ async def _apply(connection_id: int, n: Notification, raw: bytes) -> str:
             n.payment_ref or "",
         )
         outcome = await _outcome(payment[0] if payment else None, n, now)
-        await PaymentEvent.update(
-            {PaymentEvent.outcome: outcome, PaymentEvent.payment: payment[0]["id"] if payment else None}
-        ).where(PaymentEvent.id == stored[0]["id"])
+        values = {PaymentEvent.outcome: outcome, PaymentEvent.payment: payment[0]["id"] if payment else None}
+        if outcome in KEEP_ID_FREE:
+            # Kept for the record under another id: a genuine notification with the same event id may follow
+            # (Robokassa names its event by InvId alone), and it must not be taken for a duplicate.
+            values[PaymentEvent.event_id] = f"{n.event_id[:150]}|{outcome}|{stored[0]['id']}"
+        await PaymentEvent.update(values).where(PaymentEvent.id == stored[0]["id"])
     return outcome
 
 
@@ -419,11 +565,9 @@ async def _refund_noted(payment: Mapping, n: Notification, now: datetime) -> str
         Payment.id == payment["id"]
     )
     order = await orders.get(payment["order"])
-    await customers.add_event(
-        order["customer"],
-        "refunded",
-        order_id=order["id"],
-        data={"amount_minor": n.amount.minor, "currency": payment["currency"]},
+    ref = await Payment.select(Payment.ref).where(Payment.id == payment["id"]).first()
+    await _refund_written(
+        order, {**payment, "ref": ref["ref"]}, n.amount.minor, actor="gateway", actor_id=None, reason=""
     )
     return "refund_recorded"
 
@@ -493,6 +637,8 @@ def choice_labels() -> dict[str, str]:
         "envd": _("Imputed income (ENVD)"),
         "esn": _("Unified agricultural tax (ESHN)"),
         "patent": _("Patent"),
+        "one_stage": _("One stage: charged at once"),
+        "two_stage": _("Two stages: held, then captured"),
     }
 
 
@@ -840,26 +986,52 @@ def receipt_for(order: Mapping, amount_minor: int | None = None) -> Receipt | No
     return receipt if receipt.matches(Money(target, "RUB")) else None
 
 
-async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) -> dict:
+REASON_MAX = 500
+
+
+def _refund_problem(payment: Mapping | None, amount_minor: int) -> None:
+    if payment is None:
+        raise NotFound(_("This payment does not exist."))
+    left = payment["amount_minor"] - payment["refunded_minor"]
+    if payment["status"] not in ("succeeded", "partially_refunded") or not 0 < amount_minor <= left:
+        raise ValidationFailed({"amount": _("Refund from 0.01 up to what is left of the payment.")})
+
+
+async def check_refund(payment_id: int, amount_minor: int) -> dict:
+    """What staff confirm before a refund: the payment, if ``amount_minor`` may be refunded of it.
+
+    Raises:
+        NotFound: no such payment.
+        ValidationFailed: the amount is not positive or exceeds what is left to refund.
+    """
+    payment = await Payment.select(
+        Payment.id, Payment.ref, Payment.status, Payment.amount_minor, Payment.refunded_minor, Payment.currency
+    ).where(Payment.id == payment_id).first()  # fmt: skip
+    _refund_problem(payment, amount_minor)
+    return payment
+
+
+async def refund(
+    payment_id: int, amount_minor: int, *, keys: Keys, actor: str, actor_id: int | None = None, reason: str = ""
+) -> dict:
     """Refund part or all of a paid payment; several refunds may follow, never more than was paid.
+
+    Each refund done is written to the order's history and the audit log, with the reason staff gave.
 
     Raises:
         ValidationFailed: the amount is not positive or exceeds what is left to refund.
         NotFound: no such payment.
     """
     key = uuid.uuid4().hex
+    reason = " ".join(reason.split())[:REASON_MAX]
     async with store_transaction():
         rows = await Payment.raw(
             'SELECT id, status, amount_minor, refunded_minor, currency, provider_payment_id, ref, connection, "order"'
             " FROM payment WHERE id = {} FOR UPDATE",
             payment_id,
         )
-        if not rows:
-            raise NotFound(_("This payment does not exist."))
+        _refund_problem(rows[0] if rows else None, amount_minor)
         payment = rows[0]
-        left = payment["amount_minor"] - payment["refunded_minor"]
-        if payment["status"] not in ("succeeded", "partially_refunded") or not 0 < amount_minor <= left:
-            raise ValidationFailed({"amount": _("Refund from 0.01 up to what is left of the payment.")})
         await Payment.update({Payment.refunded_minor: payment["refunded_minor"] + amount_minor}).where(
             Payment.id == payment_id
         )  # reserved now: a concurrent refund sees the smaller remainder
@@ -869,6 +1041,7 @@ async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) 
                 amount_minor=amount_minor,
                 idempotency_key=key,
                 actor=actor,
+                reason=reason,
                 created_at=datetime.now(UTC),
             )
         )
@@ -898,21 +1071,39 @@ async def refund(payment_id: int, amount_minor: int, *, keys: Keys, actor: str) 
                 "UPDATE payment SET refunded_minor = refunded_minor - {} WHERE id = {}", amount_minor, payment_id
             )
         raise ValidationFailed({"amount": _(exc.message)}) from None
-    await Refund.update({Refund.status: result.status, Refund.provider_refund_id: result.refund_id}).where(
-        Refund.idempotency_key == key
+    async with store_transaction():
+        await Refund.update({Refund.status: result.status, Refund.provider_refund_id: result.refund_id}).where(
+            Refund.idempotency_key == key
+        )
+        # From the row, not this call's snapshot: refunds running side by side each see the other's reservation.
+        rows = await Payment.raw(
+            "UPDATE payment SET status = CASE WHEN refunded_minor >= amount_minor THEN 'refunded'"
+            " ELSE 'partially_refunded' END, updated_at = {} WHERE id = {} RETURNING status, refunded_minor",
+            datetime.now(UTC),
+            payment_id,
+        )
+        await _refund_written(order, payment, amount_minor, actor=actor, actor_id=actor_id, reason=reason)
+    return {"status": rows[0]["status"], "refunded_minor": rows[0]["refunded_minor"]}
+
+
+async def _refund_written(
+    order: Mapping, payment: Mapping, amount_minor: int, *, actor: str, actor_id: int | None, reason: str
+) -> None:
+    """A refund done goes into the order's history, the audit log and the customer's timeline."""
+    data = {"amount_minor": amount_minor, "currency": payment["currency"], "payment": payment["ref"]}
+    await OrderChange.insert(
+        OrderChange(
+            order=order["id"],
+            at=datetime.now(UTC),
+            actor_id=actor_id,
+            actor=actor[:254],
+            field="refund",
+            before={},
+            after={**data, "reason": reason},
+        )
     )
-    # From the row, not this call's snapshot: refunds running side by side each see the other's reservation.
-    rows = await Payment.raw(
-        "UPDATE payment SET status = CASE WHEN refunded_minor >= amount_minor THEN 'refunded'"
-        " ELSE 'partially_refunded' END, updated_at = {} WHERE id = {} RETURNING status, refunded_minor",
-        datetime.now(UTC),
-        payment_id,
-    )
-    status, refunded = rows[0]["status"], rows[0]["refunded_minor"]
-    await customers.add_event(
-        order["customer"],
-        customers.REFUNDED,
-        order_id=order["id"],
-        data={"amount_minor": amount_minor, "currency": payment["currency"]},
-    )
-    return {"status": status, "refunded_minor": refunded}
+    await audit.record(
+        "order", order["id"], "refund", actor_id=actor_id, actor=actor, summary=f"#{order['number']}",
+        after={**data, "reason": reason},
+    )  # fmt: skip
+    await customers.add_event(order["customer"], customers.REFUNDED, order_id=order["id"], data=data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -32,6 +32,8 @@ class Payment(Table, tablename="payment"):
     attempts = Integer(default=0)
     next_check_at = Timestamptz(null=True, default=None, index=True)
     paid_at = Timestamptz(null=True, default=None)
+    verified_at = Timestamptz(null=True, default=None)  # last asked the gateway about an unsigned notification
+    shopper_step = JSONB(null=True, default=None)  # what the gateway answered, returned again to a second Pay
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -59,4 +61,5 @@ class Refund(Table, tablename="refund"):
     idempotency_key = Varchar(length=64, unique=True)
     provider_refund_id = Varchar(length=128, null=True, default=None)
     actor = Varchar(length=254, default="")
+    reason = Text(default="")
     created_at = Timestamptz()

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from app.services import demo, payments
-from tests.browser.conftest import shot
+from app.tables.forms import OrderForm
+from app.tables.payments import Payment
+from app.tenancy import runtime as tenancy
+from tests.browser.conftest import CHROMIUM_ARGS, chromium_path, shot
+from tests.browser.test_embed import store_site
+from tests.http.test_shop import seeded_store
 
 pytestmark = pytest.mark.browser
 
@@ -54,3 +59,47 @@ async def test_demo_order_paid_through_the_sandbox(browser, live_server, runtime
     assert await result.get_attribute("data-state") == "ok"
     await staff.screenshot(path=shot("payment-settings-checked"), full_page=True)
     await context.close()
+
+
+async def test_a_double_click_on_pay_in_an_iframe_charges_once(live_server, runtime, settings, tmp_path) -> None:
+    """The form embedded on the store's site; the shopper double-clicks Pay; one payment, paid once."""
+    from playwright.async_api import async_playwright
+
+    path = chromium_path()
+    if path is None:
+        pytest.skip("chromium is not installed")
+    shop = await seeded_store("embed-pay", tmp_path)
+    server, port = store_site(live_server, shop.slug)
+    async with tenancy.bind_tenant(shop.tenant):
+        await OrderForm.update({OrderForm.allowed_origins: [f"http://localhost:{port}"]}).where(
+            OrderForm.code == "order"
+        )
+        await payments.connect(
+            "sandbox",
+            {"secret": "sandbox-secret-0123456789"},
+            keys=payments.Keys(settings.secret_key, live_server),
+            name="Demo",
+        )
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            page = await (await browser.new_context(viewport={"width": 390, "height": 900})).new_page()
+            await page.goto(f"http://localhost:{port}/")
+            frame = page.frame_locator("iframe")
+            await frame.locator("[data-testid=qty-M-1]").fill("1")
+            await frame.locator("[data-testid=field-name]").fill("Pat")
+            await frame.locator("[data-testid=field-phone]").fill("+7 912 765-43-22")
+            await frame.locator("[data-testid=delivery-pickup]").check()
+            await frame.locator("[data-testid=order-submit]").click()
+            await frame.locator("[data-testid=pay-sandbox]").dblclick()
+            await frame.locator("[data-testid=sandbox-pay]").click()
+            await frame.locator("[data-testid=order-paid]").wait_for()
+            await page.screenshot(path=shot("embed-paid-once"), full_page=True)
+            await frame.locator("[data-testid=pay-sandbox]").wait_for(state="detached")
+            await browser.close()
+    finally:
+        server.shutdown()
+    async with tenancy.bind_tenant(shop.tenant):
+        assert await Payment.select(Payment.status, Payment.amount_minor) == [
+            {"status": "succeeded", "amount_minor": 35000}
+        ]

@@ -156,7 +156,10 @@ async def refund_in_parts(
     payment = await the_payment(store, order)
     url = f"/s/{store.slug}/orders/{order['id']}/refund"
     for index, amount in enumerate(parts):
-        done = await client.post(url, data={"payment": payment["id"], "amount": amount, "_csrf_token": csrf(client)})
+        form = {"payment": payment["id"], "amount": amount, "_csrf_token": csrf(client)}
+        asked = await client.post(url, data=form)  # the confirmation step first
+        assert asked.status_code == 200 and f'data-testid="refund-confirm-{payment["id"]}"' in asked.text
+        done = await client.post(url, data={**form, "confirm": "1"})
         assert done.status_code == 303, done.text
         if index == 0:
             refused = await client.post(
@@ -238,6 +241,11 @@ async def test_robokassa_form_post_result_url_opstate_and_refunds(client, runtim
         await elsewhere_changes_nothing(client, store, store_b, "robokassa", cid, order, body)
         forged = body.replace(b"1250.000000", b"1.000000")
         assert (await notify(client, store, "robokassa", cid, forged)).status_code == 400
+        # Validly signed, but for another sum: refused as a mismatch, and the event id (InvId) stays free.
+        wrong_sig = fake._hash(f"1.000000:{inv_id}:{fake.p2}").upper()
+        wrong = forged.replace(dict(parse_qsl(body.decode()))["SignatureValue"].encode(), wrong_sig.encode())
+        assert (await notify(client, store, "robokassa", cid, wrong)).status_code == 200
+        assert (await the_payment(store, order))["status"] == "pending"
         answer = await notify(client, store, "robokassa", cid, body)
         assert answer.status_code == 200 and answer.text == f"OK{inv_id}"
         await shows_paid(client, store, order)
@@ -263,28 +271,28 @@ async def test_cloudpayments_check_pay_fail_refund_notifications(client, runtime
         # Check: a wrong amount is refused with code 12, the right one allowed with code 0; neither changes status.
         body, headers = fake.check_notification(cp_order, amount="1.00")
         await elsewhere_changes_nothing(
-            client, store, store_b, "cloudpayments", cid, order, body, headers, "?type=check"
+            client, store, store_b, "cloudpayments", cid, order, body, headers, "/check"
         )
-        refused = await notify(client, store, "cloudpayments", cid, body, headers, "?type=check")
+        refused = await notify(client, store, "cloudpayments", cid, body, headers, "/check")
         assert refused.json() == {"code": 12}
         body, headers = fake.check_notification(cp_order)
-        assert (await notify(client, store, "cloudpayments", cid, body, headers, "?type=check")).json() == {"code": 0}
+        assert (await notify(client, store, "cloudpayments", cid, body, headers, "/check")).json() == {"code": 0}
         assert (await the_payment(store, order))["status"] == "pending"
         unknown, unknown_headers = fake.signed(
             body.replace(b"InvoiceId=", b"InvoiceId=9", 1).replace(b"TransactionId=", b"TransactionId=9", 1)
         )
-        answer = await notify(client, store, "cloudpayments", cid, unknown, unknown_headers, "?type=check")
+        answer = await notify(client, store, "cloudpayments", cid, unknown, unknown_headers, "/check")
         assert answer.json() == {"code": 10}
 
         # Fail: the first card is declined; then the shopper pays with another card.
         body, headers = fake.fail_notification(cp_order)
-        answer = await notify(client, store, "cloudpayments", cid, body, headers, "?type=fail")
+        answer = await notify(client, store, "cloudpayments", cid, body, headers, "/fail")
         assert answer.json() == {"code": 0} and (await the_payment(store, order))["status"] == "failed"
         tx_id = fake.pay(cp_order)
         body, headers = fake.pay_notification(tx_id)
         forged = {**headers, "Content-HMAC": "AAAA", "X-Content-HMAC": "AAAA"}
-        assert (await notify(client, store, "cloudpayments", cid, body, forged, "?type=pay")).status_code == 400
-        answer = await notify(client, store, "cloudpayments", cid, body, headers, "?type=pay")
+        assert (await notify(client, store, "cloudpayments", cid, body, forged, "/pay")).status_code == 400
+        answer = await notify(client, store, "cloudpayments", cid, body, headers, "/pay")
         assert answer.json() == {"code": 0}
         await shows_paid(client, store, order)
         assert (await the_payment(store, order))["provider_payment_id"] == str(tx_id)
@@ -294,19 +302,19 @@ async def test_cloudpayments_check_pay_fail_refund_notifications(client, runtime
         payment = await the_payment(store, order)
         refund_url = f"/s/{store.slug}/orders/{order['id']}/refund"
         done = await client.post(
-            refund_url, data={"payment": payment["id"], "amount": "200", "_csrf_token": csrf(client)}
+            refund_url, data={"payment": payment["id"], "amount": "200", "confirm": "1", "_csrf_token": csrf(client)}
         )
         assert done.status_code == 303
         assert sum(Decimal(str(i["amount"])) for i in fake.refund_receipts[-1]["Items"]) == Decimal("200")
         ours = max(fake.refund_transactions)
         body, headers = fake.refund_notification(ours)
-        assert (await notify(client, store, "cloudpayments", cid, body, headers, "?type=refund")).json() == {"code": 0}
+        assert (await notify(client, store, "cloudpayments", cid, body, headers, "/refund")).json() == {"code": 0}
         assert (await the_payment(store, order))["refunded_minor"] == 20000
         # A refund made in the CloudPayments cabinet is learnt from its notification alone.
         theirs = fake.refund_in_cabinet(tx_id, Decimal("1000.00"))
         body, headers = fake.refund_notification(theirs)
-        assert (await notify(client, store, "cloudpayments", cid, body, headers, "?type=refund")).json() == {"code": 0}
-        assert (await notify(client, store, "cloudpayments", cid, body, headers, "?type=refund")).json() == {"code": 0}
+        assert (await notify(client, store, "cloudpayments", cid, body, headers, "/refund")).json() == {"code": 0}
+        assert (await notify(client, store, "cloudpayments", cid, body, headers, "/refund")).json() == {"code": 0}
         final = await the_payment(store, order)
         assert final["status"] == "refunded" and final["refunded_minor"] == 120000
         outcomes = await events(store)
@@ -314,6 +322,14 @@ async def test_cloudpayments_check_pay_fail_refund_notifications(client, runtime
 
         second = await place(store, "RUB")
         cp_second = (await pay(client, store, second, cid)).headers["location"].rsplit("/", 1)[1]
+        # A signed Check replayed to the Pay address credits nothing: the API knows no paid transaction of it.
+        body, headers = fake.check_notification(cp_second)
+        assert (await notify(client, store, "cloudpayments", cid, body, headers, "/pay")).json() == {"code": 0}
+        assert (await the_payment(store, second))["status"] == "pending"
+        # Without a type in the route (or with one in the query string only) a notification is refused.
+        assert (await notify(client, store, "cloudpayments", cid, body, headers)).status_code == 400
+        assert (await notify(client, store, "cloudpayments", cid, body, headers, "?type=pay")).status_code == 400
+        assert (await notify(client, store, "cloudpayments", cid, body, headers, "/bogus")).status_code == 400
         fake.pay(cp_second)  # paid; no notification: reconciliation finds it by our InvoiceId
         assert await reconciled(store, second) == "succeeded"
 

@@ -65,6 +65,9 @@ async def test_check_connection_tells_working_rejected_and_unreachable_apart(cli
         await login(client, store.email)
         page = await client.get(f"/s/{store.slug}/settings/payments/")
         assert f'data-testid="check-connection-{good}"' in page.text
+        for kind in ("check", "pay", "fail", "confirm", "refund", "cancel"):  # one address per type to paste
+            assert f"/hooks/{store.slug}/cloudpayments/{cloud_good}/{kind}<" in page.text
+        assert f"/hooks/{store.slug}/yookassa/{good}<" in page.text
 
         ok = await check(client, store.slug, good)
         assert state_of(ok) == "ok" and "accepted the credentials" in ok.text

@@ -105,5 +105,10 @@ async def test_a_payment_started_while_reconciliation_runs_keeps_the_store_due(r
         assert (await Payment.select(Payment.next_check_at).first())["next_check_at"] is None
     assert await due_at(store.slug) is None
     async with tenancy.bind_tenant(store.tenant):
-        await payments.start(order["token"], connection_id, keys=KEYS)
+        other, _ = await orders.create_order(  # the first order's pending payment would be reused
+            orders.OrderDraft(
+                lines=(orders.LineDraft(None, "Чайник", None, 1000, 1),), currency="RUB", phone="+79120007779"
+            )
+        )
+        await payments.start(other["token"], connection_id, keys=KEYS)
     assert await due_at(store.slug) is not None

@@ -129,6 +129,9 @@ class FakePayPal(FakeServer):
     def _create(self, body: dict[str, Any]) -> Response:
         if body.get("intent") not in ("CAPTURE", "AUTHORIZE"):
             return _issue("INVALID_PARAMETER_VALUE", 400)
+        for unit in body.get("purchase_units") or []:  # PayPal's currency codes page: no decimals for these
+            if unit["amount"]["currency_code"] in ("HUF", "JPY", "TWD") and "." in unit["amount"]["value"]:
+                return _issue("DECIMALS_NOT_SUPPORTED")
         order_id = f"5O190127TN{next(self._ids):07d}"
         self.orders[order_id] = {
             "id": order_id,

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.gateways.base import (
+    ROUTE_KIND,
     ConfigInvalid,
     GatewayDeclined,
     GatewayUnavailable,
@@ -58,8 +59,9 @@ async def test_full_cycle_link_notification_status_refunds(
     assert (await gateway.fetch_status(payment_ref="1001")).status is PaymentStatus.PENDING
     tx_id = fake.pay(created.raw["Id"])
     body, headers = fake.pay_notification(tx_id)
-    note = gateway.parse_notification(body, headers, {"type": "pay"})
-    assert note.verified and note.status is PaymentStatus.SUCCEEDED and note.kind is NotificationKind.PAYMENT
+    note = gateway.parse_notification(body, headers, {ROUTE_KIND: "pay"})
+    assert not note.verified  # a Pay credits only once the API confirms the transaction
+    assert note.status is PaymentStatus.SUCCEEDED and note.kind is NotificationKind.PAYMENT
     assert note.provider_payment_id == str(tx_id) and note.payment_ref == "1001"
     assert note.amount == Money(150000, "RUB") and note.event_id == f"pay:{tx_id}"
     assert gateway.notification_response(note) == (200, "application/json", b'{"code":0}')
@@ -81,16 +83,24 @@ async def test_same_request_id_returns_the_same_order(gateway: CloudPaymentsGate
     assert first.shopper_step and again.shopper_step and first.shopper_step.url == again.shopper_step.url
 
 
-async def test_notification_without_type_is_inferred_and_declines_map_to_failed(
+async def test_the_type_comes_from_the_route_and_the_body_must_agree(
     gateway: CloudPaymentsGateway, fake: FakeCloudPayments
 ) -> None:
     created = await gateway.create_payment(payment_request())
+    body, headers = fake.check_notification(created.raw["Id"])
+    for query in ({}, {"type": "pay"}, {ROUTE_KIND: "nonsense"}):  # no type, or one from the query string
+        with pytest.raises(SignatureInvalid):
+            gateway.parse_notification(body, headers, query)
+    check = gateway.parse_notification(body, headers, {ROUTE_KIND: "check", "type": "pay"})
+    assert check.kind is NotificationKind.CHECK and check.status is None
+    with pytest.raises(SignatureInvalid):  # a payment body at the refund address
+        gateway.parse_notification(body, headers, {ROUTE_KIND: "refund"})
     tx_id = fake.pay(created.raw["Id"], status="Declined")
-    note = gateway.parse_notification(
-        *fake.signed(f"TransactionId={tx_id}&Amount=1500.00&Currency=RUB&InvoiceId=1001&ReasonCode=5051".encode()),
-        {},
-    )
-    assert note.status is PaymentStatus.FAILED
+    declined, declined_headers = fake.fail_notification(created.raw["Id"])
+    with pytest.raises(SignatureInvalid):  # a declined card at the Pay address
+        gateway.parse_notification(declined, declined_headers, {ROUTE_KIND: "pay"})
+    note = gateway.parse_notification(declined, declined_headers, {ROUTE_KIND: "fail"})
+    assert note.status is PaymentStatus.FAILED and note.verified
     assert (await gateway.fetch_status(str(tx_id))).status is PaymentStatus.FAILED
 
 
@@ -98,11 +108,11 @@ async def test_forged_notification_is_refused(gateway: CloudPaymentsGateway, fak
     created = await gateway.create_payment(payment_request())
     body, headers = fake.pay_notification(fake.pay(created.raw["Id"]))
     with pytest.raises(SignatureInvalid):
-        gateway.parse_notification(body.replace(b"Amount=1500.00", b"Amount=1.00"), headers, {})
+        gateway.parse_notification(body.replace(b"Amount=1500.00", b"Amount=1.00"), headers, {ROUTE_KIND: "pay"})
     with pytest.raises(SignatureInvalid):
-        gateway.parse_notification(body, {}, {})
+        gateway.parse_notification(body, {}, {ROUTE_KIND: "pay"})
     only_raw = {"Content-HMAC": headers["Content-HMAC"]}
-    assert gateway.parse_notification(body, only_raw, {}).status is PaymentStatus.SUCCEEDED
+    assert gateway.parse_notification(body, only_raw, {ROUTE_KIND: "pay"}).status is PaymentStatus.SUCCEEDED
 
 
 async def test_timeout_means_unknown_outcome(gateway: CloudPaymentsGateway, fake: FakeCloudPayments) -> None:

@@ -16,6 +16,7 @@ from app.gateways.base import (
     NotificationKind,
     PaymentStatus,
     RefundRequest,
+    RequestInvalid,
     SignatureInvalid,
     StepKind,
 )
@@ -110,3 +111,65 @@ async def test_check_connection_rejects_wrong_secret(fake: FakePayPal) -> None:
         bad = get_gateway("paypal", {**CONFIG, "client_secret": "nope"}, base_url=fake.url, http=http)
         with pytest.raises(ConfigInvalid):
             await bad.check_connection()
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "value"), [(150000, "HUF", "1500"), (9900, "TWD", "99"), (500, "JPY", "500")]
+)
+async def test_currencies_paypal_takes_in_whole_units_are_sent_without_decimals(
+    gateway: PayPalGateway, fake: FakePayPal, minor: int, currency: str, value: str
+) -> None:
+    created = await gateway.create_payment(payment_request(minor, currency))
+    assert created.shopper_step is not None
+    assert fake.requests[-1].json()["purchase_units"][0]["amount"] == {"currency_code": currency, "value": value}
+
+
+async def test_a_fractional_huf_amount_is_refused_before_calling_paypal(
+    gateway: PayPalGateway, fake: FakePayPal
+) -> None:
+    calls = len(fake.requests)
+    with pytest.raises(RequestInvalid):
+        await gateway.create_payment(payment_request(150050, "HUF"))
+    assert len(fake.requests) == calls
+
+
+async def test_a_completed_order_whose_capture_is_pending_does_not_credit(
+    gateway: PayPalGateway, fake: FakePayPal
+) -> None:
+    created = await gateway.create_payment(payment_request(1500, "USD"))
+    order = fake.orders[created.provider_payment_id or ""]
+    capture = {"id": "3C679366HH0000001", "status": "PENDING", "amount": order["purchase_units"][0]["amount"]}
+    order["purchase_units"][0]["payments"] = {"captures": [capture]}
+    order["status"] = "COMPLETED"
+    body, headers = fake.webhook("CHECKOUT.ORDER.COMPLETED", order)
+    note = await gateway.receive_notification(body, headers, {})
+    assert note.kind is NotificationKind.PAYMENT and note.status is PaymentStatus.PENDING
+    capture["status"] = "COMPLETED"
+    body, headers = fake.webhook("CHECKOUT.ORDER.COMPLETED", order)
+    assert (await gateway.receive_notification(body, headers, {})).status is PaymentStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.paypal.com/v1/notifications/certs/CERT-1",
+        "https://www.paypal.com/v1/notifications/certs/CERT-1",
+        "https://api.paypal.com@evil.example/v1/notifications/certs/CERT-1",
+        "https://api.paypal.com:8443/v1/notifications/certs/CERT-1",
+        "http://api.paypal.com/v1/notifications/certs/CERT-1",
+        "https://api.paypal.com/v1/oauth2/token",
+    ],
+)
+def test_the_certificate_url_must_be_paypal_api_hosts_cert_path(url: str) -> None:
+    gateway = get_gateway("paypal", CONFIG)
+    assert isinstance(gateway, PayPalGateway)
+    with pytest.raises(SignatureInvalid):
+        gateway._cert_url({"paypal-cert-url": url})
+
+
+def test_paypal_own_certificate_urls_are_accepted() -> None:
+    gateway = get_gateway("paypal", CONFIG)
+    assert isinstance(gateway, PayPalGateway)
+    for host in ("api.paypal.com", "api-m.sandbox.paypal.com"):
+        url = f"https://{host}/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
+        assert gateway._cert_url({"paypal-cert-url": url}) == url

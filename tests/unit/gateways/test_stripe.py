@@ -17,6 +17,7 @@ from app.gateways.base import (
     NotificationKind,
     PaymentStatus,
     RefundRequest,
+    RequestInvalid,
     SignatureInvalid,
     StepKind,
 )
@@ -118,3 +119,17 @@ async def test_check_connection(gateway: StripeGateway, fake: FakeStripe) -> Non
         with pytest.raises(ConfigInvalid) as err:
             await live_key_in_test.check_connection()
     assert "secret_key" in err.value.errors
+
+
+async def test_three_decimal_currencies_go_in_thousandths_ending_in_zero(
+    gateway: StripeGateway, fake: FakeStripe
+) -> None:
+    """Stripe's Currencies page: 5.120 KWD is sent as 5120, and the last digit must be 0."""
+    created = await gateway.create_payment(payment_request(5120, "KWD"))
+    assert fake.requests[-1].form()["line_items[0][price_data][unit_amount]"] == "5120"
+    assert created.amount == Money(5120, "KWD") and Money(5120, "KWD").format() == "5.120"
+    calls = len(fake.requests)
+    for currency in ("BHD", "JOD", "KWD", "OMR", "TND"):
+        with pytest.raises(RequestInvalid):
+            await gateway.create_payment(payment_request(5125, currency))
+    assert len(fake.requests) == calls

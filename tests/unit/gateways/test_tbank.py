@@ -116,3 +116,22 @@ async def test_server_error_means_unknown_outcome(gateway: TBankGateway, fake: F
     fake.fail_next = 503
     with pytest.raises(GatewayUnavailable):
         await gateway.refund(RefundRequest("1", Money(100, "RUB"), "r"))
+
+
+def test_demo_terminals_use_the_production_host_even_in_test_mode() -> None:
+    """T-Bank's docs: DEMO terminals are served by securepay.tinkoff.ru; the test host is for live terminals."""
+    demo = get_gateway("tbank", CONFIG, test_mode=True)
+    assert demo.base_url == "https://securepay.tinkoff.ru"
+    live_terminal = get_gateway("tbank", {**CONFIG, "terminal_key": "1321054611234"}, test_mode=True)
+    assert live_terminal.base_url == "https://rest-api-test.tinkoff.ru"
+    assert get_gateway("tbank", {**CONFIG, "terminal_key": "1321054611234"}).base_url == "https://securepay.tinkoff.ru"
+
+
+async def test_pay_type_is_sent_only_when_the_store_set_it(fake: FakeTBank) -> None:
+    async with httpx.AsyncClient(timeout=1.0) as http:
+        plain = get_gateway("tbank", CONFIG, test_mode=True, base_url=fake.url, http=http)
+        await plain.create_payment(payment_request(150000))
+        assert "PayType" not in fake.requests[-1].json()
+        one = get_gateway("tbank", {**CONFIG, "pay_type": "one_stage"}, test_mode=True, base_url=fake.url, http=http)
+        await one.create_payment(payment_request(150000, ref="1002"))
+        assert fake.requests[-1].json()["PayType"] == "O"

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app.gateways import cloudpayments, liqpay, paypal, robokassa, stripe, tbank, wayforpay
-from app.gateways.base import Money, PaymentStatus, Receipt, ReceiptItem, SignatureInvalid
+from app.gateways.base import ROUTE_KIND, Money, PaymentStatus, Receipt, ReceiptItem, SignatureInvalid
 from app.gateways.registry import get_gateway
 from tests.unit.gateways._support import FIXTURES, load_vectors
 
@@ -100,13 +100,15 @@ def test_cloudpayments_derived_vector_either_header_either_body() -> None:
     gw = get_gateway("cloudpayments", {"public_id": "pk", "api_secret": v["secret"]})
     for header in ("Content-HMAC", "X-Content-HMAC"):
         for sig in (v["hmac_raw_body_b64"], v["hmac_urldecoded_body_b64"]):
-            note = gw.parse_notification(body, {header: sig}, {})
+            note = gw.parse_notification(body, {header: sig}, {ROUTE_KIND: "pay"})
             assert note.amount == Money(10000, "RUB") and note.payment_ref == "1"
             assert note.status is PaymentStatus.SUCCEEDED
     with pytest.raises(SignatureInvalid):
-        gw.parse_notification(body.replace(b"100.00", b"900.00"), {"Content-HMAC": v["hmac_raw_body_b64"]}, {})
+        gw.parse_notification(
+            body.replace(b"100.00", b"900.00"), {"Content-HMAC": v["hmac_raw_body_b64"]}, {ROUTE_KIND: "pay"}
+        )
     with pytest.raises(SignatureInvalid):
-        gw.parse_notification(body, {"Content-HMAC": v["hmac_raw_body_b64"][:-2] + "A="}, {})
+        gw.parse_notification(body, {"Content-HMAC": v["hmac_raw_body_b64"][:-2] + "A="}, {ROUTE_KIND: "pay"})
 
 
 # -- T-Bank ------------------------------------------------------------------------------------------------

@@ -112,3 +112,19 @@ async def test_check_connection(gateway: WayForPayGateway, fake: FakeWayForPay, 
     bad = get_gateway("wayforpay", {**CONFIG, "secret_key": "wrong"}, base_url=fake.url, http=http)
     with pytest.raises(ConfigInvalid):
         await bad.check_connection()
+
+
+async def test_a_json_null_is_signed_as_an_empty_string_as_php_does(
+    gateway: WayForPayGateway, fake: FakeWayForPay, http: httpx.AsyncClient
+) -> None:
+    """A declined card has no authCode: WayForPay's PHP sends null and signs implode(';', ...), where null is ''."""
+    await submit_form(gateway, http)
+    data = json.loads(fake.pay("1001"))
+    data.update(authCode=None, transactionStatus="Declined", reasonCode=1101)
+    signed = [data["merchantAccount"], "1001", "1500", "UAH", "", data["cardPan"], "Declined", "1101"]
+    data["merchantSignature"] = fake.sign(*signed)
+    note = gateway.parse_notification(json.dumps(data).encode(), {"Content-Type": "application/json"}, {})
+    assert note.status is PaymentStatus.FAILED
+    data["merchantSignature"] = fake.sign(*[*signed[:4], "None", *signed[5:]])  # Python's str(None) is not it
+    with pytest.raises(SignatureInvalid):
+        gateway.parse_notification(json.dumps(data).encode(), {"Content-Type": "application/json"}, {})

@@ -21,7 +21,7 @@ from app.gateways.base import (
     StepKind,
 )
 from app.gateways.registry import get_gateway
-from app.gateways.yookassa import YooKassaGateway, is_trusted_ip
+from app.gateways.yookassa import YooKassaGateway
 from tests.fakes.gateways.yookassa import FakeYooKassa
 from tests.unit.gateways._support import payment_request
 
@@ -154,10 +154,3 @@ async def test_check_connection_rejects_wrong_credentials(fake: FakeYooKassa) ->
             await bad.check_connection()
     assert err.value.code is ErrorCode.INVALID_CREDENTIALS
     assert "wrong" not in repr(bad) and "wrong" not in str(err.value)
-
-
-def test_ip_allowlist_matches_sdk_fixtures() -> None:
-    for ip in ("77.75.156.35", "77.75.153.75", "2a02:5180:0:2669::2a:dc6a"):
-        assert is_trusted_ip(ip)
-    for ip in ("77.75.156.36", "192.168.1.1", "2a02:4180:0:2969::2a:006a"):
-        assert not is_trusted_ip(ip)
