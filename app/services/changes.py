@@ -188,7 +188,8 @@ def order_history(order: Mapping, look: Lookups) -> list[dict]:
         actor = change.get("actor") or (_("Automatic distribution") if key == "manager" else "—")
         if actor.startswith("rule:"):
             actor = _("Rule “%(name)s”", name=actor[5:])
-        entry_line = _refund_line(change.get("after") or {}, look) if key == "refund" else line(key, before, after, look)
+        refund = key == "refund"
+        entry_line = _refund_line(change.get("after") or {}, look) if refund else line(key, before, after, look)
         entries.append({"at": change["at"], "actor": actor, "line": entry_line, "kind": key})
     return entries
 
