@@ -27,7 +27,7 @@ from app.forms.rules import ID_MAX, has_forbidden
 from app.i18n import gettext as _
 
 # Bodies larger than this are not buffered here (field rules still apply to what the handler reads).
-BODY_LIMIT = 4 * 1024 * 1024
+BODY_LIMIT = 10 * 1024 * 1024  # Litestar refuses larger bodies (413) unless a route allows more
 # Gateways post their own formats (verified raw); the JSON API takes JSON.
 UNGUARDED_BODIES = ("/hooks/", "/api/")
 URLENCODED = b"application/x-www-form-urlencoded"
