@@ -1,0 +1,61 @@
+"""Least privilege on every server we manage: PUBLIC may CONNECT to none of the databases we run.
+
+PostgreSQL grants CONNECT and TEMPORARY on every new database to PUBLIC, so without this any store's
+role could open the control plane, ``postgres`` or a template. A store database is locked down when it
+is created (``provision.create_database``); this covers the rest: the server's maintenance database,
+``postgres``, ``template0``/``template1``, and every database carrying our prefix (control plane,
+template, stores). It runs at start-up (``runtime.start``), for every server on ``autooffice migrate``
+and on ``autooffice server add``; it is idempotent and cheap, so it runs every time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+log = logging.getLogger("autooffice.tenancy")
+
+SYSTEM_DATABASES = ("postgres", "template0", "template1")
+
+# Databases (system ones, the connection's own, ours by prefix) on which PUBLIC still holds CONNECT:
+# a NULL ACL is the built-in default, which grants it.
+_OPEN_TO_PUBLIC = """
+SELECT d.datname FROM pg_database d
+WHERE (d.datname = ANY($1::text[]) OR d.datname = current_database() OR d.datname LIKE $2)
+  AND (d.datacl IS NULL OR EXISTS (
+        SELECT 1 FROM aclexplode(d.datacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT'))
+ORDER BY d.datname
+"""
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _prefix_pattern(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}\\_%"
+
+
+async def open_to_public(conn: asyncpg.Connection, prefix: str) -> list[str]:
+    """Our databases on ``conn``'s server that PUBLIC can still connect to."""
+    rows = await conn.fetch(_OPEN_TO_PUBLIC, list(SYSTEM_DATABASES), _prefix_pattern(prefix))
+    return [row["datname"] for row in rows]
+
+
+async def revoke_public_connect(conn: asyncpg.Connection, prefix: str) -> list[str]:
+    """Take CONNECT (and TEMPORARY) away from PUBLIC on our databases of ``conn``'s server.
+
+    ``conn`` is an admin connection. Returns the databases that stay open because the admin may not
+    change them (a managed server whose ``postgres`` belongs to the provider); those are logged.
+    """
+    for name in await open_to_public(conn, prefix):
+        try:
+            await conn.execute(f"REVOKE ALL ON DATABASE {_quote_ident(name)} FROM PUBLIC")
+        except asyncpg.InsufficientPrivilegeError:
+            continue  # reported below
+    left = await open_to_public(conn, prefix)
+    if left:
+        log.warning("PUBLIC keeps CONNECT on databases the admin role cannot change: %s", ", ".join(left))
+    return left
