@@ -33,8 +33,10 @@ from app.settings import Settings, get_settings
 from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import TenantMiddleware
 from app.tenancy.pools import PoolsExhausted
+from app.web.clients import ForwardedMiddleware, parse_networks
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
+from app.web.privacy import PrivacyMiddleware
 from app.web.sessions import RotatingSessionConfig
 from app.web.stores import PostgresStore
 from app.web.templating import build_environment
@@ -169,7 +171,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         plugins=[HTMXPlugin()],
-        middleware=[SecurityHeadersMiddleware(), TenantMiddleware(), LocaleMiddleware(), sessions.middleware],
+        middleware=[
+            ForwardedMiddleware(parse_networks(settings.trusted_proxies)),
+            PrivacyMiddleware(always_secure=settings.cookie_secure),
+            SecurityHeadersMiddleware(),
+            TenantMiddleware(),
+            LocaleMiddleware(),
+            sessions.middleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.cookie_secure,
@@ -187,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],
+        openapi_config=None,  # no /schema until the API issue gives it content
         state=State({"settings": settings, "session_config": sessions}),
         debug=settings.debug,
         logging_config=None,  # the process's logging is app.logs (set up by the CLI), not Litestar's
