@@ -47,10 +47,15 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# What asyncpg says when a connection went away under a query: closed by the server or the pool, or
+# handed back to the pool while a request still held it (a database restart resets and releases it).
+_LOST_CONNECTION_WORDS = ("closed", "closing", "released back to the pool")
+
+
 def connection_lost(exc: BaseException) -> bool:
     """An ``asyncpg.InterfaceError`` that means the connection (or its pool) went away, not a bug."""
     message = str(exc).lower()
-    return isinstance(exc, asyncpg.InterfaceError) and ("closed" in message or "closing" in message)
+    return isinstance(exc, asyncpg.InterfaceError) and any(word in message for word in _LOST_CONNECTION_WORDS)
 
 
 log = logging.getLogger("autooffice.tenancy")
