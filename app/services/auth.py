@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -126,6 +127,17 @@ class LoginThrottled(ValidationFailed):
         self.retry_after = retry_after
 
 
+def address_bucket(client_ip: str) -> str:
+    """The address attempts are counted against: an IPv6 client owns its whole /64, so it counts as one."""
+    try:
+        ip = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip[:64]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
 async def claim_attempt(key: str, free: int, first_delay: int, max_delay: int) -> int:
     """Count one attempt under ``key`` if it may be made now; else the seconds left to wait.
 
@@ -157,7 +169,8 @@ async def login(data: LoginData, client_ip: str, *, attempts: int, first_delay: 
         LoginThrottled: this address must wait before trying this account (or any account) again.
         ValidationFailed: wrong credentials.
     """
-    pair, address = f"login:{data.email}|{client_ip}", f"login-ip:{client_ip}"
+    source = address_bucket(client_ip)
+    pair, address = f"login:{data.email}|{source}", f"login-ip:{source}"
     wait = await claim_attempt(pair, attempts, first_delay, max_delay)
     if not wait:
         wait = await claim_attempt(address, attempts * ADDRESS_FACTOR, first_delay, max_delay)

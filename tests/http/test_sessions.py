@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from app.asgi import create_app
+from app.services.auth import address_bucket
 from app.tables.control import KvEntry
 from app.web.clients import forwarded_client, parse_networks
 from tests.conftest import PASSWORD, login, make_store
@@ -184,3 +185,10 @@ async def test_staff_pages_and_order_pages_are_never_stored(client, store_a) -> 
 async def test_the_openapi_schema_is_not_served(client) -> None:
     for path in ("/schema", "/schema/openapi.json", "/schema/swagger"):
         assert (await client.get(path)).status_code == 404, path
+
+
+def test_an_ipv6_client_counts_as_its_whole_64() -> None:
+    assert address_bucket("2001:db8:1:2:aaaa::1") == address_bucket("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert address_bucket("2001:db8:1:3::1") != address_bucket("2001:db8:1:2::1")
+    assert address_bucket("::ffff:198.51.100.7") == "198.51.100.7"
+    assert address_bucket("198.51.100.7") == "198.51.100.7"
