@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin()],
         middleware=[
             ForwardedMiddleware(parse_networks(settings.trusted_proxies)),
-            PrivacyMiddleware(always_secure=settings.cookie_secure),
+            PrivacyMiddleware(always_secure=settings.cookie_secure or settings.public_url.startswith("https://")),
             SecurityHeadersMiddleware(),
             TenantMiddleware(),
             LocaleMiddleware(),

@@ -1,9 +1,9 @@
 """Responses that must stay private: Secure cookies, and no caching of staff or order pages.
 
 - Every cookie we set (session, CSRF, language) is ``Secure`` unless the request is plain http to
-  localhost, which is a development run (``make run``); ``AUTOOFFICE_COOKIE_SECURE=1`` makes it
-  Secure there too. Behind a TLS proxy the request reaches us as http with the public host name, so
-  its cookies are Secure.
+  localhost, which is a development run (``make run``); ``AUTOOFFICE_COOKIE_SECURE=1`` or an https
+  ``AUTOOFFICE_PUBLIC_URL`` makes it Secure there too. Behind a TLS proxy the request reaches us
+  as http with the public host name, so its cookies are Secure.
 - Staff pages (``/s/…``), account pages and a shopper's order pages (``/f/{slug}/o/…``) carry
   ``Cache-Control: no-store``: neither a shared cache nor the browser's history may keep them.
 """

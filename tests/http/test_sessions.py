@@ -164,6 +164,14 @@ async def test_cookies_are_secure_except_on_plain_http_to_localhost(app, store_a
                 assert re.search(r";\s*secure", _set_cookies(language)["lang"], re.I)
 
 
+async def test_an_https_public_url_makes_cookies_secure_even_on_localhost(settings, runtime) -> None:
+    public = create_app(replace(settings, public_url="https://crm.example.com"))
+    async with client_at(public, "127.0.0.1") as client:
+        client.cookies.clear()
+        page = await client.get("/login")
+    assert re.search(r";\s*secure", _set_cookies(page)["csrftoken"], re.I)
+
+
 async def test_a_tls_proxy_on_localhost_makes_cookies_secure(settings, runtime) -> None:
     proxied = create_app(replace(settings, trusted_proxies=("127.0.0.1",)))
     async with client_at(proxied, "127.0.0.1") as client:
