@@ -68,15 +68,6 @@ async def clear_counter(key: str) -> None:
     await KvEntry.delete().where(KvEntry.key == f"ratelimit:{key}")
 
 
-async def current_hits(key: str) -> int:
-    row = (
-        await KvEntry.select(KvEntry.value)
-        .where((KvEntry.key == f"ratelimit:{key}") & (KvEntry.expires_at > datetime.now(UTC)))
-        .first()
-    )
-    return int(bytes(row["value"]).decode()) if row else 0
-
-
 # Failures are forgotten a day after the last attempt of an (account, address) pair.
 LOGIN_MEMORY_SECONDS = 24 * 3600
 # An address may fail this many times as often over all accounts (password spraying) before it waits too.
