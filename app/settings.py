@@ -71,6 +71,8 @@ class Settings:
     # Failed logins an (account, address) pair may make without waiting; each further one doubles the
     # wait (``login_first_delay_seconds``, then twice that, ...) up to ``login_max_delay_seconds``.
     login_attempts: int = 5
+    # The same for one address over all accounts (password spraying).
+    login_address_attempts: int = 20
     login_first_delay_seconds: int = 1
     login_max_delay_seconds: int = 900
     # Addresses or CIDRs of reverse proxies whose X-Forwarded-For (and -Proto) we believe; none by default.

@@ -103,6 +103,7 @@ class AuthController(Controller):
                     form,
                     client_host(request.scope),
                     attempts=settings.login_attempts,
+                    address_attempts=settings.login_address_attempts,
                     first_delay=settings.login_first_delay_seconds,
                     max_delay=settings.login_max_delay_seconds,
                 )

@@ -70,8 +70,6 @@ async def clear_counter(key: str) -> None:
 
 # Failures are forgotten a day after the last attempt of an (account, address) pair.
 LOGIN_MEMORY_SECONDS = 24 * 3600
-# An address may fail this many times as often over all accounts (password spraying) before it waits too.
-ADDRESS_FACTOR = 4
 
 
 # When the next attempt of a kv_entry row may come: its last counted attempt (``expires_at`` minus the
@@ -148,13 +146,22 @@ async def claim_attempt(key: str, free: int, first_delay: int, max_delay: int) -
     return max(0, int(rows[0]["wait"]))
 
 
-async def login(data: LoginData, client_ip: str, *, attempts: int, first_delay: int = 1, max_delay: int = 900) -> int:
+async def login(
+    data: LoginData,
+    client_ip: str,
+    *,
+    attempts: int,
+    address_attempts: int | None = None,
+    first_delay: int = 1,
+    max_delay: int = 900,
+) -> int:
     """Return the identity id for valid credentials.
 
     No stranger can lock an account: failures are counted per (account, address), and past
     ``attempts`` of them each further try waits twice as long as the one before; an address failing on
-    many accounts waits too. The attempt is counted before the password is checked, so parallel
-    guesses cannot slip past the delay; a success clears the pair and gives the address its attempt back.
+    many accounts waits too, after ``address_attempts`` (four times ``attempts`` unless given). The
+    attempt is counted before the password is checked, so parallel guesses cannot slip past the delay;
+    a success clears the pair and gives the address its attempt back.
 
     Raises:
         LoginThrottled: this address must wait before trying this account (or any account) again.
@@ -164,7 +171,8 @@ async def login(data: LoginData, client_ip: str, *, attempts: int, first_delay: 
     pair, address = f"login:{data.email}|{source}", f"login-ip:{source}"
     wait = await claim_attempt(pair, attempts, first_delay, max_delay)
     if not wait:
-        wait = await claim_attempt(address, attempts * ADDRESS_FACTOR, first_delay, max_delay)
+        free = address_attempts if address_attempts is not None else attempts * 4
+        wait = await claim_attempt(address, free, first_delay, max_delay)
     if wait:
         raise LoginThrottled(wait)
     row = await Identity.select(Identity.id, Identity.password_hash).where(Identity.email == data.email).first()

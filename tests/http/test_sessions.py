@@ -100,6 +100,18 @@ async def test_parallel_guesses_cannot_slip_past_the_delay(slow_app) -> None:
     assert codes.count(422) == 5 and codes.count(429) == 7  # the five free ones, then the minute's wait
 
 
+async def test_an_address_guessing_across_many_accounts_waits_too(settings, runtime) -> None:
+    store = await make_store("delay-spray")
+    spray = create_app(replace(settings, login_address_attempts=3, login_first_delay_seconds=60))
+    async with client_at(spray, "198.51.100.25") as stranger:
+        for i in range(3):
+            assert (await attempt(stranger, f"nobody{i}@spray.example.com", "wrong-password-1")).status_code == 422
+        response = await attempt(stranger, store.email, "wrong-password-1", "ru")
+        assert response.status_code == 429 and THROTTLED["ru"] in response.text
+    async with client_at(spray, "203.0.113.25") as owner:
+        assert (await attempt(owner, store.email, PASSWORD)).status_code == 303
+
+
 async def test_the_htmx_login_form_shows_the_wait(slow_app) -> None:
     store = await make_store("delay-htmx")
     async with client_at(slow_app, "198.51.100.30") as stranger:
