@@ -90,3 +90,14 @@ async def test_server_add_locks_down_the_new_server(runtime, settings) -> None:
     finally:
         if await DbServer.exists().where(DbServer.name == "locked"):
             await unregister("locked", cluster.dsn, settings.db.prefix)
+
+
+async def test_start_up_takes_connect_back_before_serving(runtime, settings) -> None:
+    conn = await asyncpg.connect(runtime.primary_dsn)
+    try:
+        await conn.execute(f'GRANT CONNECT ON DATABASE "{settings.db.control_database}" TO PUBLIC')
+    finally:
+        await conn.close()
+    assert await _public_may_connect(runtime.primary_dsn, settings.db.control_database)
+    await tenancy.ensure_database(runtime.primary_dsn, settings.db.control_database, settings.db.prefix)
+    assert not await _public_may_connect(runtime.primary_dsn, settings.db.control_database)
