@@ -10,6 +10,7 @@ and on ``autooffice server add``; it is idempotent and cheap, so it runs every t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import asyncpg
@@ -17,6 +18,7 @@ import asyncpg
 log = logging.getLogger("autooffice.tenancy")
 
 SYSTEM_DATABASES = ("postgres", "template0", "template1")
+PRIVILEGES_LOCK = 7_340_003  # pg_advisory_xact_lock key while one process takes CONNECT back
 
 # Databases (system ones, the connection's own, ours by prefix) on which PUBLIC still holds CONNECT:
 # a NULL ACL is the built-in default, which grants it.
@@ -50,11 +52,17 @@ async def revoke_public_connect(conn: asyncpg.Connection, prefix: str) -> list[s
     ``conn`` is an admin connection. Returns the databases that stay open because the admin may not
     change them (a managed server whose ``postgres`` belongs to the provider); those are logged.
     """
-    for name in await open_to_public(conn, prefix):
-        try:
-            await conn.execute(f"REVOKE ALL ON DATABASE {_quote_ident(name)} FROM PUBLIC")
-        except asyncpg.InsufficientPrivilegeError:
-            continue  # reported below
+    if not await open_to_public(conn, prefix):
+        return []
+    # Several processes start at once (``serve --workers N``); two REVOKEs of one database's ACL at
+    # the same moment fail with "tuple concurrently updated", so they take turns.
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", PRIVILEGES_LOCK)
+        for name in await open_to_public(conn, prefix):
+            # A savepoint, so one refusal (reported below) does not undo the others.
+            with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
+                async with conn.transaction():
+                    await conn.execute(f"REVOKE ALL ON DATABASE {_quote_ident(name)} FROM PUBLIC")
     left = await open_to_public(conn, prefix)
     if left:
         log.warning("PUBLIC keeps CONNECT on databases the admin role cannot change: %s", ", ".join(left))

@@ -6,6 +6,8 @@ The roles log in exactly as the app does: role, password and database from the c
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -101,3 +103,19 @@ async def test_start_up_takes_connect_back_before_serving(runtime, settings) -> 
     assert await _public_may_connect(runtime.primary_dsn, settings.db.control_database)
     await tenancy.ensure_database(runtime.primary_dsn, settings.db.control_database, settings.db.prefix)
     assert not await _public_may_connect(runtime.primary_dsn, settings.db.control_database)
+
+
+async def test_processes_starting_at_once_all_lock_down_without_tripping_over_each_other(runtime, settings) -> None:
+    conns = [await asyncpg.connect(runtime.primary_dsn) for _ in range(6)]
+    try:
+        await conns[0].execute(
+            "GRANT CONNECT ON DATABASE postgres TO PUBLIC; GRANT CONNECT ON DATABASE template1 TO PUBLIC"
+        )
+        results = await asyncio.gather(
+            *(privileges.revoke_public_connect(conn, settings.db.prefix) for conn in conns), return_exceptions=True
+        )
+        assert results == [[]] * 6
+        assert await privileges.open_to_public(conns[0], settings.db.prefix) == []
+    finally:
+        for conn in conns:
+            await conn.close()
