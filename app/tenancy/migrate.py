@@ -84,10 +84,8 @@ async def migrate_template(server: str) -> None:
         await conn.execute(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true")
         try:
             async with admin_connection(server, tpl) as tconn:
-                await tconn.execute(
-                    f"GRANT USAGE, CREATE ON SCHEMA public TO {quote_ident(owner)};"
-                    f"REVOKE ALL ON DATABASE {quote_ident(tpl)} FROM PUBLIC"
-                )
+                # PUBLIC has already lost CONNECT on the template (revoke_public_connect above).
+                await tconn.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {quote_ident(owner)}")
             async with bound_admin(server, tpl, role=owner):
                 await _forwards(TENANT_APP.app_name)
         finally:

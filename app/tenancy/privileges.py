@@ -18,7 +18,9 @@ import asyncpg
 log = logging.getLogger("autooffice.tenancy")
 
 SYSTEM_DATABASES = ("postgres", "template0", "template1")
-PRIVILEGES_LOCK = 7_340_003  # pg_advisory_xact_lock key while one process takes CONNECT back
+# pg_advisory_xact_lock key while one process changes a database's ACL. Advisory locks belong to the
+# database they are taken in: every caller uses an admin connection to the DSN's own database.
+PRIVILEGES_LOCK = 7_340_003
 
 # Databases (system ones, the connection's own, ours by prefix) on which PUBLIC still holds CONNECT:
 # a NULL ACL is the built-in default, which grants it.
@@ -44,6 +46,14 @@ async def open_to_public(conn: asyncpg.Connection, prefix: str) -> list[str]:
     """Our databases on ``conn``'s server that PUBLIC can still connect to."""
     rows = await conn.fetch(_OPEN_TO_PUBLIC, list(SYSTEM_DATABASES), _prefix_pattern(prefix))
     return [row["datname"] for row in rows]
+
+
+async def close_to_public(conn: asyncpg.Connection, database: str) -> None:
+    """Take every privilege on ``database`` away from PUBLIC (a database we have just created), in turn
+    with any other process doing the same on this server."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", PRIVILEGES_LOCK)
+        await conn.execute(f"REVOKE ALL ON DATABASE {_quote_ident(database)} FROM PUBLIC")
 
 
 async def revoke_public_connect(conn: asyncpg.Connection, prefix: str) -> list[str]:
