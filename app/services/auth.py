@@ -195,7 +195,7 @@ async def undo_hit(key: str) -> None:
 
 async def signup_allowed(client_ip: str, *, per_hour: int = 20) -> bool:
     """Each sign-up creates a database and a role: an address may start only so many an hour."""
-    return await hit_counter(f"signup-ip:{client_ip}", 3600) <= per_hour
+    return await hit_counter(f"signup-ip:{address_bucket(client_ip)}", 3600) <= per_hour
 
 
 async def identity_email(identity_id: int) -> str | None:
