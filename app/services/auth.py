@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,6 +128,12 @@ def address_bucket(client_ip: str) -> str:
     return str(getattr(ip, "ipv4_mapped", None) or ip)
 
 
+def pair_key(email: str, client_ip: str) -> str:
+    """The counter of one account's attempts from one address (the e-mail hashed: keys stay short)."""
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    return f"login:{digest}|{address_bucket(client_ip)}"
+
+
 async def claim_attempt(key: str, free: int, first_delay: int, max_delay: int) -> int:
     """Count one attempt under ``key`` if it may be made now; else the seconds left to wait.
 
@@ -167,8 +174,7 @@ async def login(
         LoginThrottled: this address must wait before trying this account (or any account) again.
         ValidationFailed: wrong credentials.
     """
-    source = address_bucket(client_ip)
-    pair, address = f"login:{data.email}|{source}", f"login-ip:{source}"
+    pair, address = pair_key(data.email, client_ip), f"login-ip:{address_bucket(client_ip)}"
     wait = await claim_attempt(pair, attempts, first_delay, max_delay)
     if not wait:
         free = address_attempts if address_attempts is not None else attempts * 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.services.auth import pair_key
 from app.tables.control import KvEntry
 from tests.conftest import PASSWORD, make_store
 
@@ -18,7 +19,7 @@ THROTTLED = {
 
 async def _pretend_failures(email: str, failures: int) -> str:
     """Fifteen failures from the browser's address just now: the next try owes the longest wait."""
-    key = f"ratelimit:login:{email}|127.0.0.1"
+    key = f"ratelimit:{pair_key(email, '127.0.0.1')}"
     await KvEntry.raw(
         "INSERT INTO kv_entry (key, value, expires_at) VALUES ({}, convert_to({}, 'UTF8'), now() + interval '1 day') "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.asgi import create_app
-from app.services.auth import address_bucket
+from app.services.auth import address_bucket, pair_key
 from app.tables.control import KvEntry
 from app.web.clients import forwarded_client, parse_networks
 from tests.conftest import PASSWORD, login, make_store
@@ -42,13 +42,14 @@ async def attempt(client: httpx.AsyncClient, email: str, password: str, lang: st
     return await client.post(f"/login?lang={lang}", data=data, headers=headers)
 
 
-async def time_passes(key: str, seconds: int) -> None:
+async def time_passes(email: str, address: str, seconds: int) -> None:
     """Move the pair's last attempt ``seconds`` into the past (the clock is the test's)."""
-    await KvEntry.raw(
-        "UPDATE kv_entry SET expires_at = expires_at - make_interval(secs => {}) WHERE key = {}",
+    moved = await KvEntry.raw(
+        "UPDATE kv_entry SET expires_at = expires_at - make_interval(secs => {}) WHERE key = {} RETURNING key",
         seconds,
-        f"ratelimit:{key}",
+        f"ratelimit:{pair_key(email, address)}",
     )
+    assert moved
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +80,13 @@ async def test_failed_logins_make_the_address_wait_longer_each_time_but_never_lo
             assert (await attempt(owner, store.email, PASSWORD, lang)).status_code == 303
 
         # A minute later the address may try once more; the next wait is twice as long.
-        await time_passes(f"login:{store.email}|{attacker}", 60)
+        await time_passes(store.email, attacker, 60)
         assert (await attempt(stranger, store.email, "wrong-password-2", lang)).status_code == 422
         response = await attempt(stranger, store.email, PASSWORD, lang)
         assert response.status_code == 429 and 110 <= int(response.headers["retry-after"]) <= 120
 
         # After that wait the right password works, and a success starts the count afresh.
-        await time_passes(f"login:{store.email}|{attacker}", 120)
+        await time_passes(store.email, attacker, 120)
         assert (await attempt(stranger, store.email, PASSWORD, lang)).status_code == 303
     async with client_at(slow_app, attacker) as again:
         for _ in range(5):
@@ -205,6 +206,13 @@ async def test_staff_pages_and_order_pages_are_never_stored(client, store_a) -> 
 async def test_the_openapi_schema_is_not_served(client) -> None:
     for path in ("/schema", "/schema/openapi.json", "/schema/swagger"):
         assert (await client.get(path)).status_code == 404, path
+
+
+async def test_the_longest_e_mail_is_counted_without_a_server_error(client) -> None:
+    await client.get("/login")
+    email = "a" * 64 + "@" + ".".join(["b" * 62] * 3) + ".example"
+    response = await attempt(client, email[:254], "wrong-password-1", "uk")
+    assert response.status_code == 422 and WRONG["uk"] in response.text
 
 
 def test_an_ipv6_client_counts_as_its_whole_64() -> None:
