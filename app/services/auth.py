@@ -73,11 +73,13 @@ async def clear_counter(key: str) -> None:
 LOGIN_MEMORY_SECONDS = 24 * 3600
 
 
-# When the next attempt of a kv_entry row may come: its last counted attempt (``expires_at`` minus the
-# memory) plus nothing for the first ``free`` attempts, then ``first`` seconds doubling up to ``cap``.
+# When the next attempt of a kv_entry row may come: any time during the first ``free`` attempts (not
+# "from the last one on": a concurrent statement that took the row lock first may carry a later now()),
+# then its last counted attempt (``expires_at`` minus the memory) plus ``first`` seconds doubling up to
+# ``cap``.
 _ALLOWED_AT = (
-    "(SELECT kv_entry.expires_at - p.memory + CASE WHEN convert_from(kv_entry.value, 'UTF8')::int < p.free"
-    " THEN interval '0' ELSE make_interval(secs => least(p.cap, p.first * 2 ^ least("
+    "(SELECT CASE WHEN convert_from(kv_entry.value, 'UTF8')::int < p.free THEN '-infinity'::timestamptz"
+    " ELSE kv_entry.expires_at - p.memory + make_interval(secs => least(p.cap, p.first * 2 ^ least("
     "convert_from(kv_entry.value, 'UTF8')::int - p.free, 40))) END FROM p)"
 )
 
