@@ -34,9 +34,11 @@ from app.tenancy import runtime as tenancy
 from app.tenancy.middleware import SLUG, TenantMiddleware, slug_from_path
 from app.tenancy.pools import PoolsExhausted
 from app.web import guard
+from app.web.clients import ForwardedMiddleware, parse_networks
 from app.web.guard import InputGuardMiddleware
 from app.web.middleware import LocaleMiddleware, SecurityHeadersMiddleware, resolve_locale
 from app.web.observe import ObserveMiddleware
+from app.web.privacy import PrivacyMiddleware
 from app.web.sessions import RotatingSessionConfig
 from app.web.stores import PostgresStore
 from app.web.templating import build_environment
@@ -206,6 +208,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         plugins=[HTMXPlugin()],
         middleware=[
+            ForwardedMiddleware(parse_networks(settings.trusted_proxies)),
+            PrivacyMiddleware(always_secure=settings.cookie_secure or settings.public_url.startswith("https://")),
             SecurityHeadersMiddleware(),
             TenantMiddleware(),
             LocaleMiddleware(),
@@ -230,6 +234,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: server_error,
         },
         lifespan=[tenancy_lifespan],
+        openapi_config=None,  # no /schema until the API issue gives it content
         state=State({"settings": settings, "session_config": sessions}),
         debug=settings.debug,
         logging_config=None,  # the process's logging is app.logs (set up by the CLI), not Litestar's

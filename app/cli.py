@@ -291,7 +291,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=logs.logging_config(settings.log_format, settings.log_level),
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        proxy_headers=False,  # X-Forwarded-For is believed only from AUTOOFFICE_TRUSTED_PROXIES (app.web.clients)
         access_log=False,  # app.web.observe writes one line per request, with the store and request id
     )
     return 0

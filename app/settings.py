@@ -64,10 +64,19 @@ class Settings:
     data_dir: Path = PROJECT_DIR / ".autooffice"
     secret_key: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Cookies are Secure unless the request is plain http to localhost (a development run); True makes
+    # them Secure there too.
     cookie_secure: bool = False
     demo_password: str = "demo-demo-demo"  # noqa: S105 - the documented demo login
+    # Failed logins an (account, address) pair may make without waiting; each further one doubles the
+    # wait (``login_first_delay_seconds``, then twice that, ...) up to ``login_max_delay_seconds``.
     login_attempts: int = 5
-    login_window_seconds: int = 300
+    # The same for one address over all accounts (password spraying).
+    login_address_attempts: int = 20
+    login_first_delay_seconds: int = 1
+    login_max_delay_seconds: int = 900
+    # Addresses or CIDRs of reverse proxies whose X-Forwarded-For (and -Proto) we believe; none by default.
+    trusted_proxies: tuple[str, ...] = ()
     debug: bool = False
     # Run a job worker inside the web process (``make run``); production runs ``autooffice worker``.
     inprocess_worker: bool = False
@@ -110,6 +119,11 @@ def _env_map(name: str) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs if key.strip() and value.strip()}
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    """``a, b,c`` → ``("a", "b", "c")``."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("AUTOOFFICE_DATA_DIR", PROJECT_DIR / ".autooffice"))
     port = _env_int("PORT", 8000)
@@ -129,6 +143,11 @@ def load_settings() -> Settings:
         secret_key=_secret_key(data_dir),
         public_url=os.environ.get("AUTOOFFICE_PUBLIC_URL", f"http://127.0.0.1:{port}"),
         cookie_secure=_env_bool("AUTOOFFICE_COOKIE_SECURE", False),
+        trusted_proxies=_env_list("AUTOOFFICE_TRUSTED_PROXIES"),
+        login_attempts=_env_int("AUTOOFFICE_LOGIN_ATTEMPTS", 5),
+        login_address_attempts=_env_int("AUTOOFFICE_LOGIN_ADDRESS_ATTEMPTS", 20),
+        login_first_delay_seconds=_env_int("AUTOOFFICE_LOGIN_FIRST_DELAY_SECONDS", 1),
+        login_max_delay_seconds=_env_int("AUTOOFFICE_LOGIN_MAX_DELAY_SECONDS", 900),
         demo_password=os.environ.get("AUTOOFFICE_DEMO_PASSWORD", "demo-demo-demo"),
         debug=_env_bool("AUTOOFFICE_DEBUG", False),
         inprocess_worker=_env_bool("AUTOOFFICE_INPROCESS_WORKER", False),

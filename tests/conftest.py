@@ -51,7 +51,6 @@ def make_settings(dsn: str, prefix: str, **db: object) -> Settings:
         data_dir=PROJECT_DIR / ".autooffice",
         secret_key="t" * 48,
         login_attempts=5,
-        login_window_seconds=300,
     )
 
 

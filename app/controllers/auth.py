@@ -15,6 +15,7 @@ from app.forms.auth import COUNTRIES, CURRENCIES, validate_login, validate_signu
 from app.i18n import LOCALES, country_choices, currency_choices, normalize
 from app.i18n import gettext as _
 from app.services import auth, stores
+from app.web.clients import client_host
 from app.web.middleware import LANG_COOKIE
 from app.web.sessions import end_session, start_session
 
@@ -61,7 +62,7 @@ class AuthController(Controller):
     async def create_signup(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         identity_id = await account_context(request)
         form, errors = validate_signup(data, with_credentials=identity_id is None)
-        client = request.client.host if request.client else "unknown"
+        client = client_host(request.scope)
         if form is not None and not await auth.signup_allowed(client):
             form, errors = None, {"__all__": _("Too many new stores from your address. Try again in an hour.")}
         if form is not None:
@@ -94,26 +95,36 @@ class AuthController(Controller):
     async def authenticate(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         form, errors = validate_login(data)
         target = safe_next(data.get("next"), "/")
+        retry_after = 0
         if form is not None:
             settings = request.app.state.settings
-            client = request.client.host if request.client else "unknown"
             try:
                 identity_id = await auth.login(
-                    form, client, attempts=settings.login_attempts, window_seconds=settings.login_window_seconds
+                    form,
+                    client_host(request.scope),
+                    attempts=settings.login_attempts,
+                    address_attempts=settings.login_address_attempts,
+                    first_delay=settings.login_first_delay_seconds,
+                    max_delay=settings.login_max_delay_seconds,
                 )
+            except auth.LoginThrottled as exc:
+                errors, retry_after = exc.errors, exc.retry_after
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
                 await start_session(request, {SESSION_IDENTITY: identity_id})
                 return redirect(request, target)
         values = {"email": (data.get("email") or "")[:254]}
-        return render(
+        response = render(
             request,
             "auth/login.html",
             {"values": values, "errors": errors, "next": target},
             fragment="auth/_login_form.html",
-            status_code=422,
+            status_code=429 if retry_after else 422,
         )
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @post("/logout", name="auth:logout")
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:

@@ -155,6 +155,8 @@ async def _index_context(
 ) -> dict[str, Any]:
     feed = await feeds.get_feed()
     values = feed_values or ({"url": feed["url"], "schedule": feed["schedule"]} if feed else {"schedule": "off"})
+    if feed_errors is None and feed and (problem := feeds.url_problem(feed["url"])):
+        feed_errors = {"url": problem}
     return {
         "jobs": await import_jobs.list_jobs(),
         "errors": errors or {},

@@ -1,7 +1,9 @@
-"""Identities, passwords (argon2), login with a shared rate limit, memberships."""
+"""Identities, passwords (argon2), login with a growing delay (never a lock-out), memberships."""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from app.errors import ValidationFailed
 from app.forms.auth import LoginData
 from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.tables.control import Identity, KvEntry, Membership, Tenant
 
 _hasher = PasswordHasher()
@@ -66,35 +69,125 @@ async def clear_counter(key: str) -> None:
     await KvEntry.delete().where(KvEntry.key == f"ratelimit:{key}")
 
 
-async def current_hits(key: str) -> int:
-    row = (
-        await KvEntry.select(KvEntry.value)
-        .where((KvEntry.key == f"ratelimit:{key}") & (KvEntry.expires_at > datetime.now(UTC)))
-        .first()
+# Failures are forgotten a day after the last attempt of an (account, address) pair.
+LOGIN_MEMORY_SECONDS = 24 * 3600
+
+
+# When the next attempt of a kv_entry row may come: any time during the first ``free`` attempts (not
+# "from the last one on": a concurrent statement that took the row lock first may carry a later now()),
+# then its last counted attempt (``expires_at`` minus the memory) plus ``first`` seconds doubling up to
+# ``cap``.
+_ALLOWED_AT = (
+    "(SELECT CASE WHEN convert_from(kv_entry.value, 'UTF8')::int < p.free THEN '-infinity'::timestamptz"
+    " ELSE kv_entry.expires_at - p.memory + make_interval(secs => least(p.cap, p.first * 2 ^ least("
+    "convert_from(kv_entry.value, 'UTF8')::int - p.free, 40))) END FROM p)"
+)
+
+
+# One attempt under a key, counted only when due: the row's lock orders parallel attempts.
+_CLAIM_SQL = """
+WITH p AS (
+  SELECT make_interval(secs => {}) AS memory, {}::int AS free, {}::float8 AS first, {}::float8 AS cap
+)
+INSERT INTO kv_entry (key, value, expires_at)
+SELECT {}, convert_to('1', 'UTF8'), now() + p.memory FROM p
+ON CONFLICT (key) DO UPDATE SET
+  value = CASE
+    WHEN kv_entry.expires_at < now() THEN convert_to('1', 'UTF8')
+    WHEN ALLOWED_AT <= now() THEN convert_to((convert_from(kv_entry.value, 'UTF8')::int + 1)::text, 'UTF8')
+    ELSE kv_entry.value END,
+  expires_at = CASE
+    WHEN kv_entry.expires_at < now() OR ALLOWED_AT <= now() THEN excluded.expires_at
+    ELSE kv_entry.expires_at END
+RETURNING CASE WHEN kv_entry.expires_at = (SELECT now() + memory FROM p) THEN 0
+  ELSE ceil(extract(epoch FROM ALLOWED_AT - now()))::int END AS wait
+""".replace("ALLOWED_AT", _ALLOWED_AT)
+
+
+class LoginThrottled(ValidationFailed):
+    """Too many failed attempts from this address: wait ``retry_after`` seconds (a delay, not a lock)."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        message = ngettext(
+            "Too many failed attempts. Try again in %(num)s second.",
+            "Too many failed attempts. Try again in %(num)s seconds.",
+            retry_after,
+        )
+        super().__init__({"__all__": message})
+        self.retry_after = retry_after
+
+
+def address_bucket(client_ip: str) -> str:
+    """The address attempts are counted against: an IPv6 client owns its whole /64, so it counts as one."""
+    try:
+        ip = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip[:64]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
+def pair_key(email: str, client_ip: str) -> str:
+    """The counter of one account's attempts from one address (the e-mail hashed: keys stay short)."""
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    return f"login:{digest}|{address_bucket(client_ip)}"
+
+
+async def claim_attempt(key: str, free: int, first_delay: int, max_delay: int) -> int:
+    """Count one attempt under ``key`` if it may be made now; else the seconds left to wait.
+
+    After ``free`` attempts each further one must come ``first_delay`` × 2^k seconds (at most
+    ``max_delay``) after the previous one. One statement under the row's lock, shared by every
+    worker, so parallel guesses cannot all slip in. The row keeps the attempt count in ``value`` and
+    the time of the last counted attempt as ``expires_at - LOGIN_MEMORY_SECONDS``.
+    """
+    rows = await KvEntry.raw(
+        _CLAIM_SQL,
+        LOGIN_MEMORY_SECONDS,
+        free,
+        first_delay,
+        max_delay,
+        f"ratelimit:{key}",
     )
-    return int(bytes(row["value"]).decode()) if row else 0
+    return max(0, int(rows[0]["wait"]))
 
 
-async def login(data: LoginData, client_ip: str, *, attempts: int, window_seconds: int) -> int:
+async def login(
+    data: LoginData,
+    client_ip: str,
+    *,
+    attempts: int,
+    address_attempts: int | None = None,
+    first_delay: int = 1,
+    max_delay: int = 900,
+) -> int:
     """Return the identity id for valid credentials.
 
-    Every attempt is counted before the password is checked, so parallel guesses cannot slip past the
-    limit; a success clears the account's count and gives the address its attempt back.
+    No stranger can lock an account: failures are counted per (account, address), and past
+    ``attempts`` of them each further try waits twice as long as the one before; an address failing on
+    many accounts waits too, after ``address_attempts`` (four times ``attempts`` unless given). The
+    attempt is counted before the password is checked, so parallel guesses cannot slip past the delay;
+    a success clears the pair and gives the address its attempt back.
 
     Raises:
-        ValidationFailed: wrong credentials, or too many attempts for this e-mail or address.
+        LoginThrottled: this address must wait before trying this account (or any account) again.
+        ValidationFailed: wrong credentials.
     """
-    account, address = f"login:{data.email}", f"login-ip:{client_ip}"
-    per_account = await hit_counter(account, window_seconds)
-    per_address = await hit_counter(address, window_seconds)
-    if per_account > attempts or per_address > attempts * 4:
-        minutes = max(1, window_seconds // 60)
-        raise ValidationFailed({"__all__": _("Too many attempts. Try again in %(minutes)s minutes.", minutes=minutes)})
+    pair, address = pair_key(data.email, client_ip), f"login-ip:{address_bucket(client_ip)}"
+    wait = await claim_attempt(pair, attempts, first_delay, max_delay)
+    if not wait:
+        free = address_attempts if address_attempts is not None else attempts * 4
+        wait = await claim_attempt(address, free, first_delay, max_delay)
+    if wait:
+        raise LoginThrottled(wait)
     row = await Identity.select(Identity.id, Identity.password_hash).where(Identity.email == data.email).first()
     ok = await verify_password(row["password_hash"] if row else _DUMMY_HASH, data.password)
     if not row or not ok:
         raise ValidationFailed({"__all__": _("Wrong e-mail or password.")})
-    await clear_counter(account)
+    await clear_counter(pair)
     await undo_hit(address)
     await Identity.update({Identity.last_login_at: datetime.now(UTC)}).where(Identity.id == row["id"])
     return int(row["id"])
@@ -110,7 +203,7 @@ async def undo_hit(key: str) -> None:
 
 async def signup_allowed(client_ip: str, *, per_hour: int = 20) -> bool:
     """Each sign-up creates a database and a role: an address may start only so many an hour."""
-    return await hit_counter(f"signup-ip:{client_ip}", 3600) <= per_hour
+    return await hit_counter(f"signup-ip:{address_bucket(client_ip)}", 3600) <= per_hour
 
 
 async def identity_email(identity_id: int) -> str | None:

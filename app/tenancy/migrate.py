@@ -18,6 +18,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from app.tables.control import DbServer, Tenant
 from app.tables.control_app import APP_CONFIG as CONTROL_APP
 from app.tables.tenant_app import APP_CONFIG as TENANT_APP
+from app.tenancy import privileges
 from app.tenancy import runtime as rt
 from app.tenancy.provision import admin_connection, bound_admin, quote_ident
 
@@ -79,13 +80,12 @@ async def migrate_template(server: str) -> None:
                 await conn.execute(f"CREATE ROLE {quote_ident(owner)} NOLOGIN")
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", tpl):
             await conn.execute(f"CREATE DATABASE {quote_ident(tpl)} TEMPLATE template0")
+        await privileges.revoke_public_connect(conn, db.prefix)
         await conn.execute(f"ALTER DATABASE {quote_ident(tpl)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true")
         try:
             async with admin_connection(server, tpl) as tconn:
-                await tconn.execute(
-                    f"GRANT USAGE, CREATE ON SCHEMA public TO {quote_ident(owner)};"
-                    f"REVOKE ALL ON DATABASE {quote_ident(tpl)} FROM PUBLIC"
-                )
+                # PUBLIC has already lost CONNECT on the template (revoke_public_connect above).
+                await tconn.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {quote_ident(owner)}")
             async with bound_admin(server, tpl, role=owner):
                 await _forwards(TENANT_APP.app_name)
         finally:

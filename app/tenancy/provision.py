@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from app.tables.control import DbServer, Tenant
+from app.tenancy import privileges
 from app.tenancy import runtime as rt
 from app.tenancy.engine import DatabaseHandle, bound
 
@@ -187,7 +188,7 @@ async def create_database(
             f"CREATE DATABASE {quote_ident(name)} OWNER {quote_ident(name)} TEMPLATE {quote_ident(template)}"
         )
         created.append("database")
-        await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(name)} FROM PUBLIC")
+        await privileges.close_to_public(conn, name)
     if not from_template:
         return
     async with admin_connection(server, name) as conn:

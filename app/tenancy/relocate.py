@@ -26,7 +26,7 @@ from pathlib import Path
 import asyncpg
 
 from app.tables.control import DbServer, Membership, Tenant
-from app.tenancy import pgtools
+from app.tenancy import pgtools, privileges
 from app.tenancy import runtime as rt
 from app.tenancy.provision import (
     SlugTaken,
@@ -171,7 +171,7 @@ async def _prepare_target(server: str, name: str, password: str) -> None:
         else:
             await conn.execute(role_sql(name, password))
         await conn.execute(f"CREATE DATABASE {quote_ident(name)} OWNER {quote_ident(name)} TEMPLATE template0")
-        await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(name)} FROM PUBLIC")
+        await privileges.close_to_public(conn, name)
 
 
 async def _drop_copy(server: str, name: str) -> None:
@@ -420,7 +420,7 @@ async def _replace(info: rt.TenantInfo, file: Path, keep_old: bool) -> RestoreRe
     async with admin_connection(server) as conn:
         await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(staging)} WITH (FORCE)")
         await conn.execute(f"CREATE DATABASE {quote_ident(staging)} OWNER {quote_ident(name)} TEMPLATE template0")
-        await conn.execute(f"REVOKE ALL ON DATABASE {quote_ident(staging)} FROM PUBLIC")
+        await privileges.close_to_public(conn, staging)
     try:
         await pgtools.restore(tools, await rt.server_dsn(server), staging, name, file)
         prints = await database_prints(server, staging)

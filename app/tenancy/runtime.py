@@ -18,6 +18,7 @@ import asyncpg
 from app import crypto, logs
 from app.settings import Settings
 from app.tables.control import DbServer, Tenant
+from app.tenancy import privileges
 from app.tenancy.embedded import start_embedded
 from app.tenancy.engine import CONTROL_DB, ROUTED_DB, bound
 from app.tenancy.pools import PoolRegistry, keep_session
@@ -46,10 +47,15 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# What asyncpg says when a connection went away under a query: closed by the server or the pool, or
+# handed back to the pool while a request still held it (a database restart resets and releases it).
+_LOST_CONNECTION_WORDS = ("closed", "closing", "released back to the pool")
+
+
 def connection_lost(exc: BaseException) -> bool:
     """An ``asyncpg.InterfaceError`` that means the connection (or its pool) went away, not a bug."""
     message = str(exc).lower()
-    return isinstance(exc, asyncpg.InterfaceError) and ("closed" in message or "closing" in message)
+    return isinstance(exc, asyncpg.InterfaceError) and any(word in message for word in _LOST_CONNECTION_WORDS)
 
 
 log = logging.getLogger("autooffice.tenancy")
@@ -117,12 +123,14 @@ def resolve_primary_dsn(settings: Settings) -> str:
     return settings.db.url or start_embedded(settings.data_dir)
 
 
-async def ensure_database(dsn: str, name: str) -> None:
+async def ensure_database(dsn: str, name: str, prefix: str) -> None:
+    """Create the control-plane database if needed, and keep PUBLIC out of the server's databases."""
     conn = await asyncpg.connect(dsn)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             await conn.execute(f'CREATE DATABASE "{name}"')
+        await privileges.revoke_public_connect(conn, prefix)
     finally:
         await conn.close()
 
@@ -133,7 +141,7 @@ async def start(settings: Settings) -> Runtime:
     async with _start_lock:
         if _runtime is None:
             dsn = resolve_primary_dsn(settings)
-            await ensure_database(dsn, settings.db.control_database)
+            await ensure_database(dsn, settings.db.control_database, settings.db.prefix)
             config = {"dsn": dsn, "database": settings.db.control_database}
             pool = await asyncpg.create_pool(min_size=1, max_size=8, reset=keep_session, **config)
             CONTROL_DB.attach(pool, config)

@@ -13,7 +13,7 @@ from app import jobs
 from app.services.imports import feeds
 from app.services.imports.fetch import is_public
 from app.tables.catalog import Offer
-from app.tables.imports import ImportJob
+from app.tables.imports import FeedSource, ImportJob
 from app.tenancy import runtime as tenancy
 from tests.conftest import SHARED, make_store
 
@@ -58,11 +58,68 @@ def test_only_public_addresses_pass_the_guard(address: str, public: bool) -> Non
         "javascript:alert(1)",
         "http://user:pw@example.com/x",
         "not a url",
+        # Hosts a resolver reads as another address: octal, hex, a single number, too few parts.
+        "http://0177.0.0.1/feed.xml",
+        "http://0x7f.0.0.1/feed.xml",
+        "http://2130706433/feed.xml",
+        "http://127.1/feed.xml",
+        "http://192.168.0.1.5/feed.xml",
+        "http://exa mple.com/feed.xml",
+        "http://example.com/my feed.xml",
+        "http://example.com/feed.xml\x00",
+        "http://ex\u200bample.com/feed.xml",
+        "http://[::1/feed.xml",
+        "http://[zz::1]/feed.xml",
+        "http://example.com:99999/feed.xml",
+        "http://example.com:0/feed.xml",
+        "http://example.com:abc/feed.xml",
+        "http://a..b/feed.xml",
+        "http://-shop-.com/feed.xml",
+        "http://" + "a" * 2000 + ".com/",
     ],
 )
 def test_malformed_feed_links_are_refused(url: str) -> None:
     data, errors = feeds.validate({"url": url, "schedule": "daily"})
     assert data is None and "url" in errors
+    assert errors["url"][0].isupper() and errors["url"].endswith(".")  # a sentence, not a parser's message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/yml.xml",
+        "https://shop.example.com:8443/export/yml.xml?key=a%20b&x=1",
+        "http://203.0.113.7/feed.xml",
+        "http://[2001:db8::1]:8080/feed.xml",
+        "https://магазин.рф/товары.xml",
+        "https://1c-export.example.com./feed.xml",
+    ],
+)
+def test_well_formed_feed_links_pass(url: str) -> None:
+    data, errors = feeds.validate({"url": url, "schedule": "daily"})
+    assert errors == {} and data is not None and data.url == url
+
+
+@pytest.mark.parametrize(
+    ("lang", "phrase"),
+    [("ru", "не является правильным IP-адресом"), ("uk", "не є правильною IP-адресою"), ("en", "is not a valid IP")],
+)
+async def test_a_saved_link_that_cannot_be_parsed_fails_its_run_with_the_reason(
+    runtime, tmp_path, lang: str, phrase: str
+) -> None:
+    """A link saved before the rules were strict: the scheduled run says why instead of dying."""
+    store = await make_store(f"feed-octal-{lang}", locale=lang)
+    async with tenancy.bind_tenant(store.tenant):
+        await FeedSource.insert(FeedSource(url="http://0177.0.0.1/feed.xml", schedule="hourly"))
+    await jobs.defer_feed(store.slug)
+    await jobs.run_worker(wait=False)
+    async with tenancy.bind_tenant(store.tenant):
+        runs = await ImportJob.select(ImportJob.status, ImportJob.fatal)
+        assert len(runs) == 1 and runs[0]["status"] == "failed"
+        assert "0177.0.0.1" in runs[0]["fatal"] and phrase in runs[0]["fatal"]
+        feed = await feeds.get_feed()
+        assert feed["last_error"] == runs[0]["fatal"] and feed["last_run_at"] is not None
+        assert await Offer.count() == 0
 
 
 async def test_private_address_is_refused_and_recorded(runtime, feed_server, tmp_path) -> None:

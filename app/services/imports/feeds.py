@@ -41,6 +41,19 @@ def validate(raw: Mapping[str, str]) -> tuple[FeedSettings | None, dict[str, str
     return (None if errors else FeedSettings(url, schedule)), errors
 
 
+def url_problem(url: str) -> str | None:
+    """Why a saved feed link cannot be fetched (in the current language), or None when it can.
+
+    A link saved before the rules grew stricter is shown with its problem on the imports page, and
+    a scheduled run of it fails with the same message rather than silently.
+    """
+    try:
+        check_url(url)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 async def get_feed() -> dict | None:
     return await FeedSource.select().order_by(FeedSource.id).first()
 

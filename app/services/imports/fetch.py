@@ -8,7 +8,9 @@ a DNS answer cannot change between the check and the connection.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
+import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,14 +82,67 @@ def guarded_client(allow_private: bool = False) -> httpx.AsyncClient:
     )
 
 
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+# A host made of digits, dots and hex notation only is an IPv4 address in some spelling; resolvers read
+# 0177.0.0.1 as octal (127.0.0.1) and 2130706433 as one number, so only the dotted decimal form passes.
+_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]*))*$")
+
+
+def _check_host(host: str) -> None:
+    """A dotted-decimal IPv4 address, an IPv6 literal, or a DNS name (IDN allowed); else ValueError."""
+    if ":" in host:  # urlsplit has removed the brackets of an IPv6 literal
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise ValueError(_("The address %(host)s in the link is not a valid IP address.", host=host)) from None
+        return
+    if _NUMERIC_HOST.match(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            message = _(
+                "The address %(host)s in the link is not a valid IP address: write it as four numbers "
+                "from 0 to 255 without leading zeros (like 203.0.113.7), or use the site's name.",
+                host=host,
+            )
+            raise ValueError(message) from None
+        return
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = ""
+    labels = ascii_host.split(".")
+    if not ascii_host or len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(_("The link's site name %(host)s is not valid.", host=host))
+
+
 def check_url(url: str) -> str:
-    """A well-formed http(s) URL, or a translated ValueError message."""
+    """A well-formed http(s) URL whose host can only mean one thing, or a translated ValueError message."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+    if len(url) > 2000:
+        raise ValueError(_("The link is too long (at most 2000 characters)."))
+    if any(char.isspace() or unicodedata.category(char) in ("Cc", "Cf") for char in url):
+        raise ValueError(_("The link contains spaces or invisible characters: copy it again from the site."))
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unclosed [ of an IPv6 address, say
+        raise ValueError(_("This link cannot be read. Check it for typos.")) from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise ValueError(_("Enter a link that starts with http:// or https://."))
     if parts.username or parts.password:
         raise ValueError(_("Put the feed's login in its settings, not in the link."))
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError(_("The port in the link must be a number from 1 to 65535."))
+    _check_host(hostname)
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise ValueError(_("This link cannot be read. Check it for typos.")) from None
     return url
 
 
@@ -112,6 +167,8 @@ async def download(url: str, target: Path, *, allow_private: bool = False) -> in
             return size
     except ValueError as exc:
         raise ImportFileError("bad_url", str(exc)) from exc
+    except httpx.InvalidURL as exc:  # a redirect to a link httpx cannot read
+        raise ImportFileError("bad_url", _("This link cannot be read. Check it for typos.")) from exc
     except (httpx.TimeoutException, httpcore.TimeoutException) as exc:
         raise ImportFileError("timeout", _("The feed did not answer in time.")) from exc
     except (httpx.TransportError, httpcore.ConnectError) as exc:

@@ -4,11 +4,13 @@
 
   function configure() {
     if (!window.htmx) { return; }
-    // Swap 422 (form errors) like 2xx; keep other errors out of the page and show a toast instead.
+    // Swap 422 (form errors) and 429 (sign-in delay, said on the form) like 2xx; keep other errors out
+    // of the page and show a toast instead.
     window.htmx.config.responseHandling = [
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
       { code: "422", swap: true },
+      { code: "429", swap: true },
       { code: "[45]..", swap: false, error: true },
     ];
   }
