@@ -53,7 +53,7 @@ def test_a_route_without_an_entry_is_reported(settings) -> None:
 
 
 def _client(app) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.77", 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
 
 
