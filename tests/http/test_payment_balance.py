@@ -106,7 +106,8 @@ async def test_a_paid_order_offers_no_pay_and_starts_no_payment(client, shop, la
     page = await client.get(f"/f/{store.slug}/o/{order['token']}?lang={lang}")
     assert 'data-testid="order-paid"' in page.text and 'data-testid="pay-sandbox"' not in page.text
     again = await client.post(f"/f/{store.slug}/o/{order['token']}/pay/{sandbox}?lang={lang}")
-    assert again.status_code == 303 and again.headers["location"] == f"/f/{store.slug}/o/{order['token']}"
+    # Back to the order page, in the shopper's chosen language.
+    assert again.status_code == 303 and again.headers["location"] == f"/f/{store.slug}/o/{order['token']}?lang={lang}"
     assert await payment_rows(store, order) == [{"status": "succeeded", "amount_minor": 160000}]
 
 

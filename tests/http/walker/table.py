@@ -205,6 +205,8 @@ ENTRIES: dict[str, Entry] = {
         **PUBLIC, page=f"{F}/{{code}}", form="//form[@id='order-form']", changes=DRAFTS
     ),
     "GET /f/{slug:str}/o/{token:str}": Entry(**PUBLIC),
+    # A gateway that sends the shopper back with a POST (WayForPay): answered by a redirect to the page.
+    "POST /f/{slug:str}/o/{token:str}": Entry(**PUBLIC),
     # A payment the gateway turned down stays on record as a failed attempt (on the timeline and in the rollups).
     "POST /f/{slug:str}/o/{token:str}/pay/{connection_id:int}": Entry(
         **PUBLIC, page=f"{F}/o/{{token}}", changes=PAID, params={"token": "payable_token"}
