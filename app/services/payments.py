@@ -17,6 +17,7 @@ from decimal import Decimal
 from app import crypto
 from app.errors import Conflict, NotFound, Refused, Unavailable, ValidationFailed
 from app.forms import rules
+from app.services.imports.values import MAX_MONEY_MINOR
 from app.gateways.base import (
     ROUTE_KIND,
     Capability,
@@ -320,7 +321,7 @@ async def handle_notification(
             raise Refused(_("The notification could not be read.")) from None
         if any(rules.has_forbidden(str(value or "")) for value in (
             notification.event_id, notification.provider_payment_id, notification.payment_ref
-        )):
+        )) or not 0 <= (notification.amount.minor if notification.amount else 0) <= MAX_MONEY_MINOR:
             raise Refused(_("The notification could not be read."))
         if not notification.verified:
             notification = await _confirmed(gateway, connection_id, notification)
