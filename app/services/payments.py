@@ -17,7 +17,6 @@ from decimal import Decimal
 from app import crypto
 from app.errors import Conflict, NotFound, Refused, Unavailable, ValidationFailed
 from app.forms import rules
-from app.services.imports.values import MAX_MONEY_MINOR
 from app.gateways.base import (
     ROUTE_KIND,
     Capability,
@@ -45,6 +44,7 @@ from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
 from app.services import audit, balances, customers, invoices, orders, outbox, stores
+from app.services.imports.values import MAX_MONEY_MINOR
 from app.tables.control import Tenant
 from app.tables.orders import Order, OrderChange
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
