@@ -14,7 +14,7 @@ from pathlib import Path
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader
 
-from app.i18n import format_money, get_locale, translations, use_locale
+from app.i18n import format_money, format_phone, get_locale, translations, use_locale
 from app.i18n import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class OrderMail:
     total_minor: int
     shopper_locale: str
     comment: str | None = None
+    store_country: str = ""  # phones of this country are shown in its national format
 
 
 def _jinja_gettext(message: str) -> str:
@@ -114,6 +115,7 @@ def _build_environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["phone"] = format_phone  # {{ mail.customer_phone|phone(mail.store_country) }}
     return env
 
 

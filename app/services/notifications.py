@@ -46,6 +46,7 @@ async def order_placed(order_id: int, public_url: str, settings: MailSettings) -
         total_minor=order["total_minor"],
         shopper_locale=order["locale"],
         comment=order["comment"] or None,
+        store_country=tenant.country,
     )
     sent = await send_order_emails(mail, settings)
     if order["email"] and order["email"] in sent:

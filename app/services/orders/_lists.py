@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from piccolo.query import WhereRaw
 
 from app.i18n import gettext as _
+from app.services import customers
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.orders._model import GROUPS
 from app.tables.orders import Order, SavedView
@@ -33,20 +34,30 @@ def _where(filters: Filters) -> list:
         clauses.append(Order.status.group == filters.group)
     if filters.q:
         like = f"%{filters.q.replace('%', '')}%"
-        digits = "".join(ch for ch in filters.q if ch in "0123456789")
-        if len(digits) >= 4:
+        spellings = phone_spellings(filters.q)
+        if spellings:
             clauses.append(
                 WhereRaw(
-                    "(number = {} OR customer_name ILIKE {} OR email ILIKE {} OR phone LIKE {})",
+                    "(number = {} OR customer_name ILIKE {} OR email ILIKE {} OR phone LIKE ANY({}::text[]))",
                     filters.q,
                     like,
                     like,
-                    f"%{digits}%",
+                    [f"%{digits}%" for digits in spellings],
                 )
             )
         else:
             clauses.append(WhereRaw("(number = {} OR customer_name ILIKE {} OR email ILIKE {})", filters.q, like, like))
     return clauses
+
+
+def phone_spellings(q: str) -> list[str]:
+    """The digits to look for in stored phones: those typed (4 or more), and those of the number they spell
+    in the store's country, so ``8 (903) 111 22 35`` finds ``+79031112235``."""
+    digits = "".join(ch for ch in q if ch in "0123456789")
+    if len(digits) < 4:
+        return []
+    e164 = customers.normalize_phone(q, customers.store_country())
+    return list(dict.fromkeys([digits, *([e164.lstrip("+")] if e164 else [])]))
 
 
 async def list_page(filters: Filters, *, only_manager: int | None = None) -> Page:
