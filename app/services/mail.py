@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from app.i18n import format_money, format_phone, get_locale, translations, use_locale
 from app.i18n import gettext as _
+from app.services.form_answers import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class OrderMail:
     shopper_locale: str
     comment: str | None = None
     store_country: str = ""  # phones of this country are shown in its national format
+    answers: tuple[Answer, ...] = ()  # to the store's own questions, labelled in each language
 
 
 def _jinja_gettext(message: str) -> str:

@@ -12,6 +12,7 @@ from piccolo.query import WhereRaw
 from app.i18n import gettext as _
 from app.services import customers
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
+from app.services.form_answers import CUSTOM_KEYS as QUESTION_KEYS
 from app.services.orders._model import GROUPS
 from app.tables.orders import Order, SavedView
 
@@ -21,11 +22,20 @@ class Filters:
     q: str = ""
     group: str = ""
     page: int = 1
+    question: str = ""  # a store's own question shown as a column ("custom_1")
+    answer: str = ""  # ... and the text its answer must contain
 
 
 def parse_filters(raw: Mapping[str, str]) -> Filters:
     group = raw.get("group") or ""
-    return Filters(q=(raw.get("q") or "").strip()[:100], group=group if group in GROUPS else "", page=parse_page(raw))
+    question = raw.get("question") or ""
+    return Filters(
+        q=(raw.get("q") or "").strip()[:100],
+        group=group if group in GROUPS else "",
+        page=parse_page(raw),
+        question=question if question in QUESTION_KEYS else "",
+        answer=(raw.get("answer") or "").strip()[:100] if question in QUESTION_KEYS else "",
+    )
 
 
 def _where(filters: Filters) -> list:
@@ -47,6 +57,9 @@ def _where(filters: Filters) -> list:
             )
         else:
             clauses.append(WhereRaw("(number = {} OR customer_name ILIKE {} OR email ILIKE {})", filters.q, like, like))
+    if filters.question and filters.answer:
+        answer = filters.answer.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(WhereRaw("fields ->> {} ILIKE {}", filters.question, f"%{answer}%"))
     return clauses
 
 
@@ -67,6 +80,7 @@ async def list_page(filters: Filters, *, only_manager: int | None = None) -> Pag
         Order.number,
         Order.customer_name,
         Order.phone,
+        Order.fields,
         Order.total_minor,
         Order.currency,
         Order.created_at,
@@ -119,7 +133,8 @@ async def board(per_column: int = 20, *, only_manager: int | None = None) -> dic
 
 
 def filters_query(filters: Filters) -> str:
-    return urlencode({k: v for k, v in (("q", filters.q), ("group", filters.group)) if v})
+    pairs = (("q", filters.q), ("group", filters.group), ("question", filters.question), ("answer", filters.answer))
+    return urlencode({k: v for k, v in pairs if v})
 
 
 async def saved_views(identity_id: int) -> list[dict]:
