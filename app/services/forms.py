@@ -288,9 +288,10 @@ _SAVE_DRAFT = (
 # buyer reloaded the form and sent a fresh copy), was converted, whatever order the requests
 # committed in: it is marked so before any lead is drawn.
 _MARK_CONVERTED = (
-    "UPDATE form_draft d SET converted = true WHERE NOT d.converted AND NOT d.reported AND EXISTS ("
-    "SELECT 1 FROM orders o WHERE o.idempotency_key = 'form:' || d.nonce"
-    " OR (o.created_at >= d.created_at AND (o.phone = d.phone OR o.email = d.email)))"
+    "UPDATE form_draft d SET converted = true WHERE NOT d.converted AND NOT d.reported AND ("
+    "EXISTS (SELECT 1 FROM orders o WHERE o.idempotency_key = 'form:' || d.nonce)"
+    " OR EXISTS (SELECT 1 FROM orders o WHERE o.phone = d.phone AND o.created_at >= d.created_at)"
+    " OR EXISTS (SELECT 1 FROM orders o WHERE o.email = d.email AND o.created_at >= d.created_at))"
 )
 
 
