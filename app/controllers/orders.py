@@ -15,7 +15,18 @@ from app.forms import _fields as fields
 from app.forms import rules
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import balances, changes, customers, notifications, orders, payments, staff, stores, tasks
+from app.services import (
+    balances,
+    changes,
+    customers,
+    form_answers,
+    notifications,
+    orders,
+    payments,
+    staff,
+    stores,
+    tasks,
+)
 from app.services.imports.values import ValueProblem, parse_money
 from app.services.mail import mail_settings_from_env
 
@@ -38,6 +49,7 @@ class OrderController(Controller):
             context.update(await _board(request))
         else:
             context["page"] = await orders.list_page(filters, only_manager=_scope(request))
+            context["questions"] = form_answers.choices(await form_answers.questions())
         context["manager_names"] = await staff.names()
         member = request.scope["state"]["member"]
         context["views"] = await orders.saved_views(member.identity_id)
@@ -305,6 +317,7 @@ async def _card(request: Request[Any, Any, Any], order_id: int) -> dict[str, Any
         "link_email": order["email"] or "",
         "link_sent": "",
         "phone": customers.format_phone(order["phone"]),
+        "answers": await form_answers.of_order(order),
         "edit_errors": {},
         "edit_values": {
             "customer_name": order["customer_name"],

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import available_timezones
 
+import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
@@ -241,3 +242,17 @@ def country_name(code: str, locale: str | None = None) -> str:
 
 def country_choices(codes: Sequence[str], locale: str | None = None) -> list[tuple[str, str]]:
     return sorted(((code, country_name(code, locale)) for code in codes), key=lambda item: item[1])
+
+
+def format_phone(e164: str | None, country: str | None = None) -> str:
+    """A stored ``+79031112235`` as staff write it: the national format for a number of the store's
+    ``country`` (``8 (903) 111-22-35`` in a Russian store), the international one for any other number."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    national = bool(country) and phonenumbers.region_code_for_number(number) == (country or "").upper()
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if national else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)

@@ -12,13 +12,14 @@ from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.services import audit
 from app.services import origins as origins_of
+from app.services.form_answers import CUSTOM_KEYS
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.catalog import Offer
 from app.tables.forms import OrderForm
 from app.tenancy.runtime import store_transaction
 
 STANDARD_FIELDS = ("name", "phone", "email", "address", "comment")
-CUSTOM_FIELDS = ("custom_1", "custom_2", "custom_3")
+CUSTOM_FIELDS = CUSTOM_KEYS
 GOODS_MODES = ("all", "category", "fixed", "single")
 MAX_DELIVERY = 4
 

@@ -260,11 +260,7 @@ async def save_draft(nonce: str, form_code: str, raw: Mapping[str, str], country
     now = datetime.now(UTC)
     utm = {key: str(raw.get(key) or "")[:200] for key in UTM_KEYS if raw.get(key)}
     await FormDraft.raw(
-        "INSERT INTO form_draft (nonce, form_code, name, phone, email, utm, converted, reported, created_at,"
-        " updated_at, note) VALUES ({}, {}, {}, {}, {}, {}::jsonb, false, false, {}, {}, '')"
-        " ON CONFLICT (nonce) DO UPDATE SET name = excluded.name, phone = excluded.phone,"
-        " email = excluded.email, updated_at = excluded.updated_at",
-        nonce[:64],
+        _SAVE_DRAFT,
         form_code[:40],
         (raw.get("name") or "")[:200],
         phone,
@@ -272,7 +268,31 @@ async def save_draft(nonce: str, form_code: str, raw: Mapping[str, str], country
         json.dumps(utm),
         now,
         now,
+        nonce[:64],
     )
+
+
+# A draft saved after its order (the form's last keystrokes are sent a moment after the submit) is born
+# converted: the order for its nonce is already there. Once converted, a draft stays converted.
+_SAVE_DRAFT = (
+    "INSERT INTO form_draft (nonce, form_code, name, phone, email, utm, converted, reported, created_at,"
+    " updated_at, note) SELECT n.nonce, {}, {}, {}, {}, {}::jsonb,"
+    " EXISTS (SELECT 1 FROM orders o WHERE o.idempotency_key = 'form:' || n.nonce), false, {}, {}, ''"
+    " FROM (SELECT {}::varchar AS nonce) n"
+    " ON CONFLICT (nonce) DO UPDATE SET name = excluded.name, phone = excluded.phone,"
+    " email = excluded.email, updated_at = excluded.updated_at,"
+    " converted = form_draft.converted OR excluded.converted"
+)
+
+# A draft whose nonce has an order, or whose phone or e-mail ordered since the draft was started (the
+# buyer reloaded the form and sent a fresh copy), was converted, whatever order the requests
+# committed in: it is marked so before any lead is drawn.
+_MARK_CONVERTED = (
+    "UPDATE form_draft d SET converted = true WHERE NOT d.converted AND NOT d.reported AND ("
+    "EXISTS (SELECT 1 FROM orders o WHERE o.idempotency_key = 'form:' || d.nonce)"
+    " OR EXISTS (SELECT 1 FROM orders o WHERE o.phone = d.phone AND o.created_at >= d.created_at)"
+    " OR EXISTS (SELECT 1 FROM orders o WHERE o.email = d.email AND o.created_at >= d.created_at))"
+)
 
 
 async def sweep_unfinished(older_than_minutes: int = 30) -> int:
@@ -280,6 +300,7 @@ async def sweep_unfinished(older_than_minutes: int = 30) -> int:
 
     Each draft is handled in its own transaction, so one bad draft never loses the others.
     """
+    await FormDraft.raw(_MARK_CONVERTED)
     drafts = await FormDraft.raw(
         "SELECT id, form_code, name, phone, email, utm FROM form_draft WHERE NOT converted AND NOT reported"
         " AND updated_at < now() - make_interval(mins => {}) ORDER BY id LIMIT 500",

@@ -14,8 +14,9 @@ from pathlib import Path
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader
 
-from app.i18n import format_money, get_locale, translations, use_locale
+from app.i18n import format_money, format_phone, get_locale, translations, use_locale
 from app.i18n import gettext as _
+from app.services.form_answers import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ class OrderMail:
     total_minor: int
     shopper_locale: str
     comment: str | None = None
+    store_country: str = ""  # phones of this country are shown in its national format
+    answers: tuple[Answer, ...] = ()  # to the store's own questions, labelled in each language
 
 
 def _jinja_gettext(message: str) -> str:
@@ -114,6 +117,7 @@ def _build_environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["phone"] = format_phone  # {{ mail.customer_phone|phone(mail.store_country) }}
     return env
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.i18n import format_money, use_locale
-from app.services import customers, orders
+from app.services import customers, form_answers, orders
 from app.services.mail import (
     MailSettings,
     OrderMail,
@@ -46,6 +46,8 @@ async def order_placed(order_id: int, public_url: str, settings: MailSettings) -
         total_minor=order["total_minor"],
         shopper_locale=order["locale"],
         comment=order["comment"] or None,
+        store_country=tenant.country,
+        answers=await form_answers.of_order(order),
     )
     sent = await send_order_emails(mail, settings)
     if order["email"] and order["email"] in sent:

@@ -7,6 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app import i18n
+from app.tenancy.runtime import current_tenant
 from app.web import assets
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -18,6 +19,15 @@ def _gettext(message: str) -> str:
 
 def _ngettext(singular: str, plural: str, n: int) -> str:
     return i18n.translations(i18n.get_locale()).ungettext(singular, plural, n)
+
+
+def _phone(e164: str | None) -> str:
+    """``{{ order.phone|phone }}``: formatted for the store whose page this is."""
+    try:
+        country = current_tenant().country
+    except LookupError:
+        country = ""
+    return i18n.format_phone(e164, country)
 
 
 def build_environment() -> Environment:
@@ -36,6 +46,7 @@ def build_environment() -> Environment:
         percent=i18n.format_percent,
         date=i18n.format_date,
         datetime=i18n.format_datetime,
+        phone=_phone,
         zip_labels=lambda keys, labels: [(key, labels.get(key, key)) for key in keys],
     )
     env.globals.update(htmx_src=assets.htmx_src, htmx_integrity=assets.HTMX_SHA384)

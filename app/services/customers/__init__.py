@@ -34,6 +34,7 @@ from app.services.customers._identity import (
     format_phone,
     normalize_phone,
     recompute_totals,
+    store_country,
 )
 from app.services.customers._import import ImportResult, import_csv
 from app.services.customers._lists import (
@@ -96,6 +97,7 @@ __all__ = [
     "sort_labels",
     "source_label",
     "sources",
+    "store_country",
     "timeline",
     "undo_merge",
     "update_contacts",

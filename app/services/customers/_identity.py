@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import phonenumbers
 
+from app import i18n
 from app.services._sqlarrays import int_array
 from app.tables.customers import Customer, CustomerEvent
+from app.tenancy.runtime import current_tenant
 
 # Timeline event kinds (DESIGN.md "Data rules").
 FORM_OPENED = "form_opened"
@@ -72,13 +74,17 @@ def normalize_phone(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def format_phone(e164: str | None) -> str:
-    if not e164:
-        return ""
+def format_phone(e164: str | None, country: str | None = None) -> str:
+    """The phone as the bound store's staff write it (see ``i18n.format_phone``)."""
+    return i18n.format_phone(e164, country if country is not None else store_country())
+
+
+def store_country() -> str:
+    """The bound store's country (``""`` outside a store: phones are then shown internationally)."""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164
+        return current_tenant().country
+    except LookupError:
+        return ""
 
 
 async def find_or_create(

@@ -15,7 +15,7 @@ from app.i18n import get_timezone
 from app.i18n import gettext as _
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.customers import _scope
-from app.services.customers._identity import format_phone
+from app.services.customers._identity import format_phone, normalize_phone
 from app.tables.customers import Customer
 
 # Counting stops here: beyond it the list says "more than …" (or the planner's estimate when unfiltered),
@@ -107,7 +107,9 @@ def search_clause(q: str, country: str = "") -> Clause | None:
             return None
         if country.upper() in ("RU", "KZ") and len(digits) >= 4 and digits.startswith("8"):
             digits = "7" + digits[1:]  # 8 912 … is how Russians write +7 912 …
-        return "c.search @@ to_tsquery('simple', {})", [f"{digits}:*"]
+        e164 = normalize_phone(q, country) if country else None
+        spellings = dict.fromkeys([digits, *([e164.lstrip("+")] if e164 else [])])
+        return "c.search @@ to_tsquery('simple', {})", [" | ".join(f"{d}:*" for d in spellings)]
     words = [w.strip(".-@") for w in _WORD.split(q.lower())]
     words = [w for w in words if w][:6]
     if not words:

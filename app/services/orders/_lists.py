@@ -10,7 +10,9 @@ from urllib.parse import urlencode
 from piccolo.query import WhereRaw
 
 from app.i18n import gettext as _
+from app.services import customers
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
+from app.services.form_answers import CUSTOM_KEYS as QUESTION_KEYS
 from app.services.orders._model import GROUPS
 from app.tables.orders import Order, SavedView
 
@@ -20,11 +22,20 @@ class Filters:
     q: str = ""
     group: str = ""
     page: int = 1
+    question: str = ""  # a store's own question shown as a column ("custom_1")
+    answer: str = ""  # ... and the text its answer must contain
 
 
 def parse_filters(raw: Mapping[str, str]) -> Filters:
     group = raw.get("group") or ""
-    return Filters(q=(raw.get("q") or "").strip()[:100], group=group if group in GROUPS else "", page=parse_page(raw))
+    question = raw.get("question") or ""
+    return Filters(
+        q=(raw.get("q") or "").strip()[:100],
+        group=group if group in GROUPS else "",
+        page=parse_page(raw),
+        question=question if question in QUESTION_KEYS else "",
+        answer=(raw.get("answer") or "").strip()[:100] if question in QUESTION_KEYS else "",
+    )
 
 
 def _where(filters: Filters) -> list:
@@ -33,20 +44,33 @@ def _where(filters: Filters) -> list:
         clauses.append(Order.status.group == filters.group)
     if filters.q:
         like = f"%{filters.q.replace('%', '')}%"
-        digits = "".join(ch for ch in filters.q if ch in "0123456789")
-        if len(digits) >= 4:
+        spellings = phone_spellings(filters.q)
+        if spellings:
             clauses.append(
                 WhereRaw(
-                    "(number = {} OR customer_name ILIKE {} OR email ILIKE {} OR phone LIKE {})",
+                    "(number = {} OR customer_name ILIKE {} OR email ILIKE {} OR phone LIKE ANY({}::text[]))",
                     filters.q,
                     like,
                     like,
-                    f"%{digits}%",
+                    [f"%{digits}%" for digits in spellings],
                 )
             )
         else:
             clauses.append(WhereRaw("(number = {} OR customer_name ILIKE {} OR email ILIKE {})", filters.q, like, like))
+    if filters.question and filters.answer:
+        answer = filters.answer.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(WhereRaw("fields ->> {} ILIKE {}", filters.question, f"%{answer}%"))
     return clauses
+
+
+def phone_spellings(q: str) -> list[str]:
+    """The digits to look for in stored phones: those typed (4 or more), and those of the number they spell
+    in the store's country, so ``8 (903) 111 22 35`` finds ``+79031112235``."""
+    digits = "".join(ch for ch in q if ch in "0123456789")
+    if len(digits) < 4:
+        return []
+    e164 = customers.normalize_phone(q, customers.store_country())
+    return list(dict.fromkeys([digits, *([e164.lstrip("+")] if e164 else [])]))
 
 
 async def list_page(filters: Filters, *, only_manager: int | None = None) -> Page:
@@ -56,6 +80,7 @@ async def list_page(filters: Filters, *, only_manager: int | None = None) -> Pag
         Order.number,
         Order.customer_name,
         Order.phone,
+        Order.fields,
         Order.total_minor,
         Order.currency,
         Order.created_at,
@@ -108,7 +133,8 @@ async def board(per_column: int = 20, *, only_manager: int | None = None) -> dic
 
 
 def filters_query(filters: Filters) -> str:
-    return urlencode({k: v for k, v in (("q", filters.q), ("group", filters.group)) if v})
+    pairs = (("q", filters.q), ("group", filters.group), ("question", filters.question), ("answer", filters.answer))
+    return urlencode({k: v for k, v in pairs if v})
 
 
 async def saved_views(identity_id: int) -> list[dict]:
