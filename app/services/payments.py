@@ -100,8 +100,8 @@ async def connect(
     """
     try:
         cls = gateway_class(code)
-        names = {field.name for field in cls.config_fields}
-        config = cls.validate_config({key: value for key, value in values.items() if key in names and value})
+        fields = {field.name for field in cls.config_fields}
+        config = cls.validate_config({key: value for key, value in values.items() if key in fields and value})
     except ConfigInvalid as exc:
         raise ValidationFailed({key: _(str(message)) for key, message in exc.errors.items()}) from None
     test_mode = test_mode or code in TEST_ONLY

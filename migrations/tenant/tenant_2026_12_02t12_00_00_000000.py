@@ -10,10 +10,11 @@ class RawTable(Table):
     pass
 
 
+# (No braces in the statements: raw() reads them as parameters.)
 # Expand only: ``name`` stays (the fallback and what older code reads). The sandbox moves no money, so a
 # sandbox connection saved as live (which let any shopper mark their own order paid) becomes a test one.
 STATEMENTS = [
-    "ALTER TABLE payment_connection ADD COLUMN IF NOT EXISTS names jsonb NOT NULL DEFAULT '{}'::jsonb",
+    "ALTER TABLE payment_connection ADD COLUMN IF NOT EXISTS names jsonb NOT NULL DEFAULT jsonb_build_object()",
     "UPDATE payment_connection SET test_mode = true WHERE code = 'sandbox' AND NOT test_mode",
 ]
 
