@@ -239,7 +239,8 @@ async def test_the_sandbox_is_always_a_test_connection(client, runtime, lang) ->
     assert (await _stored(shop, cli_id))["row"]["test_mode"] is True
     listing = await client.get(f"/s/{shop.slug}/settings/payments/")
     assert listing.text.count('data-testid="connection-mode"') == 2
-    assert {"ru": ">Тестовый<", "uk": ">Тестовий<"}[lang] in listing.text and 'badge-done" data-testid="connection-mode"' not in listing.text
+    assert {"ru": ">Тестовый<", "uk": ">Тестовий<"}[lang] in listing.text
+    assert 'badge-done" data-testid="connection-mode"' not in listing.text  # no "Live" badge
     # A row stored as live before this change still talks to the gateway in test mode.
     async with tenancy.bind_tenant(shop.tenant):
         row = dict(await payments.connection(cli_id), test_mode=False)
