@@ -247,6 +247,11 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
     problem: Exception | None = None
     async with store_transaction():
         await Order.raw("SELECT id FROM orders WHERE id = {} FOR UPDATE", order["id"])
+        # Held to the commit: a connection disabled or deleted meanwhile starts nothing (and a delete waits).
+        if not await PaymentConnection.raw(
+            "SELECT id FROM payment_connection WHERE id = {} AND active FOR KEY SHARE", connection_id
+        ):
+            raise NotFound(_("This payment connection does not exist."))
         order = await orders.get(order["id"])  # as it is now that concurrent starts and edits are queued
         due = (await balances.of_order(order)).due_minor
         if due <= 0 or order["status_group"] == "cancel":

@@ -5,6 +5,7 @@ Expected texts are the translations as a reader would write them, not read from 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import parse_qsl, urlsplit
 
@@ -245,3 +246,29 @@ async def test_the_sandbox_is_always_a_test_connection(client, runtime, lang) ->
     async with tenancy.bind_tenant(shop.tenant):
         row = dict(await payments.connection(cli_id), test_mode=False)
         assert payments.gateway_for(row, KEYS).test_mode is True
+
+
+async def test_a_delete_racing_a_start_leaves_no_payment_without_its_connection(client, runtime) -> None:
+    from app.services import payment_connections
+
+    shop = await make_store("pc-race")
+    for _ in range(3):
+        async with tenancy.bind_tenant(shop.tenant):
+            connection_id = await payments.connect("sandbox", {"secret": SECRET}, keys=KEYS)
+        order = await _order(shop)
+
+        async def start(token=order["token"], cid=connection_id):
+            async with tenancy.bind_tenant(shop.tenant):
+                return await payments.start(token, cid, keys=KEYS)
+
+        async def delete(cid=connection_id):
+            async with tenancy.bind_tenant(shop.tenant):
+                return await payment_connections.delete(cid)
+
+        results = await asyncio.gather(start(), delete(), return_exceptions=True)
+        kinds = {type(r).__name__ for r in results if isinstance(r, Exception)}
+        assert kinds <= {"NotFound", "Conflict"}, results
+        stored = await _stored(shop, connection_id)
+        async with tenancy.bind_tenant(shop.tenant):
+            started = await Payment.count().where(Payment.order == order["id"])
+        assert (stored["row"] is None and started == 0) or (stored["row"] is not None and started == 1)
