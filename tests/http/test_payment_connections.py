@@ -115,6 +115,7 @@ async def test_a_refused_edit_changes_nothing(client, runtime, lang) -> None:
         data={"name_en": "x" * 121, "secret": "a-new-secret-that-would-be-valid", "_csrf_token": csrf(client)},
     )
     assert refused.status_code == 422 and TOO_LONG[lang] in refused.text
+    assert 'data-testid="error-name_en"' in refused.text
     assert "a-new-secret-that-would-be-valid" not in refused.text  # a secret is never shown back
     nul = await client.post(
         f"/s/{shop.slug}/settings/payments/{connection_id}",
@@ -179,7 +180,7 @@ async def test_deleted_only_when_unused(client, runtime, lang) -> None:
     refused = await client.post(
         f"/s/{shop.slug}/settings/payments/{used_id}/delete", data={"_csrf_token": csrf(client)}
     )
-    assert refused.status_code == 409 and REFUSED[lang] in refused.text
+    assert refused.status_code == 409 and REFUSED[lang] in refused.text and 'data-testid="form-error"' in refused.text
     kept = await _stored(shop, used_id)
     assert kept["row"] is not None and [e["action"] for e in kept["audit"]] == ["connect"]
     deleted = await client.post(
