@@ -10,11 +10,11 @@ from litestar.response import Redirect, Template
 
 from app.controllers._htmx import VARY, Form, base_context, redirect, render, toast_headers, wants_fragment
 from app.controllers.hooks import keys_of
-from app.errors import ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.forms.auth import COUNTRIES, CURRENCIES
 from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain, timezone_choices
 from app.i18n import gettext as _
-from app.services import form_settings, orders, payments, products, stores
+from app.services import form_settings, orders, payment_connections, payments, products, stores
 
 
 def _actor(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -216,6 +216,7 @@ class PaymentSettingsController(Controller):
                 data,
                 keys=keys_of(request),
                 name=(data.get("name") or "")[:120],
+                names=payment_connections.names_from(data),
                 test_mode=data.get("test_mode") == "on",
                 **_actor(request),
             )
@@ -237,6 +238,51 @@ class PaymentSettingsController(Controller):
         context["checks"] = {connection_id: result}
         context["c"] = next(c for c in context["connections"] if c["id"] == connection_id)
         return render(request, "settings/payments.html", context, fragment="settings/_connection_check.html")
+
+    @post("/{connection_id:int}", name="settings:edit_payment", opt={"permission": "settings.edit"})
+    async def edit_payment(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        """Save a connection's names, test mode and re-entered credentials (a blank secret keeps the stored one)."""
+        try:
+            await payment_connections.edit(
+                connection_id, data, keys=keys_of(request), test_mode=data.get("test_mode") == "on", **_actor(request)
+            )
+        except ValidationFailed as exc:
+            context = await _payment_context(request, "", {}, {})
+            secret = _secret_fields(next((c["code"] for c in context["connections"] if c["id"] == connection_id), ""))
+            context["edit_id"], context["edit_errors"] = connection_id, exc.errors
+            context["forms"][connection_id] = {k: v[:200] for k, v in data.items() if k not in secret}
+            return render(request, "settings/payments.html", context, status_code=422)
+        return redirect(request, _payments_url(request))
+
+    @post("/{connection_id:int}/disable", name="settings:disable_payment", opt={"permission": "settings.edit"})
+    async def disable_payment(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Redirect:
+        """No Pay button and no new payment; notifications of payments already started still work."""
+        await payment_connections.set_active(connection_id, False, **_actor(request))
+        return redirect(request, _payments_url(request))
+
+    @post("/{connection_id:int}/enable", name="settings:enable_payment", opt={"permission": "settings.edit"})
+    async def enable_payment(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Redirect:
+        await payment_connections.set_active(connection_id, True, **_actor(request))
+        return redirect(request, _payments_url(request))
+
+    @post("/{connection_id:int}/delete", name="settings:delete_payment", opt={"permission": "settings.edit"})
+    async def delete_payment(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Template | Redirect:
+        """Only a connection no payment uses; otherwise the page says why and suggests disabling it."""
+        try:
+            await payment_connections.delete(connection_id, **_actor(request))
+        except Conflict as exc:
+            context = await _payment_context(request, "", {}, {})
+            context["refusal"] = str(exc)
+            return render(request, "settings/payments.html", context, status_code=409)
+        return redirect(request, _payments_url(request))
+
+
+def _payments_url(request: Request[Any, Any, Any]) -> str:
+    return f"/s/{request.scope['state']['tenant'].slug}/settings/payments/"
 
 
 def _secret_fields(code: str) -> set[str]:
@@ -266,4 +312,12 @@ async def _payment_context(request: Request[Any, Any, Any], code: str, values: d
         "errors": errors,
         "connections": connections,
         "checks": {},
+        "forms": await payment_connections.form_values(keys),
+        "fields": {g["code"]: g["config_fields"] for g in gateways},
+        "choice_labels": payments.choice_labels(),
+        "test_only": payments.TEST_ONLY,
+        "locales": LOCALES,
+        "edit_id": None,
+        "edit_errors": {},
+        "refusal": "",
     }

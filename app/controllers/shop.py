@@ -201,6 +201,7 @@ class ShopController(Controller):
             "balance": await balances.of_order(order),
             "balance_labels": balances.state_labels(),
             "connections": await payments.list_connections(active_only=True),
+            "test_only": payments.TEST_ONLY,
         }
         return _page(request, "shop/order.html", context, form)
 

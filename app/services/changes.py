@@ -52,6 +52,7 @@ FIELD_LABELS = {
     "allowed_origins": _l("Sites that may embed the form"), "label": _l("Label"), "required": _l("Required"),
     "price_minor": _l("Price"), "title": _l("Title"), "enabled": _l("On"), "address": _l("Address"),
     "key": _l("Field"), "amount_minor": _l("Amount"), "payment": _l("Payment"), "reason": _l("Reason"),
+    "credentials": _l("Credentials re-entered"),
 }  # fmt: skip
 
 # A field name meaning something else on another record: a customer's "name" is a person's name.
@@ -62,6 +63,7 @@ ACTION_LABELS = {
     "update": _l("Changed"), "create": _l("Created"), "delete": _l("Deleted"), "tags": _l("Tags changed"),
     "connect": _l("Connected"), "invite": _l("Invited"), "revoke": _l("Invitation revoked"),
     "join": _l("Joined"), "shift": _l("Shift changed"), "refund": _l("Refunded"),
+    "enable": _l("Enabled"), "disable": _l("Disabled"),
 }  # fmt: skip
 
 

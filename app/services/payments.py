@@ -66,6 +66,9 @@ FORWARD = {
 KEEP_ID_FREE = frozenset({"mismatch", "check_amount"})
 # What a CHECK notification's outcome tells the gateway (None: go ahead).
 REFUSALS = {"check_ok": None, "unknown_payment": "unknown_payment", "check_amount": "amount"}
+# Gateways that move no money: always in test mode, whatever a form or the CLI asks (a "live" sandbox would let
+# any shopper mark their own order paid).
+TEST_ONLY = frozenset({"sandbox"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ async def connect(
     *,
     keys: Keys,
     name: str = "",
+    names: Mapping[str, str] | None = None,
     test_mode: bool = True,
     base_url: str | None = None,
     actor_id: int | None = None,
@@ -89,20 +93,27 @@ async def connect(
 ) -> int:
     """Store a connection to a gateway; credentials are encrypted, never shown back and never audited.
 
+    ``names`` are the names shown to shoppers per language (``name`` is the fallback). A test-only gateway
+    (the sandbox) is stored in test mode whatever ``test_mode`` says.
+
     Raises:
         ValidationFailed: unknown gateway or settings it refuses.
     """
     try:
         cls = gateway_class(code)
-        names = {field.name for field in cls.config_fields}
-        config = cls.validate_config({key: value for key, value in values.items() if key in names and value})
+        fields = {field.name for field in cls.config_fields}
+        config = cls.validate_config({key: value for key, value in values.items() if key in fields and value})
     except ConfigInvalid as exc:
         raise ValidationFailed({key: _(str(message)) for key, message in exc.errors.items()}) from None
+    test_mode = test_mode or code in TEST_ONLY
+    names = {loc: value for loc, value in (names or {}).items() if value}
+    name = name or names.get("en") or next(iter(names.values()), "")
     async with store_transaction():
         rows = await PaymentConnection.insert(
             PaymentConnection(
                 code=code,
                 name=name or _(cls.display_name),
+                names=names,
                 config_encrypted=crypto.encrypt(keys.secret_key, PURPOSE, json.dumps(config)),
                 test_mode=test_mode,
                 base_url=base_url,
@@ -129,7 +140,8 @@ def gateway_for(row: Mapping, keys: Keys) -> Gateway:
     # The sandbox's "hosted page" is ours, under the store's public prefix.
     sandbox = f"{keys.public_url.rstrip('/')}/f/{current_tenant().slug}" if row["code"] == "sandbox" else None
     base_url = row["base_url"] or sandbox
-    return get_gateway(row["code"], config, test_mode=row["test_mode"], base_url=base_url)
+    test_mode = row["test_mode"] or row["code"] in TEST_ONLY
+    return get_gateway(row["code"], config, test_mode=test_mode, base_url=base_url)
 
 
 def hook_url(keys: Keys, code: str, connection_id: int) -> str:
@@ -236,6 +248,11 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
     problem: Exception | None = None
     async with store_transaction():
         await Order.raw("SELECT id FROM orders WHERE id = {} FOR UPDATE", order["id"])
+        # Held to the commit: a connection disabled or deleted meanwhile starts nothing (and a delete waits).
+        if not await PaymentConnection.raw(
+            "SELECT id FROM payment_connection WHERE id = {} AND active FOR KEY SHARE", connection_id
+        ):
+            raise NotFound(_("This payment connection does not exist."))
         order = await orders.get(order["id"])  # as it is now that concurrent starts and edits are queued
         due = (await balances.of_order(order)).due_minor
         if due <= 0 or order["status_group"] == "cancel":
@@ -661,12 +678,13 @@ async def list_connections(active_only: bool = False) -> list[dict]:
         PaymentConnection.id,
         PaymentConnection.code,
         PaymentConnection.name,
+        PaymentConnection.names,
         PaymentConnection.test_mode,
         PaymentConnection.active,
     )
     if active_only:
         query = query.where(PaymentConnection.active.eq(True))
-    return await query.order_by(PaymentConnection.id)
+    return await query.order_by(PaymentConnection.id).output(load_json=True)
 
 
 def gateways() -> list[dict]:

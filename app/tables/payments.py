@@ -11,7 +11,8 @@ from app.tables.orders import Order
 
 class PaymentConnection(Table, tablename="payment_connection"):
     code = Varchar(length=32)  # the gateway's registry code
-    name = Varchar(length=120)
+    name = Varchar(length=120)  # the fallback when ``names`` has none for the shopper's language
+    names = JSONB(default={})  # locale -> the name shown to shoppers on the pay button
     config_encrypted = Text()  # the gateway settings, encrypted with a key that never enters the database
     test_mode = Boolean(default=True)
     base_url = Text(null=True, default=None)  # API address override (local fakes, proxies)

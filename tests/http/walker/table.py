@@ -170,6 +170,13 @@ ENTRIES: dict[str, Entry] = {
         page=f"{S}/settings/payments", query="?code=sandbox", valid={"secret": "walker-sandbox-secret-4567"}
     ),
     "POST /s/{slug:str}/settings/payments/{connection_id:int}/check": Entry(page=f"{S}/settings/payments"),
+    "POST /s/{slug:str}/settings/payments/{connection_id:int}": Entry(
+        page=f"{S}/settings/payments", valid={"name_*": "Walker pay"}
+    ),
+    # Disabling or deleting the newest connection would take the shop's Pay button from the routes walked after.
+    "POST /s/{slug:str}/settings/payments/{connection_id:int}/enable": Entry(page=f"{S}/settings/payments"),
+    "POST /s/{slug:str}/settings/payments/{connection_id:int}/disable": Entry(page=f"{S}/settings/payments", last=True),
+    "POST /s/{slug:str}/settings/payments/{connection_id:int}/delete": Entry(page=f"{S}/settings/payments", last=True),
     "GET /s/{slug:str}/settings/automation": Entry(),
     "GET /s/{slug:str}/settings/automation/new": Entry(),
     "POST /s/{slug:str}/settings/automation/new": Entry(
