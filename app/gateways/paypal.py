@@ -9,6 +9,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -271,7 +272,17 @@ class PayPalGateway(Gateway):
             if response.status_code != 200:
                 raise SignatureInvalid(detail=f"certificate fetch HTTP {response.status_code}")
             self._cert_cache[url] = response.content
-        return self.parse_notification(raw_body, headers, query)
+        n = self.parse_notification(raw_body, headers, query)
+        if n.kind is NotificationKind.REFUND and not (n.provider_payment_id or n.payment_ref):
+            # A refund names its capture only by its "up" link: the capture names our order and reference.
+            links = (n.raw.get("resource") or {}).get("links") or []
+            up = next((str(link.get("href", "")) for link in links if link.get("rel") == "up"), "")
+            capture_id = up.rsplit("/captures/", 1)[-1] if "/captures/" in up else ""
+            if capture_id.isalnum():
+                capture = await self._call("GET", f"/v2/payments/captures/{capture_id}")
+                related = (capture.get("supplementary_data") or {}).get("related_ids") or {}
+                n = replace(n, provider_payment_id=related.get("order_id"), payment_ref=capture.get("custom_id"))
+        return n
 
     def parse_notification(self, raw_body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> Notification:
         h = lower_headers(headers)
@@ -300,7 +311,13 @@ class PayPalGateway(Gateway):
         if event_type == "CHECKOUT.ORDER.COMPLETED":  # completed order, but its capture may still be PENDING
             captures = ((unit.get("payments") or {}).get("captures")) or []
             status = _CAPTURE.get(str(captures[0].get("status")), _S.PENDING) if captures else _S.PENDING
-        return Notification(True, str(event.get("id")), kind, status, order_id, ref, self._amount(amount), event)
+        refund_id = None
+        if kind is NotificationKind.REFUND:  # the resource is the refund: its id names it, ours or the cabinet's
+            refund_id = str(resource.get("id") or "") or None
+            kind = kind if resource.get("status") in (None, "COMPLETED") else NotificationKind.INFO
+        return Notification(
+            True, str(event.get("id")), kind, status, order_id, ref, self._amount(amount), event, refund_id=refund_id
+        )
 
     def notification_response(self, notification: Notification) -> tuple[int, str, bytes]:
         return 200, "text/plain", b""
