@@ -316,7 +316,8 @@ async def handle_notification(
             raise Refused(_("This payment method takes no notifications.")) from None
         except UNREADABLE:  # junk a gateway's parser choked on: the sender gets a 400, never a 500
             raise Refused(_("The notification could not be read.")) from None
-        except GatewayUnavailable:  # a lookup the notification needs failed: the gateway sends it again
+        except GatewayError as exc:  # a lookup the notification needs failed: the gateway sends it again
+            logger.warning("notification not read: the gateway's lookup failed: %s", exc.code)
             raise Unavailable(_("The payment system did not answer. Try again in a minute.")) from None
         if any(
             rules.has_forbidden(str(value or ""))

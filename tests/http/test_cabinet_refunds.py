@@ -186,7 +186,11 @@ async def test_stripe_charge_refunded_alone_records_the_dashboard_refund(client,
         await staff_refund(client, store, order, "10", "en")
         intent = fake.refunds[-1]["payment_intent"]
         fake.refund_in_dashboard(intent, 4000)  # the rest, learnt only from the charge's refunded total
-        await twice(client, store, "stripe", cid, *fake.event("charge.refunded", fake.charge(intent)))
+        charge_refunded = fake.event("charge.refunded", fake.charge(intent))
+        fake.fail_next = 500  # the PaymentIntent lookup fails: a 503 Stripe retries, nothing stored
+        assert (await notify(client, store, "stripe", cid, *charge_refunded)).status_code == 503
+        assert (await the_payment(store, order))["refunded_minor"] == 1000
+        await twice(client, store, "stripe", cid, *charge_refunded)
         assert await recorded(store, order) == expect("refunded", 5000, 1000, 4000)
         assert "refund_recorded" in (await events(store)).values()
 
