@@ -567,7 +567,11 @@ async def _refund_noted(payment: Mapping, n: Notification, now: datetime) -> str
             return "refund_known"
         if total is not None and payment["refunded_minor"] + n.amount.minor > total:
             return "ignored"  # the gateway's own total does not cover it (unsigned, so maybe forged)
-        amount, refund_id = n.amount.minor, n.refund_id
+        counted = await _name_counted(refunds, n.amount.minor)
+        if counted == n.amount.minor:  # already counted in a refunded total (Stripe charge.refunded came first)
+            await Refund.insert(_cabinet_refund(payment["id"], n.amount.minor, n.refund_id, now))
+            return "refund_known"
+        amount, refund_id = n.amount.minor - counted, n.refund_id
     elif total is not None:
         amount, refund_id = total - payment["refunded_minor"], f"total:{total}"
         if amount <= 0:
@@ -577,17 +581,8 @@ async def _refund_noted(payment: Mapping, n: Notification, now: datetime) -> str
     refunded = payment["refunded_minor"] + amount
     if refunded > payment["amount_minor"]:
         return "mismatch"
-    await Refund.insert(
-        Refund(
-            payment=payment["id"],
-            amount_minor=amount,
-            status="succeeded",
-            idempotency_key=f"gateway-{uuid.uuid4().hex}",
-            provider_refund_id=refund_id[:128],
-            actor="gateway",
-            created_at=now,
-        )
-    )
+    named = n.amount.minor if n.refund_id and n.amount is not None else amount
+    await Refund.insert(_cabinet_refund(payment["id"], named, refund_id, now))
     status = "refunded" if refunded >= payment["amount_minor"] else "partially_refunded"
     await Payment.update({Payment.refunded_minor: refunded, Payment.status: status, Payment.updated_at: now}).where(
         Payment.id == payment["id"]
@@ -596,6 +591,36 @@ async def _refund_noted(payment: Mapping, n: Notification, now: datetime) -> str
     ref = await Payment.select(Payment.ref).where(Payment.id == payment["id"]).first()
     await _refund_written(order, {**payment, "ref": ref["ref"]}, amount, actor="gateway", actor_id=None, reason="")
     return "refund_recorded"
+
+
+def _cabinet_refund(payment_id: int, amount_minor: int, refund_id: str, now: datetime) -> Refund:
+    return Refund(
+        payment=payment_id,
+        amount_minor=amount_minor,
+        status="succeeded",
+        idempotency_key=f"gateway-{uuid.uuid4().hex}",
+        provider_refund_id=refund_id[:128],
+        actor="gateway",
+        created_at=now,
+    )
+
+
+async def _name_counted(refunds: list[dict], amount_minor: int) -> int:
+    """A named refund may already be counted in a refunded total: take up to its amount from those totals.
+
+    Returns how much of it was counted already; the total's rows shrink by as much, so the refunds' rows
+    still add up to the payment's ``refunded_minor``.
+    """
+    counted = 0
+    for r in refunds:
+        if not (r["provider_refund_id"] or "").startswith("total:") or r["amount_minor"] <= 0:
+            continue
+        take = min(r["amount_minor"], amount_minor - counted)
+        await Refund.update({Refund.amount_minor: r["amount_minor"] - take}).where(Refund.id == r["id"])
+        counted += take
+        if counted == amount_minor:
+            break
+    return counted
 
 
 @dataclass(frozen=True)

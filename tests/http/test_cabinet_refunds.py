@@ -266,3 +266,28 @@ async def test_wayforpay_refunded_with_its_total_is_recorded_once(client, runtim
         assert (await the_payment(store, order))["refunded_minor"] == 10000
         await twice_confirmed(client, store, order, "wayforpay", cid, fake.refund_in_cabinet(ref, "300"))
         assert await recorded(store, order) == expect("partially_refunded", 40000, 10000, 30000)
+
+
+async def test_stripe_charge_refunded_before_the_refund_event_counts_it_once(client, runtime) -> None:
+    """Stripe does not order its events: the total may come first, then the refund named by its id."""
+    async with FakeStripe() as fake:
+        config = {"secret_key": fake.secret_key, "webhook_secret": fake.webhook_secret}
+        store, cid = await connected("cab-stripe-order", "stripe", config, fake.url)
+        order = await place(store, "USD", (("Kettle", 2500, 2),))
+        await pay(client, store, order, cid)
+        body, headers = fake.complete((await the_payment(store, order))["provider_payment_id"])
+        await notify(client, store, "stripe", cid, body, headers)
+        await staff_refund(client, store, order, "10", "en")
+        intent = fake.refunds[-1]["payment_intent"]
+        first, second = fake.refund_in_dashboard(intent, 700), fake.refund_in_dashboard(intent, 800)
+        await twice(client, store, "stripe", cid, *fake.event("charge.refunded", fake.charge(intent)))  # 2500
+        await twice(client, store, "stripe", cid, *fake.event("refund.created", second))
+        await twice(client, store, "stripe", cid, *fake.event("refund.created", first))
+        state = await recorded(store, order)
+        assert (state["status"], state["refunded_minor"]) == ("partially_refunded", 2500)
+        assert sum(amount for _, amount in state["refunds"]) == 2500
+        async with tenancy.bind_tenant(store.tenant):
+            named = await Refund.select(Refund.provider_refund_id, Refund.amount_minor).where(
+                Refund.provider_refund_id.is_in([first["id"], second["id"]])
+            )
+        assert sorted(r["amount_minor"] for r in named) == [700, 800]
