@@ -291,6 +291,9 @@ class Notification:
     amount: Money | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     refund_id: str | None = None  # the gateway's id of the refund, for REFUND notifications that carry one
+    # For REFUND notifications without a refund id: all the gateway has refunded of the payment so far, so a
+    # refund made in its cabinet is what this total exceeds ours by (a repeat or our own echo adds nothing).
+    refunded_total: Money | None = None
 
     @property
     def currency(self) -> str | None:

@@ -9,6 +9,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -73,8 +74,18 @@ def system_roots() -> tuple[x509.Certificate, ...]:
         return tuple(x509.load_pem_x509_certificates(Path(cafile).read_bytes()))
 
 
+@cache
+def bundled_intermediates() -> tuple[x509.Certificate, ...]:
+    """The intermediate of PayPal's signing chain, bundled as PayPal's SDK bundles it (provenance in the file),
+    so a certificate URL that serves the leaf alone still verifies up to a root of the trust store."""
+    return tuple(
+        x509.load_pem_x509_certificates((Path(__file__).parent / "certs/paypal_intermediates.pem").read_bytes())
+    )
+
+
 def check_certificate(pem: bytes, *, now: datetime, roots: Sequence[x509.Certificate] | None) -> x509.Certificate:
     """PayPal-Python-SDK ``_verify_certificate``: CN ends with .paypal.com, not expired, chain verifies.
+    The chain is what the URL served plus the bundled intermediate, as the SDK's certificate store holds it.
     ``roots=None`` skips only the chain check (the published vector's leaf came without its chain)."""
     try:
         chain = x509.load_pem_x509_certificates(pem)
@@ -90,7 +101,9 @@ def check_certificate(pem: bytes, *, now: datetime, roots: Sequence[x509.Certifi
     if roots is not None:
         try:
             verifier = PolicyBuilder().store(Store(list(roots))).time(now)
-            verifier.build_server_verifier(x509.DNSName(common_name)).verify(leaf, chain[1:])
+            verifier.build_server_verifier(x509.DNSName(common_name)).verify(
+                leaf, [*chain[1:], *bundled_intermediates()]
+            )
         except (VerificationError, ValueError) as exc:
             raise SignatureInvalid(detail=f"certificate chain: {exc}") from None
     return leaf
@@ -187,7 +200,9 @@ class PayPalGateway(Gateway):
 
     @staticmethod
     def _amount(data: Mapping[str, Any] | None) -> Money | None:
-        return Money.from_decimal(str(data["value"]), str(data["currency_code"])) if data else None
+        if not data or "value" not in data:  # v1 events (PAYMENT.SALE.*) write amounts otherwise: not ours
+            return None
+        return Money.from_decimal(str(data["value"]), str(data["currency_code"]))
 
     def _result(self, order: Mapping[str, Any]) -> GatewayResult:
         unit = (order.get("purchase_units") or [{}])[0]
@@ -271,7 +286,17 @@ class PayPalGateway(Gateway):
             if response.status_code != 200:
                 raise SignatureInvalid(detail=f"certificate fetch HTTP {response.status_code}")
             self._cert_cache[url] = response.content
-        return self.parse_notification(raw_body, headers, query)
+        n = self.parse_notification(raw_body, headers, query)
+        if n.kind is NotificationKind.REFUND and not (n.provider_payment_id or n.payment_ref):
+            # A refund names its capture only by its "up" link: the capture names our order and reference.
+            links = (n.raw.get("resource") or {}).get("links") or []
+            up = next((str(link.get("href", "")) for link in links if link.get("rel") == "up"), "")
+            capture_id = up.rsplit("/captures/", 1)[-1] if "/captures/" in up else ""
+            if capture_id.isalnum():
+                capture = await self._call("GET", f"/v2/payments/captures/{capture_id}")
+                related = (capture.get("supplementary_data") or {}).get("related_ids") or {}
+                n = replace(n, provider_payment_id=related.get("order_id"), payment_ref=capture.get("custom_id"))
+        return n
 
     def parse_notification(self, raw_body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> Notification:
         h = lower_headers(headers)
@@ -300,7 +325,13 @@ class PayPalGateway(Gateway):
         if event_type == "CHECKOUT.ORDER.COMPLETED":  # completed order, but its capture may still be PENDING
             captures = ((unit.get("payments") or {}).get("captures")) or []
             status = _CAPTURE.get(str(captures[0].get("status")), _S.PENDING) if captures else _S.PENDING
-        return Notification(True, str(event.get("id")), kind, status, order_id, ref, self._amount(amount), event)
+        refund_id = None
+        if kind is NotificationKind.REFUND:  # the resource is the refund: its id names it, ours or the cabinet's
+            refund_id = str(resource.get("id") or "") or None
+            kind = kind if resource.get("status") in (None, "COMPLETED") else NotificationKind.INFO
+        return Notification(
+            True, str(event.get("id")), kind, status, order_id, ref, self._amount(amount), event, refund_id=refund_id
+        )
 
     def notification_response(self, notification: Notification) -> tuple[int, str, bytes]:
         return 200, "text/plain", b""

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -46,6 +47,8 @@ _TWO_DECIMAL_OF_ZERO = frozenset({"ISK", "UGX"})
 # Stripe's three-decimal currencies (its Currencies page): amounts in thousandths, and the last digit must be 0
 # for Stripe's payment partners.
 THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+# Events whose object is a refund (Stripe's event types list); charge.refunded carries the charge instead.
+_REFUND_EVENTS = {"refund.created", "refund.updated", "charge.refund.updated"}
 _SESSION_EVENTS = {
     "checkout.session.async_payment_succeeded": PaymentStatus.SUCCEEDED,
     "checkout.session.async_payment_failed": PaymentStatus.FAILED,
@@ -227,6 +230,20 @@ class StripeGateway(Gateway):
         status = "succeeded" if refund.get("status") == "succeeded" else "pending"
         return RefundResult(str(refund["id"]), status, req.amount, refund)
 
+    async def receive_notification(
+        self, raw_body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> Notification:
+        """A refund made in the dashboard names only the PaymentIntent: our reference is in its metadata."""
+        n = self.parse_notification(raw_body, headers, query)
+        if (
+            n.kind is not NotificationKind.REFUND
+            or n.payment_ref
+            or not str(n.provider_payment_id or "").startswith("pi_")
+        ):
+            return n
+        intent = await self._call("GET", f"/v1/payment_intents/{n.provider_payment_id}")
+        return replace(n, payment_ref=str((intent.get("metadata") or {}).get("payment_ref") or "") or None)
+
     def parse_notification(self, raw_body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> Notification:
         header = lower_headers(headers).get("stripe-signature", "")
         verify_signature(
@@ -252,7 +269,7 @@ class StripeGateway(Gateway):
                 result.amount,
                 event,
             )
-        if event_type == "charge.refunded":
+        if event_type == "charge.refunded":  # the charge: ``amount_refunded`` is the total so far
             refunded = from_stripe_amount(int(obj.get("amount_refunded", 0)), str(obj.get("currency", "usd")))
             full = obj.get("amount_refunded") == obj.get("amount")
             status = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
@@ -263,8 +280,22 @@ class StripeGateway(Gateway):
                 status,
                 obj.get("payment_intent"),
                 (obj.get("metadata") or {}).get("payment_ref"),
-                refunded,
+                None,
                 event,
+                refunded_total=refunded,
+            )
+        if event_type in _REFUND_EVENTS and obj.get("object") == "refund":  # the refund itself, with its id
+            kind = NotificationKind.REFUND if obj.get("status") == "succeeded" else NotificationKind.INFO
+            return Notification(
+                True,
+                str(event.get("id")),
+                kind,
+                None,
+                obj.get("payment_intent"),
+                (obj.get("metadata") or {}).get("payment_ref") or None,
+                from_stripe_amount(int(obj.get("amount", 0)), str(obj.get("currency", "usd"))),
+                event,
+                refund_id=str(obj.get("id") or "") or None,
             )
         return Notification(True, str(event.get("id")), NotificationKind.INFO, None, obj.get("id"), raw=event)
 

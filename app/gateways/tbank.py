@@ -99,6 +99,13 @@ def receipt_json(receipt: Receipt, email: str | None, phone: str | None, taxatio
     return {**body, **{k: v for k, v in contact.items() if v}}
 
 
+def refund_name(data: Mapping[str, Any]) -> str | None:
+    """A refund's stable name: the payment and what was left of it after (a refund's own id T-Bank lacks)."""
+    if data.get("OriginalAmount") is None or data.get("NewAmount") is None:
+        return None
+    return f"{data.get('PaymentId')}:left:{int(data['NewAmount'])}"
+
+
 class TBankGateway(Gateway):
     code = "tbank"
     display_name = N_("T-Bank (Tinkoff)")
@@ -211,7 +218,8 @@ class TBankGateway(Gateway):
             body["Receipt"] = receipt_json(req.receipt, None, None, self.config.get("taxation"))
         data = await self._call("Cancel", body)
         done = str(data.get("Status")) in _REFUND_STATUSES
-        return RefundResult(req.idempotency_key, "succeeded" if done else "pending", req.amount, data)
+        name = refund_name(data) or req.idempotency_key
+        return RefundResult(name, "succeeded" if done else "pending", req.amount, data)
 
     def parse_notification(self, raw_body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> Notification:
         try:
@@ -232,6 +240,13 @@ class TBankGateway(Gateway):
         elif status_name not in _STATUSES:
             kind = NotificationKind.INFO  # AddCard, fiscal receipt (RECEIPT), QR ...
         event_id = f"{data.get('PaymentId')}:{status_name}:{given[:16]}"
+        amount, refund_id = result.amount, None
+        if status_name in ("REFUNDED", "PARTIAL_REFUNDED"):
+            # T-Bank names no refund; what is left of the payment after it (NewAmount, as Cancel answers) does,
+            # and OriginalAmount - NewAmount is its amount. REFUNDED without them: all of it (the pipeline).
+            amount, refund_id = None, refund_name(data)
+            if refund_id is not None:
+                amount = Money(int(data["OriginalAmount"]) - int(data["NewAmount"]), "RUB")
         return Notification(
             True,
             event_id,
@@ -239,8 +254,9 @@ class TBankGateway(Gateway):
             result.status,
             result.provider_payment_id,
             str(data.get("OrderId") or "") or None,
-            result.amount,
+            amount,
             data,
+            refund_id=refund_id,
         )
 
     def notification_response(self, notification: Notification) -> tuple[int, str, bytes]:

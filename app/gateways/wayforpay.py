@@ -163,8 +163,13 @@ class WayForPayGateway(Gateway):
         amount = None
         if data.get("amount") is not None and data.get("currency"):
             amount = Money.from_decimal(str(data["amount"]), str(data["currency"]))
+        refunded = None  # CHECK_STATUS names the sum refunded so far [unverified: field name from the docs' list]
+        if data.get("refundAmount") not in (None, "") and data.get("currency"):
+            refunded = Money.from_decimal(str(data["refundAmount"]), str(data["currency"]))
         error = ErrorCode.CARD_DECLINED if status is PaymentStatus.FAILED else None
-        return GatewayResult(status, str(data.get("orderReference") or ""), amount, error_code=error, raw=dict(data))
+        return GatewayResult(
+            status, str(data.get("orderReference") or ""), amount, refunded=refunded, error_code=error, raw=dict(data)
+        )
 
     async def fetch_status(
         self, provider_payment_id: str | None = None, *, payment_ref: str | None = None
@@ -227,14 +232,17 @@ class WayForPayGateway(Gateway):
         name = str(data.get("transactionStatus"))
         kind = NotificationKind.REFUND if name in _REFUND_STATUSES else NotificationKind.PAYMENT
         event_id = f"{data.get('orderReference')}:{name}:{given[:12]}"
+        # A refund callback names no refund, and its signature does not cover a refunded sum: the pipeline
+        # asks CHECK_STATUS for the refunded total, which tells a cabinet refund from ours.
+        refund = kind is NotificationKind.REFUND
         return Notification(
-            True,
+            not refund,
             event_id,
             kind,
             result.status,
             result.provider_payment_id,
             result.provider_payment_id or None,
-            result.amount,
+            None if refund else result.amount,
             data,
         )
 

@@ -236,16 +236,17 @@ class YooKassaGateway(Gateway):
         except (KeyError, ValueError):
             raise SignatureInvalid(N_("The notification body is not valid.")) from None
         metadata = obj.get("metadata") or {}
-        if event.startswith("refund."):
+        if event.startswith("refund."):  # the object is the refund: its own id, amount and payment_id
             return Notification(
                 False,
                 f"{event}:{obj.get('id')}",
-                NotificationKind.REFUND,
+                NotificationKind.REFUND if obj.get("status") == "succeeded" else NotificationKind.INFO,
                 None,
                 obj.get("payment_id"),
                 metadata.get("payment_ref"),
                 amount,
                 data,
+                refund_id=str(obj.get("id") or "") or None,
             )
         kind = NotificationKind.PAYMENT if event.startswith("payment.") else NotificationKind.INFO
         status = self._result(obj).status if kind is NotificationKind.PAYMENT else None

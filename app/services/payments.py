@@ -174,9 +174,7 @@ def _step_of(stored: Mapping) -> ShopperStep:
 async def _reusable(order_id: int, connection_id: int, amount_minor: int, now: datetime) -> dict | None:
     """The order's pending payment of this connection for this amount, started recently, if there is one."""
     return (
-        await Payment.select(
-            Payment.id, Payment.ref, Payment.idempotency_key, Payment.shopper_step, Payment.attempts
-        )
+        await Payment.select(Payment.id, Payment.ref, Payment.idempotency_key, Payment.shopper_step, Payment.attempts)
         .where(
             (Payment.order == order_id)
             & (Payment.connection == connection_id)
@@ -336,9 +334,14 @@ async def handle_notification(
             raise Refused(_("This payment method takes no notifications.")) from None
         except UNREADABLE:  # junk a gateway's parser choked on: the sender gets a 400, never a 500
             raise Refused(_("The notification could not be read.")) from None
-        if any(rules.has_forbidden(str(value or "")) for value in (
-            notification.event_id, notification.provider_payment_id, notification.payment_ref
-        )) or not 0 <= (notification.amount.minor if notification.amount else 0) <= MAX_MONEY_MINOR:
+        except GatewayError as exc:  # a lookup the notification needs failed: the gateway sends it again
+            logger.warning("notification not read: the gateway's lookup failed: %s", exc.code)
+            raise Unavailable(_("The payment system did not answer. Try again in a minute.")) from None
+        if any(
+            rules.has_forbidden(str(value or ""))
+            for value in (notification.event_id, notification.provider_payment_id, notification.payment_ref)
+        ) or not all(0 <= (money.minor if money else 0) <= MAX_MONEY_MINOR
+                     for money in (notification.amount, notification.refunded_total)):  # fmt: skip
             raise Refused(_("The notification could not be read."))
         if not notification.verified:
             notification = await _confirmed(gateway, connection_id, notification)
@@ -377,8 +380,7 @@ async def _confirmed(gateway: Gateway, connection_id: int, n: Notification) -> N
     if known is None or not n.provider_payment_id:  # not ours: never worth a call to the gateway
         return unconfirmed
     asked = await Payment.raw(
-        "UPDATE payment SET verified_at = {} WHERE id = {} AND (verified_at IS NULL OR verified_at <= {})"
-        " RETURNING id",
+        "UPDATE payment SET verified_at = {} WHERE id = {} AND (verified_at IS NULL OR verified_at <= {}) RETURNING id",
         now,
         known["id"],
         now - VERIFY_EVERY,
@@ -393,6 +395,12 @@ async def _confirmed(gateway: Gateway, connection_id: int, n: Notification) -> N
     except GatewayError as exc:
         logger.warning("notification %s not confirmed by the gateway: %s", n.event_id, exc.code)
         return unconfirmed
+    if n.kind is NotificationKind.REFUND:
+        # A refund is believed as far as the payment's refunded total at the gateway covers it.
+        if result.refunded is None:
+            return unconfirmed
+        confirmed_id = f"{n.event_id}|{result.refunded.minor}"
+        return replace(n, verified=True, event_id=confirmed_id, refunded_total=result.refunded)
     # The confirmed status is part of the event's identity: a forged "succeeded" that the gateway denied
     # must not block the genuine one that comes later.
     return replace(
@@ -547,47 +555,91 @@ async def _outcome(payment: Mapping | None, n: Notification, now: datetime) -> s
 
 
 async def _refund_noted(payment: Mapping, n: Notification, now: datetime) -> str:
-    """A refund the gateway reports: ours are known already; one made in the gateway's cabinet is recorded."""
-    if n.amount is None or n.currency != payment["currency"]:
+    """A refund the gateway reports: ours are known already; one made in the gateway's cabinet is recorded.
+
+    A refund is matched by the gateway's refund id; a gateway that names no refund reports the payment's
+    refunded total instead, and what it exceeds ours by is the cabinet's refund (so a repeated notification,
+    or ours echoed back, adds nothing). An unsigned notification counts only up to the total the gateway
+    confirmed when asked.
+    """
+    named = n.amount or n.refunded_total
+    if named is not None and named.currency != payment["currency"]:
         return "mismatch"
     refunds = await Refund.select(Refund.id, Refund.amount_minor, Refund.status, Refund.provider_refund_id).where(
         Refund.payment == payment["id"]
     )
     if n.refund_id and any(r["provider_refund_id"] == n.refund_id for r in refunds):
         return "refund_known"
-    in_flight = [
-        r
-        for r in refunds
-        if r["status"] in ("pending", "unknown") and r["amount_minor"] == n.amount.minor and not r["provider_refund_id"]
-    ]
-    if in_flight:  # ours, still being asked for: its id is filled in when the gateway answers us
-        return "refund_known"
-    if not n.refund_id or payment["status"] not in ("succeeded", "partially_refunded"):
-        return "ignored"  # without the refund's id it cannot be told apart from ours
-    refunded = payment["refunded_minor"] + n.amount.minor
+    if payment["status"] not in ("succeeded", "partially_refunded"):
+        return "ignored"
+    total = n.refunded_total.minor if n.refunded_total is not None else None
+    if total is None and n.amount is None and n.status is PaymentStatus.REFUNDED:
+        total = payment["amount_minor"]  # "fully refunded", and nothing more (T-Bank REFUNDED)
+    if n.refund_id and n.amount is not None:
+        in_flight = [
+            r
+            for r in refunds
+            if r["status"] in ("pending", "unknown") and r["amount_minor"] == n.amount.minor
+            and not r["provider_refund_id"]
+        ]  # fmt: skip
+        if in_flight:  # ours, still being asked for: its id is filled in when the gateway answers us
+            return "refund_known"
+        if total is not None and payment["refunded_minor"] + n.amount.minor > total:
+            return "ignored"  # the gateway's own total does not cover it (unsigned, so maybe forged)
+        counted = await _name_counted(refunds, n.amount.minor)
+        if counted == n.amount.minor:  # already counted in a refunded total (Stripe charge.refunded came first)
+            await Refund.insert(_cabinet_refund(payment["id"], n.amount.minor, n.refund_id, now))
+            return "refund_known"
+        amount, refund_id = n.amount.minor - counted, n.refund_id
+    elif total is not None:
+        amount, refund_id = total - payment["refunded_minor"], f"total:{total}"
+        if amount <= 0:
+            return "refund_known"  # ours (reserved before the gateway was asked), or this total again
+    else:
+        return "ignored"  # without the refund's id or the total it cannot be told apart from ours
+    refunded = payment["refunded_minor"] + amount
     if refunded > payment["amount_minor"]:
         return "mismatch"
-    await Refund.insert(
-        Refund(
-            payment=payment["id"],
-            amount_minor=n.amount.minor,
-            status="succeeded",
-            idempotency_key=f"gateway-{uuid.uuid4().hex}",
-            provider_refund_id=n.refund_id[:128],
-            actor="gateway",
-            created_at=now,
-        )
-    )
+    named = n.amount.minor if n.refund_id and n.amount is not None else amount
+    await Refund.insert(_cabinet_refund(payment["id"], named, refund_id, now))
     status = "refunded" if refunded >= payment["amount_minor"] else "partially_refunded"
     await Payment.update({Payment.refunded_minor: refunded, Payment.status: status, Payment.updated_at: now}).where(
         Payment.id == payment["id"]
     )
     order = await orders.get(payment["order"])
     ref = await Payment.select(Payment.ref).where(Payment.id == payment["id"]).first()
-    await _refund_written(
-        order, {**payment, "ref": ref["ref"]}, n.amount.minor, actor="gateway", actor_id=None, reason=""
-    )
+    await _refund_written(order, {**payment, "ref": ref["ref"]}, amount, actor="gateway", actor_id=None, reason="")
     return "refund_recorded"
+
+
+def _cabinet_refund(payment_id: int, amount_minor: int, refund_id: str, now: datetime) -> Refund:
+    return Refund(
+        payment=payment_id,
+        amount_minor=amount_minor,
+        status="succeeded",
+        idempotency_key=f"gateway-{uuid.uuid4().hex}",
+        provider_refund_id=refund_id[:128],
+        actor="gateway",
+        created_at=now,
+    )
+
+
+async def _name_counted(refunds: list[dict], amount_minor: int) -> int:
+    """A named refund may already be counted in a refunded total: take up to its amount from those totals.
+
+    Returns how much of it was counted already; the total's rows shrink by as much, so the refunds' rows
+    still add up to the payment's ``refunded_minor``.
+    """
+    counted = 0
+    for r in refunds:
+        if not (r["provider_refund_id"] or "").startswith("total:") or r["amount_minor"] <= 0:
+            continue
+        take = min(r["amount_minor"], amount_minor - counted)
+        await Refund.update({Refund.amount_minor: r["amount_minor"] - take}).where(Refund.id == r["id"])
+        counted += take
+        if counted == amount_minor:
+            break
+    return counted
 
 
 @dataclass(frozen=True)

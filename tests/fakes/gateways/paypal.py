@@ -86,6 +86,7 @@ class FakePayPal(FakeServer):
         self.tokens: set[str] = set()
         self.orders: dict[str, dict[str, Any]] = {}
         self.refunded: dict[str, Decimal] = {}
+        self.refunds: list[dict[str, Any]] = []  # refund resources, ours and the dashboard's
         self.by_request_id: dict[str, Response] = {}
         self._ids = itertools.count(1)
 
@@ -108,6 +109,10 @@ class FakePayPal(FakeServer):
         if req.method == "GET" and req.path.startswith("/v2/checkout/orders/"):
             order = self.orders.get(req.path.rsplit("/", 1)[1])
             return json_response(order) if order else json_response({"name": "RESOURCE_NOT_FOUND"}, 404)
+        if req.method == "GET" and req.path.startswith("/v2/payments/captures/"):
+            capture_id = req.path.rsplit("/", 1)[1]
+            found = [c for o in self.orders.values() for c in self._captures(o) if c["id"] == capture_id]
+            return json_response(found[0]) if found else json_response({"name": "RESOURCE_NOT_FOUND"}, 404)
         request_id = req.headers.get("paypal-request-id")
         if request_id in self.by_request_id:
             return self.by_request_id[request_id]
@@ -169,6 +174,10 @@ class FakePayPal(FakeServer):
         order["status"] = "COMPLETED"
         return json_response(order, 201)
 
+    @staticmethod
+    def _captures(order: dict[str, Any]) -> list[dict[str, Any]]:
+        return (order["purchase_units"][0].get("payments") or {}).get("captures", [])
+
     def _refund(self, capture_id: str, body: dict[str, Any]) -> Response:
         found = [
             (o, c)
@@ -188,16 +197,28 @@ class FakePayPal(FakeServer):
             return _issue("REFUND_AMOUNT_EXCEEDED")
         self.refunded[capture_id] = done + amount
         capture["status"] = "REFUNDED" if done + amount == total else "PARTIALLY_REFUNDED"
-        return json_response(
-            {
-                "id": f"1JU08902781{next(self._ids):06d}",
-                "status": "COMPLETED",
-                "amount": body.get("amount", capture["amount"]),
-            },
-            201,
-        )
+        # As PayPal's refund resource: no order id and no custom_id, only a link "up" to the capture.
+        refund = {
+            "id": f"1JU08902781{next(self._ids):06d}",
+            "status": "COMPLETED",
+            "amount": body.get("amount", capture["amount"]),
+            "links": [
+                {"href": f"{self.url}/v2/payments/refunds/x", "rel": "self", "method": "GET"},
+                {"href": f"{self.url}/v2/payments/captures/{capture_id}", "rel": "up", "method": "GET"},
+            ],
+        }
+        self.refunds.append(refund)
+        return json_response(refund, 201)
 
     # -- outside the API -----------------------------------------------------------------------------------
+
+    def refund_in_dashboard(self, order_id: str, value: str) -> dict[str, Any]:
+        """The merchant refunds from the PayPal dashboard: the refund resource PayPal's webhook then carries."""
+        capture_id = self._captures(self.orders[order_id])[0]["id"]
+        currency = self._captures(self.orders[order_id])[0]["amount"]["currency_code"]
+        answer = self._refund(capture_id, {"amount": {"value": value, "currency_code": currency}})
+        assert answer.status == 201
+        return self.refunds[-1]
 
     def approve(self, order_id: str) -> tuple[bytes, dict[str, str]]:
         """The buyer approves on paypal.com; PayPal posts CHECKOUT.ORDER.APPROVED."""

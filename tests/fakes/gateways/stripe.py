@@ -22,6 +22,7 @@ class FakeStripe(FakeServer):
         self.secret_key, self.webhook_secret = secret_key, webhook_secret
         self.sessions: dict[str, dict[str, Any]] = {}
         self.intents: dict[str, dict[str, Any]] = {}  # pi id -> {"amount", "refunded", "session"}
+        self.refunds: list[dict[str, Any]] = []
         self.idempotency: dict[str, tuple[str, Response]] = {}
         self._ids = itertools.count(1)
 
@@ -49,6 +50,14 @@ class FakeStripe(FakeServer):
     def _get(self, req: Request) -> Response:
         if req.path == "/v1/balance":
             return json_response({"object": "balance", "available": [{"amount": 0, "currency": "usd"}]})
+        if req.path.startswith("/v1/payment_intents/"):
+            intent = self.intents.get(req.path.removeprefix("/v1/payment_intents/"))
+            if intent is None:
+                return _error(404, "No such payment_intent", "resource_missing")
+            session = self.sessions[intent["session"]]
+            return json_response(
+                {"id": req.path.rsplit("/", 1)[1], "object": "payment_intent", "metadata": session["metadata"]}
+            )
         session = self.sessions.get(req.path.removeprefix("/v1/checkout/sessions/"))
         return json_response(session) if session else _error(404, "No such checkout.session", "resource_missing")
 
@@ -89,15 +98,38 @@ class FakeStripe(FakeServer):
         if intent["refunded"] + amount > intent["amount"]:
             return _error(400, "Refund amount is greater than unrefunded amount on charge", "amount_too_large")
         intent["refunded"] += amount
-        return json_response(
-            {
-                "id": f"re_{next(self._ids):024d}",
-                "object": "refund",
-                "amount": amount,
-                "payment_intent": form["payment_intent"],
-                "status": "succeeded",
-            }
-        )
+        refund = {
+            "id": f"re_{next(self._ids):024d}",
+            "object": "refund",
+            "amount": amount,
+            "currency": self.sessions[intent["session"]]["currency"],
+            "payment_intent": form["payment_intent"],
+            "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            "status": "succeeded",
+        }
+        self.refunds.append(refund)
+        return json_response(refund)
+
+    def refund_in_dashboard(self, intent_id: str, amount: int) -> dict[str, Any]:
+        """The merchant refunds from the Stripe Dashboard: a refund with no metadata of ours."""
+        answer = self._refund({"payment_intent": intent_id, "amount": str(amount)})
+        assert answer.status == 200
+        return self.refunds[-1]
+
+    def charge(self, intent_id: str) -> dict[str, Any]:
+        """The charge as charge.refunded carries it: ``amount_refunded`` is the total refunded so far."""
+        intent = self.intents[intent_id]
+        currency = self.sessions[intent["session"]]["currency"]
+        return {
+            "id": f"ch_{intent_id[3:]}",
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": intent["refunded"],
+            "currency": currency,
+            "payment_intent": intent_id,
+            "metadata": {},
+            "refunded": intent["refunded"] == intent["amount"],
+        }
 
     # -- outside the API ----------------------------------------------------------------------------------
 

@@ -153,6 +153,28 @@ class FakeTBank(FakeServer):
 
     # -- what the bank does outside the API -------------------------------------------------------------
 
+    def refund_in_cabinet(self, payment_id: str, amount: int) -> bytes:
+        """The merchant refunds in the T-Bank cabinet; returns the signed REFUNDED/PARTIAL_REFUNDED notification."""
+        answer = json.loads(self._cancel({"PaymentId": payment_id, "Amount": amount}).body)
+        return self.refund_notification(answer)
+
+    def refund_notification(self, cancel: dict[str, Any]) -> bytes:
+        """The notification of a refund, carrying the amounts the Cancel answer names."""
+        p = self.payments[str(cancel["PaymentId"])]
+        note: dict[str, Any] = {
+            "TerminalKey": self.terminal_key,
+            "OrderId": p["OrderId"],
+            "Success": True,
+            "Status": cancel["Status"],
+            "PaymentId": int(cancel["PaymentId"]),
+            "ErrorCode": "0",
+            "Amount": p["Amount"],
+            "OriginalAmount": cancel["OriginalAmount"],
+            "NewAmount": cancel["NewAmount"],
+        }
+        note["Token"] = reference_token(note, self.password)
+        return json.dumps(note, ensure_ascii=False).encode()
+
     def pay(self, payment_id: str, status: str = "CONFIRMED") -> bytes:
         """The shopper pays; returns the signed notification body T-Bank posts to NotificationURL."""
         p = self.payments[payment_id]

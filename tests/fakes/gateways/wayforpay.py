@@ -82,6 +82,7 @@ class FakeWayForPay(FakeServer):
                 "amount": float(order["amount"]),
                 "currency": order["currency"],
                 "transactionStatus": order["status"],
+                "refundAmount": float(order["refunded"]),
                 "reason": "Ok",
                 "reasonCode": 1100,
             }
@@ -160,6 +161,28 @@ class FakeWayForPay(FakeServer):
             }
         )
         return body.replace('"AMOUNT"', literal).encode()
+
+    def refund_in_cabinet(self, ref: str, amount: str) -> bytes:
+        """The merchant refunds in the WayForPay cabinet; returns the signed Refunded callback."""
+        order = self.orders[ref]
+        order["refunded"] += Decimal(amount)
+        return self.refund_notification(ref)
+
+    def refund_notification(self, ref: str) -> bytes:
+        """The signed serviceUrl callback of a refund: transactionStatus Refunded, the payment's own amount."""
+        order = self.orders[ref]
+        amount_text = format(order["amount"].normalize(), "f")
+        fields = {
+            "merchantAccount": self.account,
+            "orderReference": ref,
+            "amount": amount_text,
+            "currency": order["currency"],
+            "authCode": "541963",
+            "cardPan": "41****8217",
+            "transactionStatus": "Refunded",
+            "reasonCode": "1100",
+        }
+        return json.dumps({**fields, "merchantSignature": self.sign(*fields.values()), "reason": "Ok"}).encode()
 
     def accept_is_valid(self, body: bytes) -> bool:
         reply = json.loads(body)

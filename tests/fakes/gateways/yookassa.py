@@ -129,6 +129,13 @@ class FakeYooKassa(FakeServer):
 
     # -- what the real YooKassa does outside the API -------------------------------------------------
 
+    def refund_in_cabinet(self, payment_id: str, value: str) -> bytes:
+        """The merchant refunds in the YooKassa cabinet; returns the refund.succeeded notification body."""
+        currency = self.payments[payment_id]["amount"]["currency"]
+        answer = self._refund({"payment_id": payment_id, "amount": {"value": value, "currency": currency}})
+        assert answer.status == 200
+        return self.notification("refund.succeeded", json.loads(answer.body))
+
     def pay(self, payment_id: str) -> bytes:
         """The shopper pays on the hosted page; returns the (unsigned) notification body YooKassa posts."""
         payment = self.payments[payment_id]

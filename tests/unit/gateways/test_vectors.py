@@ -9,10 +9,13 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
 
 from app.gateways import cloudpayments, liqpay, paypal, robokassa, stripe, tbank, wayforpay
-from app.gateways.base import ROUTE_KIND, Money, PaymentStatus, Receipt, ReceiptItem, SignatureInvalid
+from app.gateways.base import ROUTE_KIND, Money, NotificationKind, PaymentStatus, Receipt, ReceiptItem, SignatureInvalid
 from app.gateways.registry import get_gateway
+from tests.fakes.gateways.paypal import make_signing_pair
 from tests.unit.gateways._support import FIXTURES, load_vectors
 
 pytestmark = pytest.mark.unit
@@ -200,9 +203,9 @@ def test_paypal_vector_through_parse_notification() -> None:
         "PAYPAL-CERT-URL": cert_url,
         "PAYPAL-AUTH-ALGO": "SHA256withRSA",
     }
-    gw.trust_roots = None
-    with pytest.raises(SignatureInvalid):  # the leaf alone does not chain to a trusted root
-        gw.parse_notification(body, headers, {})
+    gw.trust_roots = None  # the OS store: the leaf alone chains to its root through the bundled intermediate
+    notification = gw.parse_notification(body, headers, {})
+    assert notification.verified and notification.kind is NotificationKind.INFO  # a v1 sale event: not ours
     gw.trust_roots = []  # an explicit empty store is refused too: chains are always checked in the adapter
     with pytest.raises(SignatureInvalid):
         gw.parse_notification(body, headers, {})
@@ -266,3 +269,21 @@ def test_wayforpay_callback_and_accept_vectors_through_the_adapter() -> None:
         "time": 1415379863,
         "signature": v["accept_sig"],
     }
+
+
+def test_paypal_leaf_only_certificate_verifies_through_the_bundled_intermediate() -> None:
+    """The published sandbox certificate comes alone; PayPal's SDK (paypalrestsdk 1.13.3) chains it with its
+    bundled DigiCert intermediate up to DigiCert High Assurance EV Root CA, which the OS trust store holds."""
+    pem = (FIXTURES / PUBLISHED["paypal_webhook_rsa"]["cert_file"]).read_bytes()
+    when = datetime(2016, 1, 1, tzinfo=UTC)  # the sandbox certificate expired in 2017
+    leaf = paypal.check_certificate(pem, now=when, roots=paypal.system_roots())
+    assert leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == (
+        "messageverificationcerts.sandbox.paypal.com"
+    )
+    (intermediate,) = paypal.bundled_intermediates()
+    assert intermediate.fingerprint(hashes.SHA256()).hex().upper() == (
+        "403E062A2653059113285BAF80A0D4AE422C848C9F78FAD01FC94BC5B87FEF1A"  # the SDK wheel's file
+    )
+    other_root, _leaf, _key = make_signing_pair()
+    with pytest.raises(SignatureInvalid):  # without DigiCert's root it is still refused
+        paypal.check_certificate(pem, now=when, roots=[other_root])
