@@ -61,7 +61,7 @@ MEASURE_LABELS = {
     "cubic_meter": _l("cubic metres"),
     "kilowatt_hour": _l("kilowatt-hours"),
     "gigacalorie": _l("gigacalories"),
-    "day": _l("days"),
+    "day": _l("calendar days"),
     "hour": _l("hours"),
     "minute": _l("minutes"),
     "second": _l("seconds"),
@@ -262,7 +262,7 @@ def shown(data: Mapping[str, Any] | None, status: str | None = None) -> dict[str
         "taxation": _label(TAX_SYSTEM_LABELS, data.get("taxation")),
         "status": _label(RECEIPT_STATUS_LABELS, status),
         "status_code": status or "",
-        "items": [
+        "lines": [
             {
                 "name": item["name"],
                 "quantity": item["quantity"],
