@@ -798,6 +798,7 @@ async def reconcile_due(keys: Keys, *, now: datetime | None = None, limit: int =
             logger.exception("reconciling payment %s failed", payment["id"])
         if result is not None and str(result.status) not in OPEN:
             await _apply(row["id"], _from_result(payment, result, "reconcile"), b"")
+            await receipts.note_status(payment["id"], result.raw)
             settled += 1
             continue
         if (await Payment.select(Payment.status).where(Payment.id == payment["id"]).first())["status"] in OPEN:
@@ -843,6 +844,7 @@ async def settle_return(order_token: str, provider_payment_id: str, *, keys: Key
                 return
             result = await gateway.fetch_status(provider_payment_id, payment_ref=payment["ref"])
             await _apply(row["id"], _from_result(payment, result, "return"), b"")
+            await receipts.note_status(payment["id"], result.raw)
             if result.status is PaymentStatus.WAITING_CAPTURE:
                 await _capture_approved(gateway, row["id"], provider_payment_id, payment["ref"])
     except GatewayError as exc:  # the page still shows; reconciliation settles it later

@@ -16,6 +16,7 @@ from app.gateways.base import MEASURES, PAYMENT_MODES, PAYMENT_SUBJECTS, VAT_COD
 from app.i18n import _l, format_money
 from app.i18n import gettext as _
 from app.tables.catalog import Offer
+from app.tables.payments import Payment
 from app.tables.stores import StoreSetting
 
 # The taxation systems a store can choose (tag 1055). ЕНВД was abolished in 2021, so it is not offered,
@@ -247,6 +248,15 @@ def status_of(raw: Mapping[str, Any], receipt: Receipt | None) -> str | None:
         return None
     status = raw.get("receipt_registration")
     return status if isinstance(status, str) and status in RECEIPT_STATUS_LABELS else "sent"
+
+
+async def note_status(payment_id: int, raw: Mapping[str, Any]) -> None:
+    """Keep the receipt status the gateway reports on a fetched payment (YooKassa's ``receipt_registration``)."""
+    status = raw.get("receipt_registration")
+    if isinstance(status, str) and status in RECEIPT_STATUS_LABELS:
+        await Payment.update({Payment.receipt_status: status}).where(
+            (Payment.id == payment_id) & Payment.receipt.is_not_null()
+        )
 
 
 def _label(labels: Mapping[str, Any], code: str | None) -> str:

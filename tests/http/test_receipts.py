@@ -152,9 +152,13 @@ async def test_the_receipt_carries_the_store_and_product_tax_and_is_kept_and_sho
             assert stored["receipt_status"] == "pending"  # as YooKassa reports it until the register prints
             assert stored["receipt"]["taxation"] == "usn_income"
             assert [i["vat_code"] for i in stored["receipt"]["items"]] == ["vat5", "vat22", "vat22"]
-            await Payment.update({Payment.status: "succeeded"}, force=True)
             payment = await Payment.select(Payment.id, Payment.provider_payment_id).first()
-        fake.pay(payment["provider_payment_id"])
+        fake.pay(payment["provider_payment_id"])  # no notification: reconciliation asks and settles it
+        async with tenancy.bind_tenant(store.tenant):
+            await Payment.update({Payment.next_check_at: datetime.now(UTC)}, force=True)
+            assert await payments.reconcile_due(KEYS) == 1
+            settled = await Payment.select(Payment.status, Payment.receipt_status).first()
+            assert settled == {"status": "succeeded", "receipt_status": "succeeded"}  # YooKassa's word on the receipt
         async with tenancy.bind_tenant(store.tenant):
             await payments.refund(payment["id"], 30000, keys=KEYS, actor="owner", reason="")
             refund_receipt = (await Refund.select(Refund.receipt).output(load_json=True).first())["receipt"]
@@ -167,5 +171,5 @@ async def test_the_receipt_carries_the_store_and_product_tax_and_is_kept_and_sho
     card = await client.get(f"/s/{store.slug}/orders/{order['id']}")
     assert card.status_code == 200
     assert 'data-testid="payment-receipt"' in card.text and 'data-testid="refund-receipt"' in card.text
-    vat = {"ru": ("НДС 5%", "НДС 22%"), "uk": ("ПДВ 5%", "ПДВ 22%")}[locale]
-    assert all(label in card.text for label in vat)
+    vat = {"ru": ("НДС 5%", "НДС 22%", "Чек зарегистрирован"), "uk": ("ПДВ 5%", "ПДВ 22%", "Чек зареєстровано")}
+    assert all(label in card.text for label in vat[locale])
