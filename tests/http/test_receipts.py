@@ -100,6 +100,10 @@ async def test_the_receipt_carries_the_store_and_product_tax_and_is_kept_and_sho
     form = _store_form(client, store, tax_system="usn_income", vat_code="vat22", delivery_vat_code="vat22")
     saved = await client.post(f"/s/{store.slug}/settings/store", data=form, headers={"HX-Request": "true"})
     assert saved.status_code == 200 and SAVED[locale] in saved.text
+    audit = await client.get(f"/s/{store.slug}/staff/audit?entity=settings")
+    taxation = {"ru": "Система налогообложения", "uk": "Система оподаткування"}[locale]
+    assert audit.status_code == 200 and taxation in audit.text and "22%" in audit.text  # labels, not codes
+    assert "usn_income" not in audit.text and "vat22" not in audit.text
     async with tenancy.bind_tenant(store.tenant):
         tea = await _offer("Чай", 50000)
         cup = await _offer("Чашка", 30000)
