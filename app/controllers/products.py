@@ -11,7 +11,7 @@ from litestar.response import Template
 from app.controllers._htmx import Form, render
 from app.i18n import gettext as _
 from app.i18n import minor_to_plain
-from app.services import products
+from app.services import products, receipts
 
 
 class ProductController(Controller):
@@ -31,7 +31,7 @@ class ProductController(Controller):
         return render(
             request,
             "products/show.html",
-            {**card, "values": _values(card["offer"]), "errors": {}},
+            {**card, **receipts.choices(), "values": _values(card), "errors": {}},
             fragment="products/_edit_form.html",
         )
 
@@ -44,7 +44,7 @@ class ProductController(Controller):
             return render(
                 request,
                 "products/show.html",
-                {**card, "values": values, "errors": errors},
+                {**card, **receipts.choices(), "values": values, "errors": errors},
                 fragment="products/_edit_form.html",
                 status_code=422,
             )
@@ -52,13 +52,15 @@ class ProductController(Controller):
         return render(
             request,
             "products/show.html",
-            {**card, "values": _values(card["offer"]), "errors": {}, "saved": True},
+            {**card, **receipts.choices(), "values": _values(card), "errors": {}, "saved": True},
             fragment="products/_edit_form.html",
             toast=_("Saved."),
         )
 
 
-def _values(offer: dict) -> dict[str, str]:
+def _values(card: dict) -> dict[str, str]:
+    offer, product = card["offer"], card["product"]
+
     def amount(minor: int | None) -> str:
         return "" if minor is None else minor_to_plain(minor, offer["currency"])
 
@@ -67,4 +69,8 @@ def _values(offer: dict) -> dict[str, str]:
         "old_price": amount(offer["old_price_minor"]),
         "stock": "" if offer["stock"] is None else str(offer["stock"]),
         "available": "on" if offer["available"] else "",
+        "vat_code": product["vat_code"] or "",
+        "measure": product["measure"],
+        "payment_subject": product["payment_subject"],
+        "payment_mode": product["payment_mode"],
     }

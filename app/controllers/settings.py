@@ -14,7 +14,7 @@ from app.errors import Conflict, ValidationFailed
 from app.forms.auth import COUNTRIES, CURRENCIES
 from app.i18n import LOCALES, country_choices, currency_choices, minor_to_plain, timezone_choices
 from app.i18n import gettext as _
-from app.services import form_settings, orders, payment_connections, payments, products, stores
+from app.services import form_settings, orders, payment_connections, payments, products, receipts, stores
 
 
 def _actor(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -31,6 +31,7 @@ def _form_context(values: dict[str, str], errors: dict[str, str]) -> dict[str, A
         "currencies": currency_choices(CURRENCIES),
         "countries": country_choices(COUNTRIES),
         "timezones": timezone_choices(),
+        **receipts.choices(),
     }
 
 
@@ -41,6 +42,9 @@ def _store_values(store: stores.StoreView) -> dict[str, str]:
         "currency": store.currency,
         "country": store.country,
         "timezone": store.timezone,
+        "tax_system": store.tax_system or "",
+        "vat_code": store.vat_code,
+        "delivery_vat_code": store.delivery_vat_code,
     }
 
 

@@ -35,7 +35,49 @@ _EXPONENTS: dict[str, int] = {
 }
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
-VAT_CODES = ("none", "vat0", "vat5", "vat7", "vat10", "vat20", "vat105", "vat107", "vat110", "vat120")
+# Every rate the gateways take today: 22 % and 22/122 are in force from 1 January 2026 (20 % and 20/120 stay
+# for receipts corrected for earlier sales); 5 %, 7 %, 5/105 and 7/107 are for УСН payers since 2025.
+VAT_CODES = (
+    "none",
+    "vat0",
+    "vat5",
+    "vat7",
+    "vat10",
+    "vat20",
+    "vat22",
+    "vat105",
+    "vat107",
+    "vat110",
+    "vat120",
+    "vat122",
+)
+# FFD 1.2 units of measure (tag 2108), named as YooKassa's SDK names them (ReceiptItemMeasure).
+MEASURES = (
+    "piece",
+    "gram",
+    "kilogram",
+    "ton",
+    "centimeter",
+    "decimeter",
+    "meter",
+    "square_centimeter",
+    "square_decimeter",
+    "square_meter",
+    "milliliter",
+    "liter",
+    "cubic_meter",
+    "kilowatt_hour",
+    "gigacalorie",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "kilobyte",
+    "megabyte",
+    "gigabyte",
+    "terabyte",
+    "another",
+)
 PAYMENT_MODES = (
     "full_prepayment",
     "prepayment",
@@ -141,6 +183,7 @@ class ReceiptItem:
     vat_code: str = "none"
     payment_mode: str = "full_payment"
     payment_subject: str = "commodity"
+    measure: str = "piece"
 
     def __post_init__(self) -> None:
         if not isinstance(self.quantity, Decimal) or self.quantity <= 0:
@@ -150,6 +193,7 @@ class ReceiptItem:
             (self.vat_code, VAT_CODES, "vat_code"),
             (self.payment_mode, PAYMENT_MODES, "payment_mode"),
             (self.payment_subject, PAYMENT_SUBJECTS, "payment_subject"),
+            (self.measure, MEASURES, "measure"),
         ):
             if value not in allowed:
                 raise ValueError(f"unknown {what}: {value!r}")

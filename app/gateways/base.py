@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from app.gateways._money import (
+    MEASURES,
     PAYMENT_MODES,
     PAYMENT_SUBJECTS,
     TAXATION_SYSTEMS,
@@ -48,6 +49,7 @@ from app.gateways._types import (
 )
 
 __all__ = [
+    "MEASURES",
     "N_",
     "PAYMENT_MODES",
     "PAYMENT_SUBJECTS",

@@ -71,10 +71,12 @@ _VAT = {
     "vat7": 7,
     "vat10": 10,
     "vat20": 20,
+    "vat22": 22,
     "vat105": 105,
     "vat107": 107,
     "vat110": 110,
     "vat120": 120,
+    "vat122": 122,
 }
 _METHODS = {
     "full_prepayment": 1,

@@ -33,7 +33,8 @@ from app.gateways.base import (
     parse_json_object,
 )
 
-# Codes 7-10 (5 %, 7 %, 5/105, 7/107) were added in 2025 and are [unverified] against the live API.
+# vat_code per YooKassa's docs (54fz/other-services/parameters-values#vat-codes): 1..6 since FFD 1.05, 7..10 (5 %,
+# 7 %, 5/105, 7/107 for УСН payers) since 2025, 11 and 12 (22 %, 22/122) since 1 January 2026.
 VAT_CODES = {
     "none": 1,
     "vat0": 2,
@@ -45,7 +46,12 @@ VAT_CODES = {
     "vat7": 8,
     "vat105": 9,
     "vat107": 10,
+    "vat22": 11,
+    "vat122": 12,
 }
+# Our payment modes are named as T-Bank and Robokassa name them; YooKassa's SDK (PaymentMode) calls the partial
+# prepayment "partial_prepayment".
+PAYMENT_MODES = {"prepayment": "partial_prepayment"}
 TAX_SYSTEMS = {"osn": 1, "usn_income": 2, "usn_income_outcome": 3, "envd": 4, "esn": 5, "patent": 6}
 _STATUSES = {
     "pending": PaymentStatus.PENDING,
@@ -87,7 +93,8 @@ def receipt_json(receipt: Receipt, email: str | None, phone: str | None) -> dict
                 "quantity": str(item.quantity),
                 "amount": money_json(item.price),  # YooKassa's item "amount" is the unit price
                 "vat_code": VAT_CODES[item.vat_code],
-                "payment_mode": item.payment_mode,
+                "measure": item.measure,  # required under FFD 1.2 (the SDK's ReceiptItemMeasure)
+                "payment_mode": PAYMENT_MODES.get(item.payment_mode, item.payment_mode),
                 "payment_subject": item.payment_subject,
             }
             for item in receipt.items

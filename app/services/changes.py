@@ -30,7 +30,7 @@ from app.i18n import (
     messages,
 )
 from app.i18n import gettext as _
-from app.services import audit, customers, distribution, orders, staff
+from app.services import audit, customers, distribution, orders, receipts, staff
 from app.tables.orders import Order
 from app.tables.stores import StoreSetting
 
@@ -53,6 +53,8 @@ FIELD_LABELS = {
     "price_minor": _l("Price"), "title": _l("Title"), "enabled": _l("On"), "address": _l("Address"),
     "key": _l("Field"), "amount_minor": _l("Amount"), "payment": _l("Payment"), "reason": _l("Reason"),
     "credentials": _l("Credentials re-entered"),
+    "tax_system": _l("Taxation system"), "vat_code": _l("VAT"), "delivery_vat_code": _l("Delivery VAT"),
+    "measure": _l("Unit of measure"), "payment_subject": _l("Payment subject"), "payment_mode": _l("Payment mode"),
 }  # fmt: skip
 
 # A field name meaning something else on another record: a customer's "name" is a person's name.
@@ -108,6 +110,16 @@ def status_name(code: object, look: Lookups) -> str:
     return names.get(get_locale()) or status.get("name") or names.get("en") or str(code)
 
 
+_TAX_LABELS = {
+    "tax_system": receipts.TAX_SYSTEM_LABELS,
+    "vat_code": receipts.VAT_LABELS,
+    "delivery_vat_code": receipts.VAT_LABELS,
+    "measure": receipts.MEASURE_LABELS,
+    "payment_subject": receipts.SUBJECT_LABELS,
+    "payment_mode": receipts.MODE_LABELS,
+}
+
+
 def _special(key: str, value: Any, look: Lookups) -> str | None:
     """Values whose meaning depends on the field; None when the field has no rule of its own."""
     if key == "status" or key == "allowed":
@@ -130,6 +142,8 @@ def _special(key: str, value: Any, look: Lookups) -> str | None:
         return f"{value} — {currency_name(value)}"
     if key == "country" and isinstance(value, str) and value:
         return country_name(value)
+    if key in _TAX_LABELS and isinstance(value, str):
+        return str(_TAX_LABELS[key].get(value, value))
     if key.endswith("_minor") and isinstance(value, int) and not isinstance(value, bool):
         return format_money(value, look.currency)
     return None

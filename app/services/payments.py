@@ -43,8 +43,9 @@ from app.gateways.registry import describe, gateway_class, get_gateway
 from app.gateways.sandbox import SandboxGateway, SandboxPage
 from app.i18n import format_date, format_money, use_locale
 from app.i18n import gettext as _
-from app.services import audit, balances, customers, invoices, orders, outbox, stores
+from app.services import audit, balances, customers, invoices, orders, outbox, receipts, stores
 from app.services.imports.values import MAX_MONEY_MINOR
+from app.services.receipts import LineTax, OrderTax
 from app.tables.control import Tenant
 from app.tables.orders import Order, OrderChange
 from app.tables.payments import Payment, PaymentConnection, PaymentEvent, Refund
@@ -208,8 +209,10 @@ async def _new_payment(order: Mapping, connection_id: int, amount_minor: int, no
     return {"id": rows[0]["id"], "ref": ref, "idempotency_key": key, "shopper_step": None, "attempts": 0}
 
 
-def _payment_request(order: Mapping, row: Mapping, payment: Mapping, amount_minor: int, keys: Keys) -> PaymentRequest:
-    receipts = Capability.RECEIPTS in gateway_class(row["code"]).capabilities
+def _payment_request(
+    order: Mapping, row: Mapping, payment: Mapping, amount_minor: int, keys: Keys, tax: OrderTax | None = None
+) -> PaymentRequest:
+    with_receipt = Capability.RECEIPTS in gateway_class(row["code"]).capabilities
     return PaymentRequest(
         payment_ref=payment["ref"],
         order_number=order["number"],
@@ -221,7 +224,7 @@ def _payment_request(order: Mapping, row: Mapping, payment: Mapping, amount_mino
         customer_email=order["email"],
         customer_phone=order["phone"],
         locale=order["locale"],
-        receipt=receipt_for(order, amount_minor) if receipts else None,
+        receipt=receipt_for(order, amount_minor, tax) if with_receipt else None,
     )
 
 
@@ -261,7 +264,7 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
         if payment is None:
             payment = await _new_payment(order, connection_id, due, now)
             await _store_due_by(now)
-        request = _payment_request(order, row, payment, due, keys)
+        request = _payment_request(order, row, payment, due, keys, await receipts.order_tax(order))
         try:
             async with gateway_for(row, keys) as gateway:
                 result = await gateway.create_payment(request)
@@ -280,6 +283,8 @@ async def start(order_token: str, connection_id: int, *, keys: Keys) -> ShopperS
                     Payment.provider_payment_id: result.provider_payment_id,
                     Payment.attempts: payment["attempts"] + 1,
                     Payment.shopper_step: _step_json(result.shopper_step),
+                    Payment.receipt: receipts.as_data(request.receipt),
+                    Payment.receipt_status: receipts.status_of(result.raw, request.receipt),
                 }
             ).where(Payment.id == payment["id"])
             await customers.add_event(
@@ -681,7 +686,7 @@ async def check_connection(connection_id: int, *, keys: Keys) -> ConnectionCheck
 
 
 async def payments_of(order_id: int) -> list[dict]:
-    return (
+    rows = (
         await Payment.select(
             Payment.id,
             Payment.ref,
@@ -692,10 +697,34 @@ async def payments_of(order_id: int) -> list[dict]:
             Payment.refunded_minor,
             Payment.connection.code.as_alias("code"),
             Payment.connection.name.as_alias("name"),
+            Payment.receipt,
+            Payment.receipt_status,
         )
         .where(Payment.order == order_id)
         .order_by(Payment.id)
+        .output(load_json=True)
     )
+    return await _with_receipts(rows)
+
+
+async def _with_receipts(rows: list[dict]) -> list[dict]:
+    """Each payment's receipt and its refunds' receipts, readable (``receipt_shown``, ``refund_receipts``)."""
+    refunds = []
+    if rows:
+        refunds = (
+            await Refund.select(Refund.payment, Refund.amount_minor, Refund.created_at, Refund.receipt)
+            .where(Refund.payment.is_in([row["id"] for row in rows]), Refund.receipt.is_not_null())
+            .order_by(Refund.id)
+            .output(load_json=True)
+        )
+    for row in rows:
+        row["receipt_shown"] = receipts.shown(row.pop("receipt"), row["receipt_status"])
+        row["refund_receipts"] = [
+            {**refund, "shown": receipts.shown(refund.pop("receipt"))}
+            for refund in refunds
+            if refund["payment"] == row["id"]
+        ]
+    return rows
 
 
 def choice_labels() -> dict[str, str]:
@@ -840,6 +869,7 @@ async def reconcile_due(keys: Keys, *, now: datetime | None = None, limit: int =
             logger.exception("reconciling payment %s failed", payment["id"])
         if result is not None and str(result.status) not in OPEN:
             await _apply(row["id"], _from_result(payment, result, "reconcile"), b"")
+            await receipts.note_status(payment["id"], result.raw)
             settled += 1
             continue
         if (await Payment.select(Payment.status).where(Payment.id == payment["id"]).first())["status"] in OPEN:
@@ -885,6 +915,7 @@ async def settle_return(order_token: str, provider_payment_id: str, *, keys: Key
                 return
             result = await gateway.fetch_status(provider_payment_id, payment_ref=payment["ref"])
             await _apply(row["id"], _from_result(payment, result, "return"), b"")
+            await receipts.note_status(payment["id"], result.raw)
             if result.status is PaymentStatus.WAITING_CAPTURE:
                 await _capture_approved(gateway, row["id"], provider_payment_id, payment["ref"])
     except GatewayError as exc:  # the page still shows; reconciliation settles it later
@@ -1015,45 +1046,59 @@ def spread(weights: list[int], total: int) -> list[int]:
     return shares
 
 
-def _receipt_lines(name: str, quantity: int, amount: int, currency: str, subject: str) -> list[ReceiptItem]:
+def _receipt_lines(name: str, quantity: int, amount: int, currency: str, tax: LineTax) -> list[ReceiptItem]:
     """One line, or two when the amount does not divide by the quantity: every line stays price x quantity."""
     price, rest = divmod(amount, quantity)
     parts = [(quantity - rest, price), (rest, price + 1)]
     return [
-        ReceiptItem(name, Decimal(count), Money(unit, currency), Money(unit * count, currency), payment_subject=subject)
+        ReceiptItem(
+            name,
+            Decimal(count),
+            Money(unit, currency),
+            Money(unit * count, currency),
+            vat_code=tax.vat_code,
+            payment_mode=tax.payment_mode,
+            payment_subject=tax.payment_subject,
+            measure=tax.measure,
+        )
         for count, unit in parts
         if count and unit
     ]
 
 
-def receipt_for(order: Mapping, amount_minor: int | None = None) -> Receipt | None:
+def receipt_for(order: Mapping, amount_minor: int | None = None, tax: OrderTax | None = None) -> Receipt | None:
     """A 54-FZ receipt from the order lines and delivery, for the order total or ``amount_minor`` (a refund).
 
     The order discount is spread over the goods lines in proportion to their totals, and a partial refund over
-    every line the same way, so the lines add up to the amount to the kopeck. RUB only; None when nothing fits.
+    every line the same way, so the lines add up to the amount to the kopeck. Each line carries its product's
+    VAT, measure, subject and mode, delivery the store's delivery VAT, the receipt the store's taxation system
+    (``tax``, from ``receipts.order_tax``). RUB only; None when nothing fits.
     """
     if order["currency"] != "RUB":
         return None
+    tax = tax or OrderTax()
+    line_taxes = list(tax.lines) or [LineTax()] * len(order["lines"])
     goods = [int(line["total_minor"]) for line in order["lines"]]
     after_discount = spread(goods, max(0, sum(goods) - int(order["discount_minor"] or 0)))
     lines = [
-        (line["name"][:128], int(line["quantity"]), share, "commodity")
-        for line, share in zip(order["lines"], after_discount, strict=True)
+        (line["name"][:128], int(line["quantity"]), share, line_tax)
+        for line, share, line_tax in zip(order["lines"], after_discount, line_taxes, strict=True)
     ]
     if order["delivery_minor"]:
-        lines.append(((order["delivery_name"] or _("Delivery"))[:128], 1, int(order["delivery_minor"]), "service"))
+        delivery = LineTax(vat_code=tax.delivery_vat_code, payment_subject="service")
+        lines.append(((order["delivery_name"] or _("Delivery"))[:128], 1, int(order["delivery_minor"]), delivery))
     target = int(order["total_minor"]) if amount_minor is None else amount_minor
-    amounts = [amount for _name, _qty, amount, _subject in lines]
+    amounts = [amount for _name, _qty, amount, _tax in lines]
     if target != sum(amounts):
         amounts = spread(amounts, target)
     items = [
         item
-        for (name, quantity, _amount, subject), amount in zip(lines, amounts, strict=True)
-        for item in _receipt_lines(name, quantity, amount, "RUB", subject)
+        for (name, quantity, _amount, line_tax), amount in zip(lines, amounts, strict=True)
+        for item in _receipt_lines(name, quantity, amount, "RUB", line_tax)
     ]
     if not items:
         return None
-    receipt = Receipt(tuple(items), email=order["email"], phone=order["phone"])
+    receipt = Receipt(tuple(items), taxation=tax.tax_system, email=order["email"], phone=order["phone"])
     return receipt if receipt.matches(Money(target, "RUB")) else None
 
 
@@ -1120,7 +1165,8 @@ async def refund(
     order = await orders.get(payment["order"])
     receipt = None
     if Capability.RECEIPTS in gateway_class(row["code"]).capabilities:
-        receipt = receipt_for(order, amount_minor)  # the refund's own receipt ("возврат прихода")
+        # the refund's own receipt ("возврат прихода"), kept on the refund
+        receipt = receipt_for(order, amount_minor, await receipts.order_tax(order))
     request = RefundRequest(
         payment["provider_payment_id"] or payment["ref"],
         Money(amount_minor, payment["currency"]),
@@ -1143,9 +1189,13 @@ async def refund(
             )
         raise ValidationFailed({"amount": _(exc.message)}) from None
     async with store_transaction():
-        await Refund.update({Refund.status: result.status, Refund.provider_refund_id: result.refund_id}).where(
-            Refund.idempotency_key == key
-        )
+        await Refund.update(
+            {
+                Refund.status: result.status,
+                Refund.provider_refund_id: result.refund_id,
+                Refund.receipt: receipts.as_data(receipt),
+            }
+        ).where(Refund.idempotency_key == key)
         # From the row, not this call's snapshot: refunds running side by side each see the other's reservation.
         rows = await Payment.raw(
             "UPDATE payment SET status = CASE WHEN refunded_minor >= amount_minor THEN 'refunded'"

@@ -12,9 +12,11 @@ from piccolo.query import WhereRaw
 from app.errors import NotFound
 from app.forms import _fields, rules
 from app.i18n import gettext as _
+from app.services import receipts
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.catalog import Category, Offer, Product
+from app.tenancy.runtime import store_transaction
 
 SORTS = {
     "name": (Offer.name, True),
@@ -145,6 +147,7 @@ class OfferEdit:
     old_price_minor: int | None
     stock: int | None
     available: bool
+    tax: receipts.ProductTax | None = None  # None: the form did not carry the tax fields, they stay as they are
 
 
 def validate_edit(raw: Mapping[str, str], currency: str) -> tuple[OfferEdit | None, dict[str, str]]:
@@ -158,9 +161,13 @@ def validate_edit(raw: Mapping[str, str], currency: str) -> tuple[OfferEdit | No
             stock = rules.integer(stock_text, low=0, high=10_000_000)
         except rules.Invalid:
             errors["stock"] = _("Enter a whole number from 0 to 10,000,000, or leave it empty.")
+    tax = None
+    if "measure" in raw:
+        tax, tax_errors = receipts.validate_product_tax(raw)
+        errors.update(tax_errors)
     if errors or price is None:
         return None, errors
-    return OfferEdit(price, old_price, stock, raw.get("available") in ("on", "true", "1")), errors
+    return OfferEdit(price, old_price, stock, raw.get("available") in ("on", "true", "1"), tax), errors
 
 
 def _money(raw: Mapping[str, str], name: str, currency: str, errors: dict[str, str], *, required: bool) -> int | None:
@@ -178,7 +185,25 @@ def _money(raw: Mapping[str, str], name: str, currency: str, errors: dict[str, s
 
 
 async def update_offer(offer_id: int, edit: OfferEdit) -> dict:
-    rows = (
+    async with store_transaction():
+        rows = await _update_offer(offer_id, edit)
+        if rows and edit.tax is not None:
+            await Product.update(
+                {
+                    Product.vat_code: edit.tax.vat_code,
+                    Product.measure: edit.tax.measure,
+                    Product.payment_subject: edit.tax.payment_subject,
+                    Product.payment_mode: edit.tax.payment_mode,
+                    Product.updated_at: datetime.now(UTC),
+                }
+            ).where(Product.id == rows[0]["product"])
+    if not rows:
+        raise NotFound(_("This product does not exist."))
+    return await show(offer_id)
+
+
+async def _update_offer(offer_id: int, edit: OfferEdit) -> list[dict]:
+    return (
         await Offer.update(
             {
                 Offer.price_minor: edit.price_minor,
@@ -189,8 +214,5 @@ async def update_offer(offer_id: int, edit: OfferEdit) -> dict:
             }
         )
         .where(Offer.id == offer_id)
-        .returning(Offer.id)
+        .returning(Offer.id, Offer.product)
     )
-    if not rows:
-        raise NotFound(_("This product does not exist."))
-    return await show(offer_id)

@@ -14,7 +14,7 @@ from app.forms import _fields
 from app.forms.auth import COUNTRIES, CURRENCIES, SignupData
 from app.i18n import LOCALES, timezones
 from app.i18n import gettext as _
-from app.services import audit
+from app.services import audit, receipts
 from app.services.auth import hash_password
 from app.tables.control import Identity, Membership, Tenant
 from app.tables.stores import StaffProfile, StoreSetting
@@ -32,6 +32,9 @@ class StoreView:
     country: str
     timezone: str
     staff_count: int
+    tax_system: str | None = None  # 54-FZ receipts (app.services.receipts)
+    vat_code: str = "none"
+    delivery_vat_code: str = "none"
 
 
 async def create_store(
@@ -129,7 +132,18 @@ async def current_store() -> StoreView:
     staff = await StaffProfile.count().where(StaffProfile.active == True)  # noqa: E712
     if row is None:  # a store whose first row was never written still shows its catalog facts
         return StoreView(tenant.slug, tenant.name, tenant.locale, tenant.currency, tenant.country, "UTC", staff)
-    return StoreView(tenant.slug, row["name"], row["locale"], row["currency"], row["country"], row["timezone"], staff)
+    return StoreView(
+        tenant.slug,
+        row["name"],
+        row["locale"],
+        row["currency"],
+        row["country"],
+        row["timezone"],
+        staff,
+        row["tax_system"],
+        row["vat_code"],
+        row["delivery_vat_code"],
+    )
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,7 @@ class StoreSettingsData:
     currency: str
     country: str
     timezone: str | None  # None: the form did not carry the field, the zone stays as it is
+    tax: receipts.StoreTax | None = None  # None: the form did not carry the tax fields, they stay as they are
 
 
 def validate_settings(raw: Mapping[str, str]) -> tuple[StoreSettingsData | None, dict[str, str]]:
@@ -150,7 +165,11 @@ def validate_settings(raw: Mapping[str, str]) -> tuple[StoreSettingsData | None,
     zone = None
     if "timezone" in raw:
         zone = _fields.choice(raw, "timezone", timezones(), errors, default=_default_timezone(country))
-    return (None if errors else StoreSettingsData(name, locale, currency, country, zone)), errors
+    tax = None
+    if "vat_code" in raw:
+        tax, tax_errors = receipts.validate_store_tax(raw)
+        errors.update(tax_errors)
+    return (None if errors else StoreSettingsData(name, locale, currency, country, zone, tax)), errors
 
 
 # The zone times are shown in, per store slug, read once per few seconds (like the tenant catalog).
@@ -175,7 +194,8 @@ async def update_settings(data: StoreSettingsData, *, actor_id: int | None = Non
     tenant = current_tenant()
     async with store_transaction():
         columns = (StoreSetting.name, StoreSetting.locale, StoreSetting.currency, StoreSetting.country)
-        before = await StoreSetting.select(*columns, StoreSetting.timezone).first() or {}
+        taxes = (StoreSetting.tax_system, StoreSetting.vat_code, StoreSetting.delivery_vat_code)
+        before = await StoreSetting.select(*columns, StoreSetting.timezone, *taxes).first() or {}
         after = {
             "name": data.name,
             "locale": data.locale,
@@ -183,6 +203,12 @@ async def update_settings(data: StoreSettingsData, *, actor_id: int | None = Non
             "country": data.country,
             "timezone": data.timezone or before.get("timezone") or _default_timezone(data.country),
         }
+        if data.tax is not None:
+            after |= {
+                "tax_system": data.tax.tax_system,
+                "vat_code": data.tax.vat_code,
+                "delivery_vat_code": data.tax.delivery_vat_code,
+            }
         await audit.record_changes(
             "settings", "store", "update", before, after, actor_id=actor_id, actor=actor, summary=_("Store")
         )

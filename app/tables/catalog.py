@@ -44,6 +44,10 @@ class Product(Table, tablename="product"):
     params = JSONB(default=[])  # [[name, value, unit], …]
     url = Text(null=True, default=None)
     group_key = Varchar(length=255, null=True, default=None)
+    vat_code = Varchar(length=8, null=True, default=None)  # None: the store's default VAT
+    measure = Varchar(length=24, default="piece")  # FFD 1.2 unit of measure
+    payment_subject = Varchar(length=32, default="commodity")
+    payment_mode = Varchar(length=24, default="full_payment")
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

@@ -35,6 +35,8 @@ class Payment(Table, tablename="payment"):
     paid_at = Timestamptz(null=True, default=None)
     verified_at = Timestamptz(null=True, default=None)  # last asked the gateway about an unsigned notification
     shopper_step = JSONB(null=True, default=None)  # what the gateway answered, returned again to a second Pay
+    receipt = JSONB(null=True, default=None)  # the 54-FZ receipt sent (app.services.receipts.as_data)
+    receipt_status = Varchar(length=24, null=True, default=None)  # the gateway's, where it reports one
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -63,4 +65,5 @@ class Refund(Table, tablename="refund"):
     provider_refund_id = Varchar(length=128, null=True, default=None)
     actor = Varchar(length=254, default="")
     reason = Text(default="")
+    receipt = JSONB(null=True, default=None)  # the refund receipt sent ("возврат прихода")
     created_at = Timestamptz()

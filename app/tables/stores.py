@@ -14,6 +14,9 @@ class StoreSetting(Table, tablename="store_setting"):
     currency = Varchar(length=3, default="RUB")
     country = Varchar(length=2, default="RU")
     timezone = Varchar(length=64, default="Europe/Moscow")
+    tax_system = Varchar(length=24, null=True, default=None)  # 54-FZ taxation system; None sends none
+    vat_code = Varchar(length=8, default="none")  # the default VAT of goods
+    delivery_vat_code = Varchar(length=8, default="none")
     updated_at = Timestamptz()
 
 

@@ -66,3 +66,31 @@ def test_random_orders_discounts_and_partial_refunds_add_up_to_the_kopeck() -> N
 
 def test_no_receipt_outside_rubles() -> None:
     assert receipt_for({**order([(1000, 1)]), "currency": "USD"}) is None
+
+
+def test_each_line_carries_its_products_tax_and_delivery_the_stores_delivery_vat() -> None:
+    from app.services.receipts import LineTax, OrderTax
+
+    data = order([(10000, 3), (5000, 1)], delivery=30000)
+    tax = OrderTax(
+        "usn_income_outcome",
+        (LineTax("vat7", "kilogram", "commodity", "full_prepayment"), LineTax("vat22", "piece", "excise", "advance")),
+        delivery_vat_code="vat20",
+    )
+    receipt = receipt_for(data, tax=tax)
+    assert receipt is not None and receipt.taxation == "usn_income_outcome"
+    described = [(i.name, i.vat_code, i.measure, i.payment_subject, i.payment_mode) for i in receipt.items]
+    assert described == [
+        ("Товар 0", "vat7", "kilogram", "commodity", "full_prepayment"),
+        ("Товар 1", "vat22", "piece", "excise", "advance"),
+        ("Курьер", "vat20", "piece", "service", "full_payment"),
+    ]
+    # A refund's receipt keeps every line's tax: the lines of a line split in two both carry it.
+    refund = receipt_for(data, 10001, tax)
+    assert refund is not None and {i.vat_code for i in refund.items if i.name == "Товар 0"} == {"vat7"}
+
+
+def test_without_tax_settings_nothing_is_claimed() -> None:
+    receipt = receipt_for(order([(10000, 1)], delivery=500))
+    assert receipt is not None and receipt.taxation is None
+    assert {i.vat_code for i in receipt.items} == {"none"} and {i.measure for i in receipt.items} == {"piece"}

@@ -95,6 +95,8 @@ class FakeYooKassa(FakeServer):
             "refundable": False,
             "recipient": {"account_id": self.shop_id, "gateway_id": "1"},
         }
+        if receipt is not None:  # as YooKassa reports it: pending until the payment succeeds and the register prints
+            self.payments[payment_id]["receipt_registration"] = "pending"
         return json_response(self.payments[payment_id])
 
     def _refund(self, body: dict[str, Any]) -> Response:
@@ -140,6 +142,8 @@ class FakeYooKassa(FakeServer):
         """The shopper pays on the hosted page; returns the (unsigned) notification body YooKassa posts."""
         payment = self.payments[payment_id]
         payment.update(status="succeeded", paid=True, refundable=True, captured_at="2024-01-01T00:01:00.000Z")
+        if "receipt_registration" in payment:
+            payment["receipt_registration"] = "succeeded"
         return self.notification("payment.succeeded", payment)
 
     @staticmethod
