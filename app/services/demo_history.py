@@ -385,7 +385,7 @@ async def _write(batch: Batch) -> None:
         )
         await conn.copy_records_to_table(
             "payment",
-            records=[(*p, 0) for p in batch.payments],
+            records=[(*p, 0, "RUB") for p in batch.payments],
             columns=[
                 "id",
                 "order",
@@ -399,6 +399,7 @@ async def _write(batch: Batch) -> None:
                 "created_at",
                 "updated_at",
                 "attempts",
+                "currency",
             ],
         )
         await conn.copy_records_to_table(

@@ -148,3 +148,24 @@ async def test_an_order_placed_in_ukrainian_from_an_english_browser_stays_ukrain
         assert await later.get_attribute("html", "lang") == "en"
     finally:
         await context.close()
+
+
+BACK_TO_FORM = {"ru": "Перейти к форме заказа магазина", "uk": "Перейти до форми замовлення магазину"}
+
+
+@pytest.mark.parametrize("locale", ["ru", "uk"])
+async def test_a_shoppers_404_leads_back_to_the_form_through_a_whole_button(browser, live_server, locale) -> None:
+    store = await make_store(f"browser-404-{locale}", locale=locale)
+    context = await browser.new_context(viewport={"width": 390, "height": 800}, locale=locale)
+    page = await context.new_page()
+    await page.goto(f"{live_server}/f/{store.slug}/o/no-such-order")
+    back = page.locator("[data-testid=back-to-form]")
+    await expect(back).to_have_text(BACK_TO_FORM[locale])
+    box = await back.bounding_box()
+    words = await back.evaluate(
+        "a => { const r = document.createRange(); r.selectNodeContents(a); return r.getBoundingClientRect().height; }"
+    )
+    assert box["height"] >= 44 and box["height"] > words  # a button around its words, not a pill behind a line
+    await back.click()
+    await page.wait_for_url(re.compile(rf"/f/{store.slug}/(order)?(\?.*)?$"))  # the form, not the missing order
+    await context.close()

@@ -119,3 +119,14 @@ async def test_store_b_cannot_read_store_a_audit_log(client, shop, store_b) -> N
     assert (await client.get(f"/s/{shop.slug}/staff/audit")).status_code == 404
     own = await client.get(f"/s/{store_b.slug}/staff/audit?q=Audit+Shop")
     assert own.status_code == 200 and 'data-testid="audit-empty"' in own.text
+
+
+@pytest.mark.parametrize(("lang", "heading", "verb"), [("ru", "Изменения", "Изменить"), ("uk", "Зміни", "Змінити")])
+async def test_the_change_column_is_headed_with_a_noun_in_ru_and_uk(client, shop, lang, heading, verb) -> None:
+    order = await place_order(shop)
+    async with tenancy.bind_tenant(shop.tenant):
+        await orders.change_status(order["id"], "approval", actor_id=None, actor="test")
+    await login(client, shop.email)
+    page = await client.get(f"/s/{shop.slug}/staff/audit?lang={lang}")
+    head = page.text.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert f">{heading}</th>" in head and verb not in head

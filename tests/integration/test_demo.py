@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.services import demo, demo_history, payments
+from app.services import balances, demo, demo_history, payments
 from app.tables.catalog import Offer
 from app.tables.forms import OrderForm
 from app.tables.orders import Order
@@ -54,6 +54,19 @@ async def test_demo_store_has_a_year_of_history_that_every_screen_can_show(runti
         assert facts["cities"] >= 5 and facts["channels"] >= 4
         kinds = {r["status"] for r in await Order.raw("SELECT DISTINCT status FROM payment")}
         assert {"succeeded", "refunded", "partially_refunded", "failed"} <= kinds
+        # The order card's balance counts a payment only in the order's currency: a demo order paid in
+        # full must read as paid, not as "0,00 paid" beside a succeeded payment.
+        stray = await Order.raw(
+            "SELECT count(*) AS n FROM payment p JOIN orders o ON o.id = p.order"
+            " WHERE p.currency IS DISTINCT FROM o.currency"
+        )
+        assert stray[0]["n"] == 0
+        paid = await Order.raw(
+            "SELECT o.id, o.total_minor, o.currency FROM orders o JOIN payment p ON p.order = o.id"
+            " WHERE p.status = 'succeeded' AND p.amount_minor = o.total_minor LIMIT 1"
+        )
+        due = await balances.of_order(paid[0])
+        assert (due.paid_minor, due.due_minor) == (paid[0]["total_minor"], 0)
         groups = {
             r["group"]
             for r in await Order.raw('SELECT DISTINCT s."group" FROM orders o JOIN order_status s ON s.id = o.status')

@@ -48,3 +48,12 @@ def test_gettext_follows_the_bound_locale() -> None:
         assert i18n.gettext("Too long: at most %(max)s characters.", max=5) == "Слишком длинно: не больше 5 символов."
     with i18n.use_locale("en"):
         assert i18n.gettext("Log in") == "Log in"
+
+
+def test_a_too_short_text_reads_correctly_in_ukrainian_for_two() -> None:
+    # "щонайменше 2 символів" is wrong Ukrainian; "не менше" governs the genitive for every number.
+    from app.forms import rules
+
+    with i18n.use_locale("uk"), pytest.raises(rules.Invalid) as refused:
+        rules.text("a", min_length=2)
+    assert refused.value.message == "Закоротко: не менше 2 символів."
