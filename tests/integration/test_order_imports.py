@@ -16,6 +16,7 @@ import pytest
 from lxml import etree
 
 from app.i18n import use_locale
+from app.services import orders
 from app.services.imports import orders_apply
 from app.tables.customers import Customer, CustomerEvent
 from app.tables.orders import Order, OrderLine, OrderStatus
@@ -125,6 +126,11 @@ async def test_commerceml_208_keeps_numbers_dates_delivery_discount_and_dedupes(
         again = await run(DATA / "commerceml_208_orders_cp1251.xml")
         assert (again.orders_new, again.orders_unchanged, again.issues) == (0, 2, [])
         assert await Order.count() == 2
+        # Our numbering starts at 1001 too: an order placed now must not draw an imported number.
+        placed, _created = await orders.create_order(
+            orders.OrderDraft(lines=(orders.LineDraft(None, "Лампа", None, 100000, 1),), currency="RUB")
+        )
+        assert placed["number"] == "1003"
 
 
 async def test_woocommerce_and_mapped_csv_land_with_statuses_mapped(runtime) -> None:
@@ -141,6 +147,10 @@ async def test_woocommerce_and_mapped_csv_land_with_statuses_mapped(runtime) -> 
         olena = await Customer.select().where(Customer.email == "olena@example.com").first()
         assert olena["phone"] == "+380671234567" and olena["orders_count"] == 2
         assert olena["total_spent_minor"] == cents(woo[0]["order_total"]) + cents(woo[1]["order_total"])
+        placed, _created = await orders.create_order(
+            orders.OrderDraft(lines=(orders.LineDraft(None, "Чашка", None, 45000, 1),), currency="UAH")
+        )
+        assert placed["number"] == "1001"  # imported numbers below ours leave our numbering alone
         ivan = await Customer.select().where(Customer.email == "ivan@example.com").first()
         assert (ivan["phone"], ivan["orders_count"], ivan["total_spent_minor"]) == ("+380501112233", 0, 0)
     russian = await make_store("ord-mapped")

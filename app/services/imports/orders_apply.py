@@ -129,6 +129,7 @@ async def import_files(
             await _write(parsed, [name for name, _data in files], report)
             if report.issues or dry_run:
                 raise _Rollback
+            await Order.raw(_SKIP_TAKEN_NUMBERS)  # not in a preview: a sequence does not roll back
     except _Rollback:
         return report
     report.applied = True
@@ -231,6 +232,15 @@ async def _insert(order: OrderRecord, key: str, status_id: int, customer_id: int
         data={"number": order.number, "total_minor": total, "currency": order.currency, "source": "import"},
         at=order.placed_at,
     )
+
+
+# Our own numbers are drawn from order_number_seq: move it past the imported plain numbers ("512", not
+# "#1001"), so an order placed later never draws a number an imported order already has.
+_SKIP_TAKEN_NUMBERS = (
+    "SELECT setval('order_number_seq', taken) FROM (SELECT max(number::bigint) AS taken FROM orders"
+    " WHERE source = 'import' AND number ~ '^[0-9]+$' AND length(number) <= 15) imported, order_number_seq"
+    " WHERE taken >= CASE WHEN is_called THEN last_value + 1 ELSE last_value END"
+)
 
 
 def as_json(report: OrdersReport) -> str:
