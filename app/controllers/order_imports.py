@@ -14,6 +14,7 @@ from litestar.response import Template
 from app.controllers._htmx import render
 from app.i18n import gettext as _
 from app.services.imports import orders_apply, orders_uploads
+from app.services.imports.orders_csv import COLUMNS
 from app.services.imports.orders_model import FORMATS
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -23,6 +24,15 @@ PAGE, FRAGMENT = "imports/orders.html", "imports/_orders.html"
 
 def _storage(request: Request[Any, Any, Any]) -> Path:
     return Path(request.app.state.settings.data_dir) / "uploads"
+
+
+def _mapping(data: dict[str, Any]) -> dict[str, str]:
+    """Our column -> the file's header, from the form's optional ``map_<column>`` fields."""
+    return {
+        column: str(data.get(f"map_{column}") or "").strip()[:200]
+        for column in COLUMNS
+        if str(data.get(f"map_{column}") or "").strip()
+    }
 
 
 async def _uploads(data: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -37,7 +47,8 @@ class OrderImportController(Controller):
 
     @get("/", name="order_imports:new", opt={"permission": "imports.run"})
     async def new_order_import(self, request: Request[Any, Any, Any]) -> Template:
-        return render(request, PAGE, {"formats": FORMATS, "values": {}, "errors": {}}, fragment=FRAGMENT)
+        context = {"formats": FORMATS, "values": {}, "errors": {}, "columns": COLUMNS}
+        return render(request, PAGE, context, fragment=FRAGMENT)
 
     @post("/", name="order_imports:preview", opt={"permission": "imports.run"}, request_max_body_size=MAX_UPLOAD_BYTES)
     async def preview_order_import(self, request: Request[Any, Any, Any], data: Multipart) -> Template:
@@ -48,20 +59,22 @@ class OrderImportController(Controller):
             errors["format"] = _("Choose one of the formats in the list.")
         if not files:
             errors["files"] = _("Choose a file to import.")
-        context: dict[str, Any] = {"formats": FORMATS, "values": {"format": fmt or ""}, "errors": errors}
+        mapping = _mapping(data)
+        values = {"format": fmt or ""} | {f"map_{column}": title for column, title in mapping.items()}
+        context: dict[str, Any] = {"formats": FORMATS, "values": values, "errors": errors, "columns": COLUMNS}
         if errors:
             return render(request, PAGE, context, fragment=FRAGMENT, status_code=422)
-        report = await orders_apply.import_files(files, fmt=fmt, dry_run=True)
+        report = await orders_apply.import_files(files, fmt=fmt, dry_run=True, mapping=mapping)
         context["report"] = report
         if report.issues:
             return render(request, PAGE, context, fragment=FRAGMENT, status_code=422)
-        context["token"] = orders_uploads.save(_storage(request), files, fmt)
+        context["token"] = orders_uploads.save(_storage(request), files, fmt, mapping)
         return render(request, PAGE, context, fragment=FRAGMENT)
 
     @post("/{token:str}/apply", name="order_imports:apply", opt={"permission": "imports.run"})
     async def apply_order_import(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
-        files, fmt = orders_uploads.load(_storage(request), token)
-        report = await orders_apply.import_files(files, fmt=fmt)
-        context = {"formats": FORMATS, "values": {}, "errors": {}, "report": report}
+        files, fmt, mapping = orders_uploads.load(_storage(request), token)
+        report = await orders_apply.import_files(files, fmt=fmt, mapping=mapping)
+        context = {"formats": FORMATS, "values": {}, "errors": {}, "report": report, "columns": COLUMNS}
         # The upload is kept (for a day): applying it again is harmless, every order is already there.
         return render(request, PAGE, context, fragment=FRAGMENT, status_code=200 if report.applied else 422)

@@ -69,6 +69,30 @@ async def test_a_broken_row_is_refused_with_a_translated_row_report(client, runt
     assert listing.text.count('data-testid="order-row"') == 0
 
 
+async def test_any_csv_lands_through_the_column_map_given_on_the_form(client, runtime) -> None:
+    store = await make_store("ordimp-map", locale="uk", currency="UAH", country="UA")
+    await login(client, store.email)
+    data = "Док;Коли;Що;Скільки;Почім;Тел\nZ-7;2025-02-03 10:00;Сир;2;120,50;+380671112233\n".encode()
+    form = {"_csrf_token": csrf(client), "format": "csv", "map_number": "Док", "map_date": "коли"}
+    form |= {"map_item": "Що", "map_quantity": "Скільки", "map_price": "Почім", "map_phone": "Тел"}
+    preview = await client.post(
+        f"/s/{store.slug}/imports/orders/", files={"files": ("x.csv", data, "text/csv")}, data=form
+    )
+    assert preview.status_code == 200, preview.text[-600:]
+    assert count(preview.text, "count-orders-new") == 1 and count(preview.text, "count-customers-new") == 1
+    action = re.search(r'action="(/s/[^"]+/apply)"', preview.text).group(1)
+    applied = await client.post(action, data={"_csrf_token": csrf(client)})
+    assert applied.status_code == 200 and 'data-testid="order-import-done"' in applied.text
+    listing = await client.get(f"/s/{store.slug}/orders/")
+    assert ">Z-7</a>" in listing.text
+    wrong = await client.post(
+        f"/s/{store.slug}/imports/orders/",
+        files={"files": ("x.csv", data, "text/csv")},
+        data=form | {"map_price": "Немає такої"},
+    )
+    assert wrong.status_code == 422 and "Немає такої" in wrong.text and "no column named" not in wrong.text
+
+
 async def test_bad_form_input_is_a_422_not_a_crash(client, runtime) -> None:
     store = await make_store("ordimp-form", locale="en")
     await login(client, store.email)

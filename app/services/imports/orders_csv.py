@@ -210,26 +210,33 @@ def parse_woocommerce(data: bytes, *, zone: str, currency: str, country: str, co
 
 
 def mapping_for(header: list[str], mapping: Mapping[str, str] | None) -> dict[str, str]:
-    """Our column -> the file's header: the map given, else headers that name our columns."""
-    if mapping:
-        return dict(mapping)
+    """Our column -> the file's header: headers that name our columns, then the map given over them."""
     found: dict[str, str] = {}
     for title in header:
         for column, names in COLUMNS.items():
             if title.strip().lower() in names and column not in found:
                 found[column] = title
+    by_lower = {title.strip().lower(): title for title in header}
+    for column, title in (mapping or {}).items():
+        if column in COLUMNS and title.strip():
+            found[column] = by_lower.get(title.strip().lower(), title.strip())
     return found
 
 
 def parse_mapped(
     data: bytes, *, zone: str, currency: str, country: str, contact: Callable, mapping: Mapping[str, str] | None = None
 ) -> OrdersFile:
-    header = list(_rows(data[:65536])[0].keys()) if _rows(data[:65536]) else []
+    rows = _rows(data)
+    header = list(rows[0].keys()) if rows else []
     cols = mapping_for(header, mapping)
     missing = [c for c in ("number", "date", "item", "price") if c not in cols]
-    if missing:
+    absent = [title for title in cols.values() if title not in header]
+    if missing or absent:
         result = OrdersFile("csv")
-        result.issues.append((1, _("The file has no column for: %(columns)s.", columns=", ".join(missing))))
+        if missing:
+            result.issues.append((1, _("The file has no column for: %(columns)s.", columns=", ".join(missing))))
+        if absent:
+            result.issues.append((1, _("The file has no column named %(names)s.", names=", ".join(absent)[:200])))
         return result
 
     def get(row: Mapping[str, str], column: str) -> str:

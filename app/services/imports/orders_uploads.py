@@ -23,7 +23,7 @@ def _folder(storage: Path, token: str) -> Path:
     return storage / "orders" / current_tenant().slug / token
 
 
-def save(storage: Path, files: list[tuple[str, bytes]], fmt: str | None) -> str:
+def save(storage: Path, files: list[tuple[str, bytes]], fmt: str | None, mapping: dict[str, str] | None = None) -> str:
     """Keep the files for the apply step; the token is only valid in this store. Day-old uploads go."""
     token = secrets.token_urlsafe(24)
     _prune(storage / "orders" / current_tenant().slug)
@@ -33,12 +33,14 @@ def save(storage: Path, files: list[tuple[str, bytes]], fmt: str | None) -> str:
     for index, (name, data) in enumerate(files):
         (folder / f"{index}.bin").write_bytes(data)
         names.append(name[:200])
-    (folder / "meta.json").write_text(json.dumps({"names": names, "format": fmt}), encoding="utf-8")
+    (folder / "meta.json").write_text(
+        json.dumps({"names": names, "format": fmt, "mapping": mapping or {}}), encoding="utf-8"
+    )
     return token
 
 
-def load(storage: Path, token: str) -> tuple[list[tuple[str, bytes]], str | None]:
-    """The files saved under this token in this store, and the chosen format.
+def load(storage: Path, token: str) -> tuple[list[tuple[str, bytes]], str | None, dict[str, str]]:
+    """The files saved under this token in this store, the chosen format and column map.
 
     Raises:
         NotFound: no such upload in this store (expired, applied already, or another store's).
@@ -49,7 +51,7 @@ def load(storage: Path, token: str) -> tuple[list[tuple[str, bytes]], str | None
         raise NotFound(_("This upload has expired; upload the file again."))
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     files = [(name, (folder / f"{i}.bin").read_bytes()) for i, name in enumerate(meta["names"])]
-    return files, meta.get("format")
+    return files, meta.get("format"), meta.get("mapping") or {}
 
 
 def _prune(root: Path) -> None:
