@@ -174,6 +174,18 @@ async def test_a_broken_row_refuses_the_whole_file_with_a_translated_row_report(
         assert "сорок" in message and "is not an amount" not in message
 
 
+async def test_control_characters_and_huge_quantities_are_row_problems_not_crashes(runtime) -> None:
+    store = await make_store("ord-hostile")
+    text = (DATA / "shopify_orders.csv").read_text(encoding="utf-8")
+    text = text.replace("#1002,", "#10\x0002,").replace(
+        ",1,Snowboard,40.00,SB-1,Anna", ",99999999,Snowboard,40.00,SB-1,Anna"
+    )
+    async with tenancy.bind_tenant(store.tenant):
+        report = await orders_apply.import_files([("hostile.csv", text.encode())])
+        assert not report.applied and [line for _n, line, _m in report.issues] == [4, 5]
+        assert await Order.count() == 0
+
+
 async def test_an_order_number_taken_by_another_order_refuses_the_file(runtime) -> None:
     store = await make_store("ord-clash")
     async with tenancy.bind_tenant(store.tenant):

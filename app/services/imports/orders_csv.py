@@ -85,9 +85,11 @@ def _grouped(
     """Rows that share an order number make one order; a wrong row is reported with its line."""
     result = OrdersFile(fmt)
     by_number: dict[str, OrderRecord] = {}
+    wrong: set[str] = set()  # orders with a wrong row: already reported, not checked again
     for line, row in enumerate(_rows(data), start=2):
-        number = _clean(number_of(row), 40)
+        number = ""
         try:
+            number = _clean(number_of(row), 40)
             order = by_number.get(number)
             if order is None:
                 if len(by_number) >= MAX_ORDERS:
@@ -96,7 +98,10 @@ def _grouped(
             add(order, row)
         except RowProblem as exc:
             result.issues.append((line, str(exc)))
+            wrong.add(number)
     for order in by_number.values():
+        if order.number in wrong:
+            continue
         try:
             check(order)
             result.orders.append(order)

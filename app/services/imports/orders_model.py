@@ -13,7 +13,7 @@ from app.services.imports.values import ValueProblem, parse_decimal, parse_money
 FORMATS = ("commerceml", "shopify", "woocommerce", "csv")
 MAX_ORDERS = 50_000
 MAX_LINES = 500
-MAX_QUANTITY = 100_000
+MAX_QUANTITY = 9_999  # with MAX_MONEY_MINOR per unit, an order's sum still fits a bigint
 GROUPS = ("new", "approval", "assembling", "delivery", "complete", "cancel")
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?")
 _DAY = re.compile(r"(\d{4}-\d{2}-\d{2})|(\d{2})\.(\d{2})\.(\d{4})")
