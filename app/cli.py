@@ -21,6 +21,7 @@ from app.forms.auth import validate_signup
 from app.i18n import use_locale
 from app.services import analytics, demo, demo_customers, fleet, payments, stores
 from app.services.imports import jobs as import_jobs
+from app.services.imports import orders_apply
 from app.settings import get_settings
 from app.tenancy import migrate, pgtools, relocate
 from app.tenancy import runtime as tenancy
@@ -220,6 +221,32 @@ async def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_import_orders(args: argparse.Namespace) -> int:
+    """Past orders and their customers: a preview with --dry-run, else applied whole or not at all."""
+    tenant = await tenancy.lookup_tenant(args.slug, fresh=True)
+    if tenant is None:
+        return _fail(f"no store called {args.slug!r}")
+    paths = [Path(name) for name in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        return _fail(f"no such file: {', '.join(missing)}")
+    files = [(p.name, p.read_bytes()) for p in paths]
+    async with tenancy.bind_tenant(tenant):
+        with use_locale(tenant.locale):
+            report = await orders_apply.import_files(files, fmt=args.format, dry_run=args.dry_run)
+    for name, line, message in report.issues[:50]:
+        print(f"{name}: line {line or '-'}: {message}", file=sys.stderr)
+    if report.issues:
+        return _fail(f"{len(report.issues)} wrong rows; nothing was imported")
+    state = "applied" if report.applied else "preview (nothing changed)"
+    print(f"import-orders: {state} ({report.format})")
+    for key in ("orders_new", "orders_unchanged", "lines", "customers_new", "customers_found"):
+        print(f"  {key.replace('_', ' ')}: {getattr(report, key)}")
+    for name, line, message in report.warnings[:50]:
+        print(f"  {name}: line {line or '-'}: {message}")
+    return 0
+
+
 async def cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
     logs.configure(settings.log_format, settings.log_level)
@@ -346,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["yml", "commerceml", "csv"])
     p.add_argument("--dry-run", action="store_true", help="preview only; change nothing")
     p.set_defaults(run=cmd_import)
+    p = sub.add_parser("import-orders", help="import past orders and their customers")
+    p.add_argument("slug")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=["commerceml", "shopify", "woocommerce", "csv"])
+    p.add_argument("--dry-run", action="store_true", help="preview only; change nothing")
+    p.set_defaults(run=cmd_import_orders)
     tenant = sub.add_parser("tenant", help="stores").add_subparsers(dest="verb", required=True)
     p = tenant.add_parser("create", help="provision a store")
     p.add_argument("slug")

@@ -14,6 +14,7 @@ from app.controllers.health import HealthController
 from app.controllers.hooks import HookController
 from app.controllers.imports import ImportController
 from app.controllers.metrics import MetricsController
+from app.controllers.order_imports import OrderImportController
 from app.controllers.orders import OrderController
 from app.controllers.products import ProductController
 from app.controllers.reports import ReportController
@@ -38,6 +39,7 @@ STAFF_ROUTER = Router(
         SegmentController,
         ReportController,
         ProductController,
+        OrderImportController,
         ImportController,
         SettingsController,
         FormSettingsController,

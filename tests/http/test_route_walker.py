@@ -22,6 +22,7 @@ from app.forms.staff import InviteData
 from app.gateways.base import PaymentStatus
 from app.gateways.sandbox import SIGNATURE_HEADER, SandboxGateway, sign
 from app.services import invitations, orders, payments, staff
+from app.services.imports import orders_uploads
 from app.tenancy import runtime as tenancy
 from tests.conftest import login
 from tests.factories import SECRET, add_member, place_order
@@ -29,7 +30,7 @@ from tests.http.test_shop import seeded_store
 from tests.http.walker.phases import ROLES, main_role, walk_get, walk_post
 from tests.http.walker.runner import Walker, missing_entries, routes_of
 from tests.http.walker.state import StoreState
-from tests.http.walker.table import ENTRIES
+from tests.http.walker.table import ENTRIES, ORDERS_CSV
 
 pytestmark = pytest.mark.http
 
@@ -75,6 +76,8 @@ async def walker(app, runtime, tmp_path_factory) -> AsyncIterator[Walker]:
             InviteData("joiner@walker.example.com", "operator", "all"),
             secret=SECRET, slug=store.slug, locale="en", actor_id=store.identity_id, actor_role="owner",
         )  # fmt: skip
+        storage = app.state.settings.data_dir / "uploads"
+        order_upload = orders_uploads.save(storage, [("walker.csv", ORDERS_CSV)], None)
     sandbox = SandboxGateway({"secret": HOOK_SECRET}, base_url=KEYS.public_url)
     page = sandbox.verify_page(dict(parse_qsl(urlsplit(step.url).query)))
 
@@ -94,6 +97,7 @@ async def walker(app, runtime, tmp_path_factory) -> AsyncIterator[Walker]:
         "payable_token": mine["token"],
         "hook_connection": str(connection_id),
         "sandbox_query": urlsplit(step.url).query,
+        "order_upload": order_upload,
     }
     async with AsyncExitStack() as stack:
         clients = {}

@@ -39,6 +39,7 @@ PARAMS: dict[str, str] = {
     "file_path": "=js/app.js",
     "path": "=openapi.json",
     "sandbox_query": "=sandbox_query",
+    "upload_token": "=order_upload",  # an orders file the fixture uploaded for the order history import
 }
 
 
@@ -68,6 +69,12 @@ FEED = (
     b'<?xml version="1.0" encoding="UTF-8"?><yml_catalog><shop><offers>'
     b'<offer id="walk"><name>Walker kettle</name><price>990</price><vendorCode>W-1</vendorCode></offer>'
     b"</offers></shop></yml_catalog>"
+)
+# The order history import's walker file (Shopify's export columns, one order of one line).
+ORDERS_CSV = (
+    b"Name,Email,Financial Status,Fulfillment Status,Currency,Total,Created at,Lineitem quantity,Lineitem name,"
+    b"Lineitem price\n#W-1,walker-orders@example.com,paid,fulfilled,RUB,990.00,2025-05-11 09:55:16 +0300,1,"
+    b"Walker kettle,990.00\n"
 )
 PUBLIC = dict(anonymous=True)
 RULE_ROW = {"r0_field": "orders_count", "r0_op": "gte", "r0_value": "1"}  # a segment's one condition
@@ -144,6 +151,13 @@ ENTRIES: dict[str, Entry] = {
     "GET /s/{slug:str}/imports": Entry(),
     "POST /s/{slug:str}/imports": Entry(page=f"{S}/imports", files={"files": ("feed.xml", FEED, "text/xml")}),
     "POST /s/{slug:str}/imports/feed": Entry(page=f"{S}/imports"),
+    "GET /s/{slug:str}/imports/orders": Entry(),
+    "POST /s/{slug:str}/imports/orders": Entry(
+        page=f"{S}/imports/orders", files={"files": ("orders.csv", ORDERS_CSV, "text/csv")}, valid={"format": "shopify"}
+    ),
+    "POST /s/{slug:str}/imports/orders/{token:str}/apply": Entry(
+        page=f"{S}/imports/orders", params={"token": "upload_token"}
+    ),
     "GET /s/{slug:str}/imports/{job_id:int}": Entry(),
     "GET /s/{slug:str}/imports/{job_id:int}/progress": Entry(),
     "GET /s/{slug:str}/imports/{job_id:int}/report.csv": Entry(),
