@@ -144,7 +144,7 @@ def _price(
     prices = offer_prices(elem)
     price_type = package.price_type
     wanted = price_type.external_id if price_type is not None else (prices[0].type_id if prices else None)
-    same = [p for p in prices if p.type_id == wanted] if price_type is not None or wanted else prices[:1]
+    same = [p for p in prices if p.type_id == wanted]  # without price types, every untyped price is one type
     if not same:
         if price_type is not None and prices:  # no price at all is counted for the whole package instead
             message = gettext(
