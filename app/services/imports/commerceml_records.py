@@ -34,6 +34,19 @@ class Package:
     catalog_seen: bool = False
     changes_only: bool = False
     orphans: int = 0
+    repeats: dict[str, list] = field(default_factory=dict)  # product id -> [times used, first repeat line, file]
+
+
+def repeated_products(package: Package) -> Iterator[RowIssue]:
+    for product_id, (times, line, name) in package.repeats.items():
+        message = ngettext(
+            "Product %(id)s is used %(num)s time; only the first one is kept.",
+            "Product %(id)s is used %(num)s times; only the first one is kept.",
+            times,
+            id=product_id,
+        )
+        yield RowIssue(line or None, "id", "duplicate_id", message, "error", product_id, name)
+    package.repeats.clear()
 
 
 def _issue(
@@ -60,8 +73,8 @@ def product_records(elem: etree._Element, name: str, package: Package) -> Iterat
             yield _issue(elem, "id", "missing_id", message, "error", None, name)
         return
     if product.external_id in package.product_ids:
-        message = gettext("Product %(id)s appears twice; the second one is skipped.", id=product.external_id)
-        yield _issue(elem, "id", "duplicate_id", message, "error", product.external_id, name)
+        # Counted, and reported once with the exact count when the package ends.
+        package.repeats.setdefault(product.external_id, [1, elem.sourceline or 0, name])[0] += 1
         return
     package.product_ids.add(product.external_id)
     yield product
