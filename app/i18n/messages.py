@@ -22,15 +22,17 @@ class Message(str):
 
     msgid: str
     params: dict[str, Any]
+    plural: str | None  # the plural id of an ``ngettext`` message; its count is ``params["num"]``
 
-    def __new__(cls, text: str, msgid: str, params: Mapping[str, Any]) -> Message:
+    def __new__(cls, text: str, msgid: str, params: Mapping[str, Any], plural: str | None = None) -> Message:
         obj = super().__new__(cls, text)
         obj.msgid = msgid
         obj.params = dict(params)
+        obj.plural = plural
         return obj
 
     def __reduce__(self) -> tuple:
-        return (Message, (str(self), self.msgid, self.params))
+        return (Message, (str(self), self.msgid, self.params, self.plural))
 
 
 class Localized(str):
@@ -55,7 +57,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Localized):
         return {"names": value.names}
     if isinstance(value, Message):
-        return {"id": value.msgid, "params": {k: _plain(v) for k, v in value.params.items()}}
+        data = {"id": value.msgid, "params": {k: _plain(v) for k, v in value.params.items()}}
+        return {**data, "plural": value.plural} if value.plural else data
     if isinstance(value, bool | int | float) or value is None:
         return value
     return str(value)
@@ -65,6 +68,12 @@ def gettext(message: str, **variables: Any) -> Message:
     """Translate ``message`` into the current locale, remembering the message id and ``variables``."""
     text = translations(get_locale()).ugettext(message)
     return Message(text % variables if variables else text, message, variables)
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> Message:
+    """The plural form for ``num`` (ru and uk have three), remembered with ``num`` so it renders per viewer."""
+    params = {"num": num, **variables}
+    return Message(translations(get_locale()).ungettext(singular, plural, num) % params, singular, params, plural)
 
 
 def as_data(text: object) -> dict[str, Any]:
@@ -100,7 +109,11 @@ def render(data: Mapping[str, Any] | None, fallback: str = "", *, locale: str | 
     if not isinstance(msgid, str):
         return fallback
     params = data.get("params") or {}
-    text = translations(locale).ugettext(msgid)
+    plural, num = data.get("plural"), params.get("num") if isinstance(params, Mapping) else None
+    if isinstance(plural, str) and isinstance(num, int):
+        text = translations(locale).ungettext(msgid, plural, num)
+    else:
+        text = translations(locale).ugettext(msgid)
     if not isinstance(params, Mapping) or not params:
         return text
     try:

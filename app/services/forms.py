@@ -117,7 +117,7 @@ async def offers_for(
             Offer.pictures,
             Offer.stock,
         )
-        .where(Offer.available.eq(True))
+        .where(Offer.available.eq(True), Offer.price_minor.is_not_null())  # no price: on request, not sold
         .output(load_json=True)
     )
     if currency:

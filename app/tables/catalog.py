@@ -60,7 +60,7 @@ class Offer(Table, tablename="offer"):
     external_id = Varchar(length=255, null=True, default=None)
     sku = Varchar(length=255, null=True, default=None)
     name = Varchar(length=500)
-    price_minor = BigInt(default=0)
+    price_minor = BigInt(null=True, default=0)  # NULL: price on request (not orderable)
     old_price_minor = BigInt(null=True, default=None)
     currency = Varchar(length=3, default="RUB")
     stock = Integer(null=True, default=None)

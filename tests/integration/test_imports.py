@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from app.services.imports import jobs
 from app.tables.catalog import Category, Offer, Product
@@ -109,8 +110,10 @@ async def test_commerceml_exchange_of_several_files(shop, tmp_path) -> None:
     async with tenancy.bind_tenant(shop.tenant):
         job = await run(sorted(folder.iterdir()), tmp_path)
         assert job["status"] == "done", job["fatal"]
-        assert job["counts"]["offers_new"] == 36
-        assert await Offer.count().where(Offer.source == "commerceml") == 36
+        in_file = len(etree.parse(str(folder / "offers0_1.xml")).xpath("//*[local-name()='Предложение']"))
+        assert in_file == 44  # 8 of them without their product in import0_1.xml: they become products
+        assert job["counts"]["offers_new"] == in_file
+        assert await Offer.count().where(Offer.source == "commerceml") == in_file
 
 
 @pytest.mark.parametrize(

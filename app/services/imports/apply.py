@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from app.i18n.messages import ngettext
 from app.services.imports.merge import (
     BATCH_DDL,
     BATCH_PLANNING,
@@ -152,6 +153,7 @@ async def apply_stream(
                 await _finish(conn, source, currency, result)
             else:
                 await _merge(conn, source, currency, result)
+            _report_counts(result, currency)
             if not apply:
                 raise _Rollback()
             result.applied = True
@@ -202,6 +204,28 @@ async def _finish(conn: asyncpg.Connection, source: str, currency: str, result: 
     for name in ("offers_matched_by_sku", "offers_without_product", "updates_not_found", "offers_updated"):
         result.counts.setdefault(name, 0)
     _unchanged(result.counts)
+
+
+def _report_counts(result: ApplyResult, currency: str) -> None:
+    """What the whole file lands differently from how it reads goes first in the row report, with exact counts."""
+    counts, found = result.counts, []
+    if num := counts.get("price_on_request", 0):
+        message = ngettext(
+            "%(num)s product has no price: it is listed as price on request and cannot be ordered until priced.",
+            "%(num)s products have no price: they are listed as price on request and cannot be ordered until priced.",
+            num,
+        )
+        found.append(RowIssue(None, "price", "price_on_request", message, "warning"))
+    if num := counts.get("currency_assumed", 0):
+        message = ngettext(
+            "%(num)s price has no currency; the store's currency %(currency)s is assumed.",
+            "%(num)s prices have no currency; the store's currency %(currency)s is assumed.",
+            num,
+            currency=currency,
+        )
+        found.append(RowIssue(None, "currency", "currency_assumed", message, "warning"))
+    result.issues[:0] = found
+    result.issue_total += len(found)
 
 
 def _unchanged(counts: dict[str, int]) -> None:

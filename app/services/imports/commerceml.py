@@ -14,7 +14,7 @@ from app.services.imports.commerceml_items import (
     read_price_type,
     read_property,
 )
-from app.services.imports.commerceml_records import Package, offer_records, product_records
+from app.services.imports.commerceml_records import Package, offer_records, product_records, repeated_products
 from app.services.imports.records import (
     FeedMeta,
     ImportFileError,
@@ -97,6 +97,7 @@ def _records(files: list[tuple[str, ByteSource, XmlProlog]], meta: FeedMeta) -> 
             yield RowIssue(None, None, "encoding_mismatch", message, "warning", source=src.name)
         yield from _file_records(src, prolog, info, package, meta)
     yield from _flush_categories(package, None)
+    yield from repeated_products(package)
     if package.orphans and not package.product_ids:
         message = gettext(
             "The package holds no products; %(count)s offers only update the price and stock of goods "

@@ -7,17 +7,16 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from app.i18n.messages import gettext
+from app.i18n.messages import gettext, ngettext
 from app.services.imports.commerceml_items import (
     PriceType,
     Property,
-    RawPrice,
     characteristics,
     offer_prices,
     offer_stock,
     read_product,
 )
-from app.services.imports.records import Category, Offer, PriceStockUpdate, Record, RowIssue, Severity
+from app.services.imports.records import Category, Offer, PriceStockUpdate, Product, Record, RowIssue, Severity
 from app.services.imports.values import ValueProblem, clean_line, normalize_currency, parse_money
 from app.services.imports.xmlsafe import text
 
@@ -35,6 +34,19 @@ class Package:
     catalog_seen: bool = False
     changes_only: bool = False
     orphans: int = 0
+    repeats: dict[str, list] = field(default_factory=dict)  # product id -> [times used, first repeat line, file]
+
+
+def repeated_products(package: Package) -> Iterator[RowIssue]:
+    for product_id, (times, line, name) in package.repeats.items():
+        message = ngettext(
+            "Product %(id)s is used %(num)s time; only the first one is kept.",
+            "Product %(id)s is used %(num)s times; only the first one is kept.",
+            times,
+            id=product_id,
+        )
+        yield RowIssue(line or None, "id", "duplicate_id", message, "error", product_id, name)
+    package.repeats.clear()
 
 
 def _issue(
@@ -61,8 +73,8 @@ def product_records(elem: etree._Element, name: str, package: Package) -> Iterat
             yield _issue(elem, "id", "missing_id", message, "error", None, name)
         return
     if product.external_id in package.product_ids:
-        message = gettext("Product %(id)s appears twice; the second one is skipped.", id=product.external_id)
-        yield _issue(elem, "id", "duplicate_id", message, "error", product.external_id, name)
+        # Counted, and reported once with the exact count when the package ends.
+        package.repeats.setdefault(product.external_id, [1, elem.sourceline or 0, name])[0] += 1
         return
     package.product_ids.add(product.external_id)
     yield product
@@ -85,29 +97,49 @@ def offer_records(elem: etree._Element, name: str, package: Package) -> Iterator
     product_id = _product_of(offer_id, package.product_ids)
     describes = bool(title or params)
     if product_id and describes:
-        yield Offer(
-            offer_id,
-            product_id,
-            sku=clean_line(text(elem, "Артикул")),
-            name=title,
-            price_minor=price,
-            currency=currency,
-            stock=stock,
-            params=params,
-            barcode=clean_line(text(elem, "Штрихкод")),
-            line=elem.sourceline,
-        )
+        yield _offer(elem, offer_id, product_id, price, currency, stock, title, params)
         return
-    if product_id is None and describes:
+    if product_id is None and describes and package.product_ids:
+        # The exchange describes goods but not this one's product: the offer becomes a product of its own,
+        # named from the offer, rather than a price for nothing.
         package.orphans += 1
-        if package.product_ids:
-            message = gettext(
-                "Offer %(id)s belongs to a product that is not in the import files; only its price and "
-                "stock are updated.",
-                id=offer_id,
-            )
-            yield _issue(elem, "product", "product_missing", message, "warning", offer_id, name)
+        product_id = offer_id.split("#", 1)[0]
+        package.product_ids.add(product_id)
+        message = gettext(
+            "Offer %(id)s belongs to a product that is not in the import files; a product named from the offer "
+            "was added.",
+            id=offer_id,
+        )
+        yield _issue(elem, "product", "product_missing", message, "warning", offer_id, name)
+        yield Product(product_id, title or offer_id, params=params if not title else [], line=elem.sourceline)
+        yield _offer(elem, offer_id, product_id, price, currency, stock, title, params)
+        return
+    package.orphans += describes
     yield PriceStockUpdate(offer_id, price, None, currency, stock, None, title, elem.sourceline)
+
+
+def _offer(
+    elem: etree._Element,
+    offer_id: str,
+    product_id: str,
+    price: int | None,
+    currency: str | None,
+    stock: int | None,
+    title: str | None,
+    params: list,
+) -> Offer:
+    return Offer(
+        offer_id,
+        product_id,
+        sku=clean_line(text(elem, "Артикул")),
+        name=title,
+        price_minor=price,
+        currency=currency,
+        stock=stock,
+        params=params,
+        barcode=clean_line(text(elem, "Штрихкод")),
+        line=elem.sourceline,
+    )
 
 
 def _product_of(offer_id: str, product_ids: set[str]) -> str | None:
@@ -123,16 +155,28 @@ def _price(
 ) -> tuple[int | None, str | None] | None:
     """The chosen price type's amount and currency; None when the amount is unreadable (row skipped)."""
     prices = offer_prices(elem)
-    if not prices:
-        return None, None
-    chosen: RawPrice | None = prices[0]
     price_type = package.price_type
-    if price_type is not None:
-        chosen = next((p for p in prices if p.type_id == price_type.external_id), None)
-        if chosen is None:
-            message = gettext("Offer %(id)s has no price of type %(type)s.", id=offer_id, type=price_type.name)
+    wanted = price_type.external_id if price_type is not None else (prices[0].type_id if prices else None)
+    same = [p for p in prices if p.type_id == wanted]  # without price types, every untyped price is one type
+    if not same:
+        if price_type is not None and prices:  # no price at all is counted for the whole package instead
+            message = gettext(
+                "Offer %(id)s has no price of type %(type)s; no price is taken from it.",
+                id=offer_id,
+                type=price_type.name,
+            )
             issues.append(_issue(elem, "price", "missing_price", message, "warning", offer_id, name))
-            return None, None
+        return None, None
+    chosen = same[0]
+    if len(same) > 1 and len({(p.amount, p.currency) for p in same}) > 1:
+        message = ngettext(
+            "Offer %(id)s has %(num)s price of one type; the first, %(value)s, is used.",
+            "Offer %(id)s has %(num)s prices of one type; the first, %(value)s, is used.",
+            len(same),
+            id=offer_id,
+            value=chosen.amount,
+        )
+        issues.append(_issue(elem, "price", "price_clash", message, "warning", offer_id, name))
     currency = normalize_currency(chosen.currency) or (price_type.currency if price_type else None)
     try:
         return parse_money(chosen.amount, currency), currency

@@ -27,6 +27,13 @@ class Row:
         value = value.strip() if value else None
         return value or None
 
+    def code(self, column: str | None) -> str | None:
+        """An id, SKU or barcode cell without the apostrophe a spreadsheet puts first to keep it text ('0042)."""
+        value = self.get(column)
+        if value and value.startswith("'"):
+            value = value[1:].strip()
+        return value or None
+
 
 class RowTools:
     """Per-file helpers; issues found while parsing a row wait in ``pending`` until the caller drains them."""

@@ -147,11 +147,14 @@ def guess_mapping(header: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
+_CODES = frozenset({"external_id", "sku", "barcode", "group_key"})
+
+
 def generic_records(rows: Iterator[Row], mapping: dict[str, str], tools: RowTools) -> Iterator[Record]:
     """With a name column rows are goods; without one they are price/stock updates keyed by id or SKU."""
     groups: set[str] = set()
     for row in rows:
-        key = row.get(mapping.get("external_id")) or row.get(mapping.get("sku"))
+        key = row.code(mapping.get("external_id")) or row.code(mapping.get("sku"))
         if key is None:
             tools.issue(row.line, "external_id", "missing_id", gettext("The row has no id or SKU; it is skipped."))
             yield from tools.drain()
@@ -162,6 +165,8 @@ def generic_records(rows: Iterator[Row], mapping: dict[str, str], tools: RowTool
 
 def _row_records(row: Row, key: str, mapping: dict[str, str], tools: RowTools, groups: set[str]) -> Iterator[Record]:
     def cell(target: str) -> str | None:
+        if target in _CODES:
+            return row.code(mapping.get(target))
         return row.get(mapping.get(target))
 
     currency = normalize_currency(cell("currency")) or tools.currency
@@ -224,8 +229,8 @@ def _product(
         description=clean_text(row.get(mapping.get("description"))),
         descriptions_by_lang=descriptions,
         vendor=row.get(mapping.get("vendor")),
-        vendor_code=row.get(mapping.get("sku")),
-        barcodes=[b] if (b := row.get(mapping.get("barcode"))) else [],
+        vendor_code=row.code(mapping.get("sku")),
+        barcodes=[b] if (b := row.code(mapping.get("barcode"))) else [],
         category_external_id=paths[0] if paths else None,
         category_external_ids=paths,
         pictures=split_list(row.get(mapping.get("pictures"))),

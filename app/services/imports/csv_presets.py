@@ -78,9 +78,9 @@ def _shopify_product(rows: list[Row], tools: RowTools, done: set[str]) -> Iterat
 
 def _shopify_offer(row: Row, index: int, options: list[str | None], tools: RowTools) -> Offer | None:
     values = [row.get(f"Option{i} Value") for i in (1, 2, 3)]
-    if not any(values) and not row.get("Variant SKU") and not row.get("Variant Price"):
+    if not any(values) and not row.code("Variant SKU") and not row.get("Variant Price"):
         return None  # an image-only row
-    handle, sku = row.get("Handle") or "", row.get("Variant SKU")
+    handle, sku = row.get("Handle") or "", row.code("Variant SKU")
     key = sku or "/".join([handle, *(v for v in values if v)])
     try:
         price = tools.money(row.get("Variant Price"), row.line, "Variant Price", key)
@@ -106,7 +106,7 @@ def _shopify_offer(row: Row, index: int, options: list[str | None], tools: RowTo
         available=available,
         params=params,
         pictures=[url] if (url := row.get("Variant Image")) else [],
-        barcode=_barcode(row.get("Variant Barcode"), row.line, key, tools),
+        barcode=_barcode(row.code("Variant Barcode"), row.line, key, tools),
         line=row.line,
     )
 
@@ -126,7 +126,7 @@ def woo_records(rows: Iterator[Row], tools: RowTools) -> Iterator[Record]:
     keys: dict[str, str] = {}  # "id:44" -> the key that row got, since Parent may name either
     parents: set[str] = set()
     for row in rows:
-        key = row.get("SKU") or (f"id:{row.get('ID')}" if row.get("ID") else None)
+        key = row.code("SKU") or (f"id:{row.get('ID')}" if row.get("ID") else None)
         if key is None:
             tools.issue(row.line, "SKU", "missing_id", gettext("The row has neither ID nor SKU; it is skipped."))
             yield from tools.drain()
@@ -154,7 +154,7 @@ def _woo_product(row: Row, key: str, kinds: set[str], tools: RowTools) -> Iterat
         clean_line(row.get("Name")) or key,
         description=clean_text(row.get("Description")) or clean_text(row.get("Short description")),
         vendor=row.get("Brands"),
-        vendor_code=row.get("SKU"),
+        vendor_code=row.code("SKU"),
         category_external_id=paths[0] if paths else None,
         category_external_ids=paths,
         pictures=split_list(row.get("Images")),
@@ -203,7 +203,7 @@ def _woo_offer(row: Row, key: str, product_key: str, tools: RowTools) -> Offer |
     return Offer(
         key,
         product_key,
-        sku=row.get("SKU"),
+        sku=row.code("SKU"),
         name=clean_line(row.get("Name")),
         price_minor=price,
         old_price_minor=old,

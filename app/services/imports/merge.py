@@ -144,7 +144,7 @@ _OFFER_SET = {
 OFFERS = f"""
 INSERT INTO offer (product, source, external_id, sku, name, price_minor, old_price_minor, currency, stock,
   available, params, pictures, barcode, created_at, updated_at)
-SELECT p.id, $1, s.external_id, s.sku, coalesce(s.name, p.name), coalesce(s.price_minor, 0), s.old_price_minor,
+SELECT p.id, $1, s.external_id, s.sku, coalesce(s.name, p.name), s.price_minor, s.old_price_minor,
   coalesce(s.currency, $2), s.stock, coalesce(s.available, s.stock IS NULL OR s.stock > 0),
   coalesce(s.params, '[]'), coalesce(s.pictures, '[]'), s.barcode, now(), now()
 FROM (SELECT {_LAST.format(table="stage_offer")}) s
@@ -172,10 +172,47 @@ WHERE o.source = $1 AND o.external_id IS NOT NULL AND o.external_id = u.external
 """
 
 # A full feed describes the whole catalog of its source: what it no longer lists is unavailable, not deleted.
+# A product's own price-on-request offer (same external id, no price) is listed as long as the product is.
 UNAVAILABLE = """
 UPDATE offer o SET available = false, updated_at = now()
 WHERE o.source = $1 AND o.available AND o.external_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM stage_offer s WHERE s.external_id = o.external_id)
+  AND NOT (o.price_minor IS NULL AND EXISTS (SELECT 1 FROM stage_product p WHERE p.external_id = o.external_id))
+"""
+
+# A product the file sends without any offer (a 1C import.xml sent alone, a grouped product) is still listed:
+# it gets one offer with its own external id and no price, "price on request", which nobody can order until a
+# later file prices it (an offers.xml whose Предложение has the product's Ид updates exactly this offer).
+PRODUCT_OFFERS = """
+INSERT INTO offer (product, source, external_id, name, price_minor, currency, available, params, pictures,
+  created_at, updated_at)
+SELECT p.id, $1, p.external_id, p.name, NULL, $2, true, '[]', p.pictures, now(), now()
+FROM (SELECT DISTINCT external_id FROM stage_product WHERE external_id IS NOT NULL) s
+JOIN product p ON p.source = $1 AND p.external_id IS NOT NULL AND p.external_id = s.external_id
+WHERE NOT EXISTS (SELECT 1 FROM offer o WHERE o.product = p.id)
+ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING
+"""
+
+# Once a product has offers of its own, the placeholder above is dropped (nothing can have ordered it: no price).
+STALE_PRODUCT_OFFERS = """
+DELETE FROM offer o USING product p
+WHERE o.product = p.id AND p.source = $1 AND o.source = $1 AND o.external_id = p.external_id
+  AND o.price_minor IS NULL
+  AND NOT EXISTS (SELECT 1 FROM stage_offer s WHERE s.external_id = o.external_id)
+  AND EXISTS (SELECT 1 FROM offer x WHERE x.product = p.id AND x.id <> o.id)
+"""
+
+# Goods of this file listed without a price (reported, so "price on request" is never a surprise).
+PRICE_ON_REQUEST = """
+SELECT count(*) FROM offer o
+WHERE o.source = $1 AND o.price_minor IS NULL AND o.external_id IS NOT NULL
+  AND (EXISTS (SELECT 1 FROM stage_offer s WHERE s.external_id = o.external_id)
+       OR EXISTS (SELECT 1 FROM stage_product s WHERE s.external_id = o.external_id))
+"""
+
+# Prices the file gives without a currency take the store's: reported, since UAH read as RUB is a loss.
+CURRENCY_ASSUMED = """
+SELECT count(DISTINCT external_id) FROM stage_offer WHERE currency IS NULL AND price_minor IS NOT NULL
 """
 
 ORPHAN_OFFERS = f"""
@@ -199,6 +236,14 @@ JOIN category c ON c.source = $1 AND c.external_id = s.category_external_id
 WHERE p.source = $1 AND p.external_id = s.external_id AND p.category IS NULL
 """
 
+# Whole-file steps after the goods are merged: what the file lists without offers, prices or currencies.
+CATALOG_CHECKS: list[tuple[str, str, str]] = [
+    ("products_listed_without_offers", PRODUCT_OFFERS, "status"),
+    ("product_offers_dropped", STALE_PRODUCT_OFFERS, "status"),
+    ("price_on_request", PRICE_ON_REQUEST, "scalar"),
+    ("currency_assumed", CURRENCY_ASSUMED, "scalar"),
+]
+
 # (count name, SQL, how to count): "upsert" rows are split into new and changed by RETURNING.
 MERGE_STEPS: list[tuple[str, str, str]] = [
     ("categories", CATEGORIES, "upsert"),
@@ -211,6 +256,7 @@ MERGE_STEPS: list[tuple[str, str, str]] = [
     ("updates_not_found", UNKNOWN_UPDATES, "scalar"),
     ("offers_updated", UPDATES, "status"),
     ("marked_unavailable", UNAVAILABLE, "status"),
+    *CATALOG_CHECKS,
 ]
 
 # Streaming merge (YML): the row steps run per batch on ``batch_*`` tables while the parser reads on; the
@@ -228,6 +274,8 @@ FINAL_STEPS: list[tuple[str, str, str]] = [
     ("category_paths", CATEGORY_PATHS, "status"),
     ("late_category_links", LATE_CATEGORY_LINKS, "status"),
     ("marked_unavailable", UNAVAILABLE, "status"),
+    # A YML offer always brings its product, so only the price and currency checks apply (the bench stays fast).
+    *(step for step in CATALOG_CHECKS if step[0] in {"price_on_request", "currency_assumed"}),
 ]
 KEEP_BATCH = "".join(
     f"INSERT INTO {name} SELECT * FROM {name.replace('stage_', 'batch_')}; TRUNCATE {name.replace('stage_', 'batch_')};"

@@ -95,6 +95,7 @@ def _records(src: ByteSource, prolog: XmlProlog, meta: FeedMeta) -> Iterator[Rec
             release(elem)
     if not categories_done or pending:  # no offers at all, or <categories> after <offers>: still import them
         yield from _flush(pending, reader, src.name)
+    yield from reader.repeats()
     meta.is_full = reader.products > 0 and reader.updates == 0
 
 

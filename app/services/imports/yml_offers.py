@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from app.i18n.messages import gettext
+from app.i18n.messages import gettext, ngettext
 from app.services.imports.records import (
     Category,
     Currency,
@@ -64,8 +64,21 @@ class OfferReader:
         self._categories: set[str] | None = None
         self._inline_categories: set[str] = set()
         self._offer_ids: set[str] = set()
+        self._repeats: dict[str, list[int]] = {}  # id -> [times used, line of its first repeat]
         self._groups: set[str] = set()
         self._homoglyph_warned = False
+
+    def repeats(self) -> Iterator[RowIssue]:
+        """One error per id used more than once, with the exact count (the file's end is the first time it is known)."""
+        for offer_id, (times, line) in self._repeats.items():
+            message = ngettext(
+                "Offer id %(id)s is used %(num)s time; only the first offer is kept.",
+                "Offer id %(id)s is used %(num)s times; only the first offer is kept.",
+                times,
+                id=offer_id,
+            )
+            yield self._issue(line or None, "id", "duplicate_id", message, "error", offer_id)
+        self._repeats.clear()
 
     def set_currencies(self, currencies: list[Currency]) -> None:
         self._currency = default_currency(currencies)
@@ -92,8 +105,7 @@ class OfferReader:
             yield self._issue(line, "id", "missing_id", gettext("An offer has no id; it is skipped."), "error", None)
             return
         if offer_id in self._offer_ids:
-            message = gettext("Offer id %(id)s is used twice; the second offer is skipped.", id=offer_id)
-            yield self._issue(line, "id", "duplicate_id", message, "error", offer_id)
+            self._repeats.setdefault(offer_id, [1, line or 0])[0] += 1  # reported once, counted, at the end
             return
         self._offer_ids.add(offer_id)
         raw = collect_offer(elem)

@@ -57,7 +57,9 @@ async def validate_staff_order(
     found = {
         row["sku"]: row
         for row in await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor).where(
-            Offer.sku.is_in([sku for sku, _qty, _i in wanted] or [""]) & (Offer.currency == currency)
+            Offer.sku.is_in([sku for sku, _qty, _i in wanted] or [""])
+            & (Offer.currency == currency)
+            & Offer.price_minor.is_not_null()
         )
     }
     for sku, _qty, index in wanted:
@@ -127,7 +129,7 @@ async def validate_edit(
     if sku:
         offer = (
             await Offer.select(Offer.id, Offer.name, Offer.sku, Offer.price_minor)
-            .where((Offer.sku == sku) & (Offer.currency == order["currency"]))
+            .where((Offer.sku == sku) & (Offer.currency == order["currency"]) & Offer.price_minor.is_not_null())
             .first()
         )
         qty = (raw.get("add_qty") or "1").strip()

@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from app.services.imports import ImportFileError, parse_commerceml
 
@@ -60,15 +61,24 @@ def test_readyscript_changes_only_package_is_not_full_and_resolves_characteristi
     assert (variant.price_minor, variant.currency, variant.stock) == (1_235_600, "RUB", 9)
 
 
-def test_ut11_package_with_namespace_and_bom_reports_offers_without_products() -> None:
+def _ids(path: Path, tag: str) -> list[str]:
+    """Ид of every ``tag`` in the file, read with lxml XPath (independent of our parser)."""
+    tree = etree.parse(str(path))
+    return [str(i) for i in tree.xpath(f"//*[local-name()='{tag}']/*[local-name()='Ид']/text()")]
+
+
+def test_ut11_offers_without_their_product_become_products_named_from_the_offer() -> None:
     folder = CML / "ut11_v207"
+    products, offers = _ids(folder / "import0_1.xml", "Товар"), _ids(folder / "offers0_1.xml", "Предложение")
+    orphans = [o for o in offers if o.split("#", 1)[0] not in products and o not in products]
+    assert len(orphans) == 8  # the file's own fact, counted above; none may vanish
     result = parse_commerceml([folder / "offers0_1.xml", folder / "import0_1.xml"])
     assert result.is_full and result.price_type == "BASE"
     assert (len(result.categories), len(result.products), len(result.offers), len(result.updates)) == (
         1,
-        36,
-        36,
-        8,
+        len(set(products)) + len(orphans),
+        len(offers),
+        0,
     )
     assert Counter(i.code for i in result.issues) == {"product_missing": 8}
     rug = result.products[0]
@@ -77,8 +87,11 @@ def test_ut11_package_with_namespace_and_bom_reports_offers_without_products() -
     assert ("Страна производства", "КОРЕЯ, РЕСПУБЛИКА", None) in rug.params
     # Stock is Количество; the three per-warehouse Склад values (1 + 0 + 376) agree with it.
     assert (result.offers[0].price_minor, result.offers[0].stock) == (10_000, 377)
-    orphan = next(u for u in result.updates if u.offer_external_id == "1ebb7d25-a752-11e8-80c8-0cc47ab29cd1")
+    orphan_id = "1ebb7d25-a752-11e8-80c8-0cc47ab29cd1"
+    orphan = next(o for o in result.offers if o.external_id == orphan_id)
     assert (orphan.name, orphan.price_minor, orphan.stock) == ("Детское кресло Higher, белое", 10_000, 0)
+    made = next(p for p in result.products if p.external_id == orphan.product_external_id)
+    assert made.name == "Детское кресло Higher, белое"
 
 
 def test_bitrix_split_files_merge_prices_and_rests_into_updates() -> None:

@@ -41,7 +41,7 @@ def test_duplicate_offer_id_and_nameless_offer_are_errors() -> None:
         "<offer><name>No id</name><price>4</price></offer>\n"
     )
     assert [o.name for o in result.offers] == ["A"]
-    assert [i.code for i in result.errors] == ["duplicate_id", "missing_name", "missing_id"]
+    assert [i.code for i in result.errors] == ["missing_name", "missing_id", "duplicate_id"]
 
 
 def test_old_price_not_above_price_is_dropped_with_a_warning() -> None:
