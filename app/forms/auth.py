@@ -69,6 +69,8 @@ def locale_defaults(locale: str) -> dict[str, str]:
     """The currency and country a store in this language starts with."""
     currency, country = LOCALE_DEFAULTS.get(locale, LOCALE_DEFAULTS["ru"])
     return {"currency": currency, "country": country}
+
+
 COMMON_PASSWORDS = frozenset(
     {
         "password",
