@@ -52,6 +52,10 @@ FIELD_LABELS = {
     "allowed_origins": _l("Sites that may embed the form"), "label": _l("Label"), "required": _l("Required"),
     "price_minor": _l("Price"), "title": _l("Title"), "enabled": _l("On"), "address": _l("Address"),
     "key": _l("Field"), "amount_minor": _l("Amount"), "payment": _l("Payment"), "reason": _l("Reason"),
+    "event": _l("Event"), "conditions": _l("Conditions"), "actions": _l("Actions"),
+    "delay_minutes": _l("Delay, minutes"), "merged": _l("Merged customer"), "restored": _l("Restored customer"),
+    "orders": _l("Orders"), "to": _l("Recipient"), "sent": _l("Sent"), "format": _l("Format"),
+    "files": _l("Files"), "created": _l("Created"), "updated": _l("Updated"), "errors": _l("Errors"),
 }  # fmt: skip
 
 # A field name meaning something else on another record: a customer's "name" is a person's name.
@@ -62,6 +66,8 @@ ACTION_LABELS = {
     "update": _l("Changed"), "create": _l("Created"), "delete": _l("Deleted"), "tags": _l("Tags changed"),
     "connect": _l("Connected"), "invite": _l("Invited"), "revoke": _l("Invitation revoked"),
     "join": _l("Joined"), "shift": _l("Shift changed"), "refund": _l("Refunded"),
+    "merge": _l("Customers merged"), "unmerge": _l("Merge undone"), "payment_link": _l("Payment link e-mailed"),
+    "import_start": _l("Import started"), "import_apply": _l("Import applied"), "import_fail": _l("Import failed"),
 }  # fmt: skip
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.i18n import format_money, use_locale
-from app.services import customers, orders
+from app.i18n import format_money, messages, use_locale
+from app.services import audit, customers, orders
 from app.services.mail import (
     MailSettings,
     OrderMail,
@@ -58,10 +58,31 @@ async def order_placed(order_id: int, public_url: str, settings: MailSettings) -
     return sent
 
 
-async def payment_link(order_id: int, recipient: str, public_url: str, settings: MailSettings) -> bool:
-    """E-mail the order's payment link to ``recipient`` in the shopper's language; True once the server took it."""
-    tenant = current_tenant()
+async def payment_link(
+    order_id: int,
+    recipient: str,
+    public_url: str,
+    settings: MailSettings,
+    *,
+    actor_id: int | None = None,
+    actor: str = "",
+) -> bool:
+    """E-mail the order's payment link to ``recipient`` in the shopper's language; True once the server took it.
+
+    The audit log says who sent it where, and whether the mail server took it.
+    """
     order = await orders.get(order_id)
+    sent = await _send_payment_link(order, recipient, public_url, settings)
+    await audit.record(
+        "order", order_id, "payment_link", actor_id=actor_id, actor=actor,
+        summary=messages.gettext("#%(number)s: payment link to %(email)s", number=order["number"], email=recipient),
+        after={"to": recipient, "sent": sent},
+    )  # fmt: skip
+    return sent
+
+
+async def _send_payment_link(order: dict, recipient: str, public_url: str, settings: MailSettings) -> bool:
+    tenant = current_tenant()
     store = await StoreSetting.select(StoreSetting.name).first() or {}
     owner = await StaffProfile.select(StaffProfile.email).where(StaffProfile.role == "owner").first() or {}
     with use_locale(order["locale"] or tenant.locale):
