@@ -7,7 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app import i18n
-from app.web import assets
+from app.web import assets, colors
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -36,6 +36,7 @@ def build_environment() -> Environment:
         percent=i18n.format_percent,
         date=i18n.format_date,
         datetime=i18n.format_datetime,
+        badge_style=colors.badge_style,
         zip_labels=lambda keys, labels: [(key, labels.get(key, key)) for key in keys],
     )
     env.globals.update(htmx_src=assets.htmx_src, htmx_integrity=assets.HTMX_SHA384)
