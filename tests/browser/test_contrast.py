@@ -16,7 +16,9 @@ PAIRS_JS = """
 (selector) => Array.from(document.querySelectorAll(selector)).filter(e => e.offsetParent && e.innerText.trim())
   .map(e => {
     let bg = 'rgba(0, 0, 0, 0)', node = e;
-    while (node && /rgba\\(0, 0, 0, 0\\)|transparent/.test(bg)) { bg = getComputedStyle(node).backgroundColor; node = node.parentElement; }
+    while (node && /rgba\\(0, 0, 0, 0\\)|transparent/.test(bg)) {
+      bg = getComputedStyle(node).backgroundColor; node = node.parentElement;
+    }
     return [e.innerText.trim().slice(0, 40), getComputedStyle(e).color, bg];
   })
 """
