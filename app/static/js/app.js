@@ -61,7 +61,7 @@
     var box = select.closest && select.closest("[data-locale-defaults]");
     if (!box || select.name !== "locale") { return; }
     var defaults = JSON.parse(box.dataset.localeDefaults || "{}");
-    var before = defaults[select.dataset.previous || ""];
+    var before = defaults[select.dataset.previous || box.dataset.initial || ""];
     var after = defaults[select.value];
     if (!after) { return; }
     ["currency", "country"].forEach(function (name, index) {
