@@ -69,15 +69,17 @@ async def payment_link(
 ) -> bool:
     """E-mail the order's payment link to ``recipient`` in the shopper's language; True once the server took it.
 
-    The audit log says who sent it where, and whether the mail server took it.
+    A link the mail server took goes to the audit log (who sent it where); one it refused changes nothing,
+    so the form can say so and be sent again.
     """
     order = await orders.get(order_id)
     sent = await _send_payment_link(order, recipient, public_url, settings)
-    await audit.record(
-        "order", order_id, "payment_link", actor_id=actor_id, actor=actor,
-        summary=messages.gettext("#%(number)s: payment link to %(email)s", number=order["number"], email=recipient),
-        after={"to": recipient, "sent": sent},
-    )  # fmt: skip
+    if sent:
+        await audit.record(
+            "order", order_id, "payment_link", actor_id=actor_id, actor=actor,
+            summary=messages.gettext("#%(number)s: payment link to %(email)s", number=order["number"], email=recipient),
+            after={"to": recipient, "sent": True},
+        )  # fmt: skip
     return sent
 
 
