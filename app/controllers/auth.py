@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from app.controllers._auth import SESSION_IDENTITY, account_context
 from app.controllers._htmx import Form, redirect, render, safe_next
 from app.errors import ValidationFailed
-from app.forms.auth import COUNTRIES, CURRENCIES, validate_login, validate_signup
+from app.forms.auth import COUNTRIES, CURRENCIES, LOCALE_DEFAULTS, locale_defaults, validate_login, validate_signup
 from app.i18n import LOCALES, country_choices, currency_choices, normalize
 from app.i18n import gettext as _
 from app.services import auth, stores
@@ -30,6 +30,7 @@ def _signup_context(values: dict[str, str], errors: dict[str, str], logged_in: b
         "locales": LOCALES,
         "currencies": currency_choices(CURRENCIES),
         "countries": country_choices(COUNTRIES),
+        "locale_defaults": LOCALE_DEFAULTS,
     }
 
 
@@ -53,7 +54,8 @@ class AuthController(Controller):
     @get("/signup", name="auth:signup")
     async def new_signup(self, request: Request[Any, Any, Any]) -> Template:
         logged_in = await account_context(request) is not None
-        values = {"locale": request.scope["state"]["locale"], "currency": "RUB", "country": "RU"}
+        locale = request.scope["state"]["locale"]
+        values = {"locale": locale, **locale_defaults(locale)}
         return render(
             request, "auth/signup.html", _signup_context(values, {}, logged_in), fragment="auth/_signup_form.html"
         )

@@ -44,6 +44,12 @@ def _base(request: Request[Any, Any, Any]) -> str:
     return f"/s/{request.scope['state']['tenant'].slug}/settings/automation"
 
 
+def _actor(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who is changing the rule, for the audit log."""
+    member = request.scope["state"]["member"]
+    return {"actor_id": member.identity_id, "actor": member.email}
+
+
 class AutomationSettingsController(Controller):
     path = "/settings/automation"
     include_in_schema = False
@@ -71,7 +77,7 @@ class AutomationSettingsController(Controller):
         if rule is None:
             context = {**choices, "values": {k: v[:5000] for k, v in data.items()}, "errors": errors, "rule": None}
             return render(request, "automation/edit.html", context, status_code=422)
-        rule_id = await automation.create_rule(rule)
+        rule_id = await automation.create_rule(rule, **_actor(request))
         return redirect(request, f"{_base(request)}/{rule_id}?saved=1")
 
     @get("/{rule_id:int}", name="automation:edit", opt={"permission": "automation.manage"})
@@ -100,10 +106,10 @@ class AutomationSettingsController(Controller):
             values = {k: v[:5000] for k, v in data.items()}
             context = {**choices, "values": values, "errors": errors, "rule": existing, "runs": []}
             return render(request, "automation/edit.html", context, status_code=422)
-        await automation.update_rule(rule_id, rule)
+        await automation.update_rule(rule_id, rule, **_actor(request))
         return redirect(request, f"{_base(request)}/{rule_id}?saved=1")
 
     @post("/{rule_id:int}/delete", name="automation:delete", opt={"permission": "automation.manage"})
     async def delete_rule(self, request: Request[Any, Any, Any], rule_id: FromPath[int]) -> Redirect:
-        await automation.delete_rule(rule_id)
+        await automation.delete_rule(rule_id, **_actor(request))
         return redirect(request, f"{_base(request)}/")

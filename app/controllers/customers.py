@@ -24,6 +24,12 @@ def _slug(request: Request[Any, Any, Any]) -> str:
     return request.scope["state"]["tenant"].slug
 
 
+def _actor(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who is acting, for the audit log."""
+    member = _member(request)
+    return {"actor_id": member.identity_id, "actor": member.email}
+
+
 def _member(request: Request[Any, Any, Any]) -> Any:
     return request.scope["state"]["member"]
 
@@ -91,7 +97,7 @@ class CustomerController(Controller):
         survivor, merged = rules.record_id(data.get("survivor")), rules.record_id(data.get("merged"))
         if survivor and merged:
             try:
-                await customers.merge(survivor, merged, actor_id=_member(request).identity_id)
+                await customers.merge(survivor, merged, **_actor(request))
             except Conflict as exc:
                 error = exc.message
             else:
@@ -108,7 +114,7 @@ class CustomerController(Controller):
     @post("/merges/{merge_id:int}/undo", name="customers:undo_merge", opt={"permission": "customers.edit"})
     async def undo_merge(self, request: Request[Any, Any, Any], merge_id: FromPath[int]) -> Template | Redirect:
         try:
-            restored = await customers.undo_merge(merge_id, actor_id=_member(request).identity_id)
+            restored = await customers.undo_merge(merge_id, **_actor(request))
         except Conflict as exc:
             survivor = await customers.merge_survivor(merge_id)
             return await _card(request, survivor, status_code=422, errors={"merge": exc.message})

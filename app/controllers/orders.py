@@ -174,7 +174,11 @@ class OrderController(Controller):
         sent = False
         if not errors:
             settings = request.app.state.settings
-            sent = await notifications.payment_link(order_id, recipient, settings.public_url, mail_settings_from_env())
+            member = request.scope["state"]["member"]
+            sent = await notifications.payment_link(
+                order_id, recipient, settings.public_url, mail_settings_from_env(),
+                actor_id=member.identity_id, actor=member.email,
+            )  # fmt: skip
             if not sent:
                 errors["link_email"] = _("The e-mail could not be sent. Check the mail settings and try again.")
         context = {

@@ -60,6 +60,17 @@ RESERVED_SLUGS = frozenset(
 )
 CURRENCIES = ("RUB", "UAH", "KZT", "BYN", "USD", "EUR", "GBP", "PLN", "UZS", "AMD", "GEL")
 COUNTRIES = ("RU", "UA", "KZ", "BY", "UZ", "AM", "GE", "US", "GB", "DE", "PL", "EE", "LV", "LT", "CY")
+# The store's currency and country a language suggests when the owner names neither (English keeps the
+# Russian defaults: most English-speaking owners here still sell in Russia).
+LOCALE_DEFAULTS: dict[str, tuple[str, str]] = {"ru": ("RUB", "RU"), "uk": ("UAH", "UA"), "en": ("RUB", "RU")}
+
+
+def locale_defaults(locale: str) -> dict[str, str]:
+    """The currency and country a store in this language starts with."""
+    currency, country = LOCALE_DEFAULTS.get(locale, LOCALE_DEFAULTS["ru"])
+    return {"currency": currency, "country": country}
+
+
 COMMON_PASSWORDS = frozenset(
     {
         "password",
@@ -124,8 +135,9 @@ def validate_signup(
             errors["password"] = _("Too long: at most %(max)s characters.", max=256)
         check_password(password, email, errors)
     locale = _fields.choice(raw, "locale", LOCALES, errors, default="ru")
-    currency = _fields.choice(raw, "currency", CURRENCIES, errors, default="RUB")
-    country = _fields.choice(raw, "country", COUNTRIES, errors, default="RU")
+    defaults = locale_defaults(locale)
+    currency = _fields.choice(raw, "currency", CURRENCIES, errors, default=defaults["currency"])
+    country = _fields.choice(raw, "country", COUNTRIES, errors, default=defaults["country"])
     if errors:
         return None, errors
     return SignupData(store_name, slug, email, password, locale, currency, country), errors

@@ -18,12 +18,13 @@ from app.i18n import gettext as _
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.tables.audit import AuditEntry
 
-ENTITIES = ("order", "customer", "settings", "staff")
+ENTITIES = ("order", "customer", "settings", "staff", "automation", "import")
 
 
 def entity_label(entity: str) -> str:
     return {
         "order": _("Order"), "customer": _("Customer"), "settings": _("Settings"), "staff": _("Staff"),
+        "automation": _("Automation rule"), "import": _("Import"),
     }.get(entity, entity)  # fmt: skip
 
 

@@ -55,6 +55,11 @@ FIELD_LABELS = {
     "credentials": _l("Credentials re-entered"),
     "tax_system": _l("Taxation system"), "vat_code": _l("VAT"), "delivery_vat_code": _l("Delivery VAT"),
     "measure": _l("Unit of measure"), "payment_subject": _l("Payment subject"), "payment_mode": _l("Payment mode"),
+
+    "event": _l("Event"), "conditions": _l("Conditions"), "actions": _l("Actions"),
+    "delay_minutes": _l("Delay, minutes"), "merged": _l("Merged customer"), "restored": _l("Restored customer"),
+    "orders": _l("Orders"), "to": _l("Recipient"), "sent": _l("Sent"), "format": _l("Format"),
+    "files": _l("Files"), "created": _l("Created"), "updated": _l("Updated"), "errors": _l("Errors"),
 }  # fmt: skip
 
 # A field name meaning something else on another record: a customer's "name" is a person's name.
@@ -66,6 +71,9 @@ ACTION_LABELS = {
     "connect": _l("Connected"), "invite": _l("Invited"), "revoke": _l("Invitation revoked"),
     "join": _l("Joined"), "shift": _l("Shift changed"), "refund": _l("Refunded"),
     "enable": _l("Enabled"), "disable": _l("Disabled"),
+
+    "merge": _l("Customers merged"), "unmerge": _l("Merge undone"), "payment_link": _l("Payment link e-mailed"),
+    "import_start": _l("Import started"), "import_apply": _l("Import applied"), "import_fail": _l("Import failed"),
 }  # fmt: skip
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.i18n import format_money, use_locale
-from app.services import customers, form_answers, orders
+from app.i18n import format_money, messages, use_locale
+from app.services import audit, customers, form_answers, orders
 from app.services.mail import (
     MailSettings,
     OrderMail,
@@ -60,10 +60,33 @@ async def order_placed(order_id: int, public_url: str, settings: MailSettings) -
     return sent
 
 
-async def payment_link(order_id: int, recipient: str, public_url: str, settings: MailSettings) -> bool:
-    """E-mail the order's payment link to ``recipient`` in the shopper's language; True once the server took it."""
-    tenant = current_tenant()
+async def payment_link(
+    order_id: int,
+    recipient: str,
+    public_url: str,
+    settings: MailSettings,
+    *,
+    actor_id: int | None = None,
+    actor: str = "",
+) -> bool:
+    """E-mail the order's payment link to ``recipient`` in the shopper's language; True once the server took it.
+
+    A link the mail server took goes to the audit log (who sent it where); one it refused changes nothing,
+    so the form can say so and be sent again.
+    """
     order = await orders.get(order_id)
+    sent = await _send_payment_link(order, recipient, public_url, settings)
+    if sent:
+        await audit.record(
+            "order", order_id, "payment_link", actor_id=actor_id, actor=actor,
+            summary=messages.gettext("#%(number)s: payment link to %(email)s", number=order["number"], email=recipient),
+            after={"to": recipient, "sent": True},
+        )  # fmt: skip
+    return sent
+
+
+async def _send_payment_link(order: dict, recipient: str, public_url: str, settings: MailSettings) -> bool:
+    tenant = current_tenant()
     store = await StoreSetting.select(StoreSetting.name).first() or {}
     owner = await StaffProfile.select(StaffProfile.email).where(StaffProfile.role == "owner").first() or {}
     with use_locale(order["locale"] or tenant.locale):

@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from piccolo.query import WhereRaw
+from piccolo.query import OrderByRaw, WhereRaw
 
 from app.errors import NotFound
 from app.forms import _fields, rules
 from app.i18n import gettext as _
 from app.services import receipts
+from app.services._collation import name_order
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.catalog import Category, Offer, Product
@@ -106,8 +107,11 @@ async def list_page(filters: Filters) -> Page:
     for clause in clauses:
         query = query.where(clause)
         count = count.where(clause)
-    column, ascending = SORTS[filters.sort]
-    query = query.order_by(column, ascending=ascending).order_by(Offer.id)
+    if filters.sort == "name":
+        query = query.order_by(OrderByRaw(await name_order("offer.name")), OrderByRaw("offer.id"))
+    else:
+        column, ascending = SORTS[filters.sort]
+        query = query.order_by(column, ascending=ascending).order_by(Offer.id)
     items = await query.limit(PAGE_SIZE).offset(offset(filters.page))
     return Page(items=items, total=await count, filters=filters)
 

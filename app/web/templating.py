@@ -8,7 +8,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app import i18n
 from app.tenancy.runtime import current_tenant
-from app.web import assets
+from app.web import assets, colors
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -47,6 +47,7 @@ def build_environment() -> Environment:
         date=i18n.format_date,
         datetime=i18n.format_datetime,
         phone=_phone,
+        badge_style=colors.badge_style,
         zip_labels=lambda keys, labels: [(key, labels.get(key, key)) for key in keys],
     )
     env.globals.update(htmx_src=assets.htmx_src, htmx_integrity=assets.HTMX_SHA384)

@@ -11,6 +11,7 @@ import pytest
 
 from app.services.fleet import redact_dsn
 from app.settings import PROJECT_DIR
+from app.tables.control import Tenant
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +64,14 @@ def test_tenant_create_then_list_shows_database_role_and_version(cli, settings) 
     assert row["database"] == row["role"] == f"{settings.db.prefix}_s_cli_shop"
     assert row["server"] == "primary" and row["status"] == "active"
     assert row["schema_version"] and row["size_bytes"] > 0
+
+
+async def test_tenant_create_with_only_a_language_takes_its_currency_and_country(cli) -> None:
+    created = cli("tenant", "create", "cli-uk", "--owner-email", "uk@cli.example.com", "--password", "cli-password-123",
+                  "--locale", "uk")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    row = await Tenant.select(Tenant.currency, Tenant.country).where(Tenant.slug == "cli-uk").first()
+    assert row == {"currency": "UAH", "country": "UA"}
 
 
 def test_user_mistakes_are_one_line_without_traceback(cli, store_a) -> None:

@@ -10,10 +10,11 @@ from app.errors import NotFound
 from app.forms import rules
 from app.i18n import gettext as _
 from app.i18n import messages
-from app.services import outbox
+from app.services import audit, outbox
 from app.services.imports.fetch import check_url
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.automation import AutomationRule, AutomationRun
+from app.tenancy.runtime import store_transaction
 
 ACTIONS = ("create_task", "change_status", "assign_manager", "send_email", "call_url", "add_tag")
 SOURCES = ("form", "staff", "api", "import")
@@ -186,24 +187,43 @@ async def get_rule(rule_id: int) -> dict:
     return row
 
 
-async def create_rule(data: dict) -> int:
+def _audited(rule: Mapping) -> dict:
+    """What the audit log keeps of a rule (never its signing secret)."""
+    return {key: rule[key] for key in ("name", "event", "conditions", "actions", "delay_minutes", "active")}
+
+
+async def create_rule(data: dict, *, actor_id: int | None = None, actor: str = "") -> int:
     now = datetime.now(UTC)
     row = AutomationRule(**data, secret=secrets.token_urlsafe(32), created_at=now, updated_at=now)
-    await row.save()
+    async with store_transaction():
+        await row.save()
+        await audit.record(
+            "automation", row.id, "create", actor_id=actor_id, actor=actor, summary=data["name"], after=_audited(data)
+        )
     return row.id
 
 
-async def update_rule(rule_id: int, data: dict) -> None:
-    await get_rule(rule_id)
+async def update_rule(rule_id: int, data: dict, *, actor_id: int | None = None, actor: str = "") -> None:
     values = {getattr(AutomationRule, key): value for key, value in data.items()}
-    await AutomationRule.update({**values, AutomationRule.updated_at: datetime.now(UTC)}).where(
-        AutomationRule.id == rule_id
-    )
+    async with store_transaction():
+        before = await get_rule(rule_id)
+        await AutomationRule.update({**values, AutomationRule.updated_at: datetime.now(UTC)}).where(
+            AutomationRule.id == rule_id
+        )
+        await audit.record_changes(
+            "automation", rule_id, "update", _audited(before), _audited({**before, **data}),
+            actor_id=actor_id, actor=actor, summary=data.get("name") or before["name"],
+        )  # fmt: skip
 
 
-async def delete_rule(rule_id: int) -> None:
-    await get_rule(rule_id)
-    await AutomationRule.delete().where(AutomationRule.id == rule_id)
+async def delete_rule(rule_id: int, *, actor_id: int | None = None, actor: str = "") -> None:
+    async with store_transaction():
+        before = await get_rule(rule_id)
+        await AutomationRule.delete().where(AutomationRule.id == rule_id)
+        await audit.record(
+            "automation", rule_id, "delete", actor_id=actor_id, actor=actor, summary=before["name"],
+            before=_audited(before),
+        )  # fmt: skip
 
 
 def form_values(rule: Mapping, minor_to_plain: Callable[[int], str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from app import clock
 from app.forms import rules
 from app.i18n import get_timezone
 from app.i18n import gettext as _
+from app.services._collation import name_order
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.customers import _scope
 from app.services.customers._identity import format_phone, normalize_phone
@@ -28,7 +29,7 @@ SORTS = {
     "spent": "c.total_spent_minor DESC, c.id DESC",
     "orders": "c.orders_count DESC, c.id DESC",
     "new": "c.created_at DESC, c.id DESC",
-    "name": "lower(c.name), c.id",
+    "name": "{name}, c.id",
 }
 # With a search, the matches come from the GIN index and are sorted afterwards: these orders cannot walk
 # a btree, or the planner would walk the whole base in sort order hoping to meet rare matches early.
@@ -37,7 +38,7 @@ SEARCH_SORTS = {
     "spent": "c.total_spent_minor + 0 DESC, c.id + 0 DESC",
     "orders": "c.orders_count + 0 DESC, c.id + 0 DESC",
     "new": "(c.created_at + interval '0 s') DESC, c.id + 0 DESC",
-    "name": "lower(c.name) || '', c.id + 0",
+    "name": "{name}, c.id + 0",
 }
 _WORD = re.compile(r"[^\w@.\-]+", re.UNICODE)
 _PHONEISH = re.compile(r"^[\d\s()+\-.]+$")
@@ -172,7 +173,9 @@ async def list_page(
     """
     where, params = joined(where_clauses(filters, country, extra))
     searching = search_clause(filters.q, country) is not None
-    order, skip = (SEARCH_SORTS if searching else SORTS)[filters.sort], offset(filters.page)
+    name = await name_order("(c.name || '')" if searching else "c.name")
+    order = (SEARCH_SORTS if searching else SORTS)[filters.sort].format(name=name)
+    skip = offset(filters.page)
     source, columns, first = "customer c", LIST_COLUMNS, []
     if only_manager is not None:
         source, first = _scope.joined_from(), [only_manager]

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 from app.errors import Conflict, NotFound
 from app.i18n import gettext as _
-from app.services import rfm
+from app.i18n import messages
+from app.services import audit, rfm
 from app.services.customers import _identity as ident
 from app.services.customers import _scope
 from app.tables.customers import Customer, CustomerMerge
@@ -89,7 +90,7 @@ async def _lock(*ids: int) -> dict[int, dict]:
     return found
 
 
-async def merge(survivor_id: int, merged_id: int, *, actor_id: int | None) -> int:
+async def merge(survivor_id: int, merged_id: int, *, actor_id: int | None, actor: str = "") -> int:
     """Merge ``merged_id`` into ``survivor_id``; returns the merge record's id.
 
     Raises:
@@ -158,11 +159,17 @@ async def merge(survivor_id: int, merged_id: int, *, actor_id: int | None) -> in
             actor_id=actor_id,
             data={"merge": merge_id, "customer": merged_id, "name": merged["name"], "orders": len(orders)},
         )
+        await audit.record(
+            "customer", survivor_id, "merge", actor_id=actor_id, actor=actor,
+            summary=messages.gettext("Customer #%(id)s merged into this one", id=merged_id),
+            before={k: before[k] for k in fill if before[k] != fill[k]},
+            after={**{k: fill[k] for k in fill if before[k] != fill[k]}, "merged": merged_id, "orders": len(orders)},
+        )  # fmt: skip
         await rfm.refresh(customer_ids=[survivor_id, merged_id])
     return merge_id
 
 
-async def undo_merge(merge_id: int, *, actor_id: int | None) -> int:
+async def undo_merge(merge_id: int, *, actor_id: int | None, actor: str = "") -> int:
     """Put back what a merge moved; returns the restored customer's id.
 
     Raises:
@@ -227,5 +234,10 @@ async def undo_merge(merge_id: int, *, actor_id: int | None) -> int:
         await ident.recompute_totals([survivor_id, merged_id])
         for customer_id in (survivor_id, merged_id):
             await ident.add_event(customer_id, ident.UNMERGED, actor_id=actor_id, data={"merge": merge_id})
+        await audit.record(
+            "customer", survivor_id, "unmerge", actor_id=actor_id, actor=actor,
+            summary=messages.gettext("Merge with customer #%(id)s undone", id=merged_id),
+            before={k: after[k] for k in restore}, after={**restore, "restored": merged_id},
+        )  # fmt: skip
         await rfm.refresh(customer_ids=[survivor_id, merged_id])
     return merged_id

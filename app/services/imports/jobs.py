@@ -17,7 +17,7 @@ from typing import BinaryIO
 from app.errors import Conflict, NotFound
 from app.i18n import get_locale, messages
 from app.i18n import gettext as _
-from app.services import spreadsheet
+from app.services import audit, spreadsheet
 from app.services.imports.apply import ApplyResult, ImportCancelled, apply_stream
 from app.services.imports.csvfeed import inspect_csv
 from app.services.imports.detect import detect_format
@@ -25,7 +25,7 @@ from app.services.imports.pipeline import StreamSpec
 from app.services.imports.records import ImportFileError
 from app.tables.imports import ImportIssue, ImportJob
 from app.tables.stores import StoreSetting
-from app.tenancy.runtime import current_tenant
+from app.tenancy.runtime import current_tenant, store_transaction
 
 ACTIVE = ("queued", "previewing", "applying")
 PROGRESS_EVERY = 0.5
@@ -82,8 +82,34 @@ async def create_job(
     except ImportFileError as exc:
         values.update({**_fatal(exc), ImportJob.finished_at: _now()})
         shutil.rmtree(folder, ignore_errors=True)
-    await ImportJob.update(values).where(ImportJob.id == job_id)
+    async with store_transaction():
+        await ImportJob.update(values).where(ImportJob.id == job_id)
+        await _audit(job_id, created_by, values, {"files": names, "format": values.get(ImportJob.format)})
     return job_id
+
+
+def _message(data: object, text: str = "") -> object:
+    """A stored message as a ``Message`` again (nested ones too), so the log shows it in its reader's language."""
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return data if text == "" else text
+    params = {key: _message(value) for key, value in (data.get("params") or {}).items()}
+    return messages.Message(text or messages.render(data), data["id"], params)
+
+
+async def _audit(job_id: int, actor_id: int | None, values: dict, facts: dict) -> None:
+    """Imports in the audit log: started (the files taken), applied (what changed) or failed (why)."""
+    status = values.get(ImportJob.status)
+    if status == "failed":
+        reason = _message(values.get(ImportJob.fatal_data), str(values.get(ImportJob.fatal) or ""))
+        summary = messages.gettext("Import #%(id)s failed: %(reason)s", id=job_id, reason=reason)
+        action = "import_fail"
+    elif status == "done":
+        action, summary = "import_apply", messages.gettext("Import #%(id)s applied", id=job_id)
+    elif "files" in facts:
+        action, summary = "import_start", messages.gettext("Import #%(id)s started", id=job_id)
+    else:
+        return  # a preview changes nothing
+    await audit.record("import", job_id, action, actor_id=actor_id, summary=summary, after=facts)
 
 
 def _fatal(exc: ImportFileError) -> dict:
@@ -132,7 +158,9 @@ async def run_job(job_id: int) -> dict:
         await reporter
     await _save_issues(job_id, result)
     values[ImportJob.finished_at] = _now()
-    await ImportJob.update(values).where(ImportJob.id == job_id)
+    async with store_transaction():
+        await ImportJob.update(values).where(ImportJob.id == job_id)
+        await _audit(job_id, job["created_by"], values, dict(values.get(ImportJob.counts) or {}))
     if values[ImportJob.status] in {"done", "failed", "cancelled"}:
         shutil.rmtree(job["storage"], ignore_errors=True)
     return await get_job(job_id)

@@ -53,4 +53,27 @@
       if (summary) { summary.focus(); }
     });
   });
+
+  // Sign-up: choosing a language moves the currency and country to that language's defaults, unless the
+  // owner already picked others (the server renders the page language's defaults without this script).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    var box = select.closest && select.closest("[data-locale-defaults]");
+    if (!box || select.name !== "locale") { return; }
+    var defaults = JSON.parse(box.dataset.localeDefaults || "{}");
+    var before = defaults[select.dataset.previous || box.dataset.initial || ""];
+    var after = defaults[select.value];
+    if (!after) { return; }
+    ["currency", "country"].forEach(function (name, index) {
+      var field = box.querySelector("select[name=" + name + "]");
+      if (field && (!before || field.value === before[index])) { field.value = after[index]; }
+    });
+    select.dataset.previous = select.value;
+  });
+  document.addEventListener("focusin", function (event) {
+    var select = event.target;
+    if (select.name === "locale" && select.closest && select.closest("[data-locale-defaults]")) {
+      select.dataset.previous = select.value;
+    }
+  });
 })();
