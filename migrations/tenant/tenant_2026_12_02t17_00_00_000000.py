@@ -3,25 +3,32 @@ from piccolo.table import Table
 
 ID = "2026-12-02T17:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "goods and customers sorted by name in the store language's ICU collation"
+DESCRIPTION = "goods and customers sorted by name, case set aside, Cyrillic in alphabet order"
 
 
 class RawTable(Table):
     pass
 
 
-# Expand only: the lists now sort by name under the store language's ICU collation (app/services/_collation.py),
-# so "BOSCH" and "Bosch" sit together and Cyrillic follows the alphabet. A store may switch language, so each
-# collation gets its index. The lower(name) indexes stay until a later release drops them (contract).
-COLLATIONS = ("ru-x-icu", "uk-x-icu", "und-x-icu")
-STATEMENTS = [
-    statement
-    for collation in COLLATIONS
-    for statement in (
-        f'CREATE INDEX IF NOT EXISTS "offer_name_{collation}" ON offer (name COLLATE "{collation}", id)',
-        f'CREATE INDEX IF NOT EXISTS "customer_name_{collation}" ON customer (name COLLATE "{collation}", id)'
-        " WHERE merged_into IS NULL",
-    )
+# Expand only: the lists now sort by name under a key that sets case aside and puts Cyrillic letters in
+# their alphabet's order (app/services/_collation.py), so "BOSCH" and "Bosch" sit together. The key is plain SQL
+# under "C", the same on every server, so the index restores on any server a store moves to (an ICU collation
+# would not exist on a server built without ICU). The lower(name) indexes stay until a later release drops them.
+# The key of app/services/_collation.py, copied here as a snapshot.
+_AFTER = "\ufffd"
+_MOVES = (("ё", "е"), ("ґ", "г" + _AFTER), ("є", "е" + _AFTER), ("і", "и" + _AFTER), ("ї", "и" + _AFTER * 2))
+
+
+def _key(column: str) -> str:
+    expression = f'lower({column}) COLLATE "C"'
+    for letter, place in _MOVES:
+        expression = f"replace({expression}, '{letter}', '{place}')"
+    return expression
+
+
+KEY_STATEMENTS = [
+    f'CREATE INDEX IF NOT EXISTS "offer_name_key" ON offer (({_key("name")}), id)',
+    f'CREATE INDEX IF NOT EXISTS "customer_name_key" ON customer (({_key("name")}), id) WHERE merged_into IS NULL',
 ]
 
 
@@ -29,13 +36,8 @@ async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="tenant", description=DESCRIPTION)
 
     async def run() -> None:
-        present = await RawTable.raw(
-            "SELECT collname FROM pg_collation WHERE collprovider = 'i' AND collname = ANY({})", list(COLLATIONS)
-        )
-        # A server built without ICU sorts by a key instead (app/services/_collation.py): no index to add.
-        if len(present) == len(COLLATIONS):
-            for statement in STATEMENTS:
-                await RawTable.raw(statement)
+        for statement in KEY_STATEMENTS:
+            await RawTable.raw(statement)
 
     manager.add_raw(run)
     return manager

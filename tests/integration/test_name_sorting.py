@@ -1,4 +1,4 @@
-"""Goods and customers sorted by name: case set aside, each language's alphabet (ICU collations in PostgreSQL).
+"""Goods and customers sorted by name: case set aside, each language's alphabet (a portable sort key in SQL).
 
 Run also on PostgreSQL 15: AUTOOFFICE_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres.
 """
