@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from app.services import orders
-from app.settings import PROJECT_DIR
 from app.tables.control import Membership, Tenant
 from app.tables.orders import Order
 from app.tenancy import pgtools, provision, relocate
@@ -20,28 +16,6 @@ from app.tenancy import runtime as tenancy
 from tests.conftest import login, make_store
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cli(settings, runtime):
-    env = {
-        **os.environ,
-        "AUTOOFFICE_DATABASE_URL": settings.db.url or "",
-        "AUTOOFFICE_DB_PREFIX": settings.db.prefix,
-        "AUTOOFFICE_SECRET_KEY": settings.secret_key,
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=PROJECT_DIR,
-            timeout=120,
-        )
-
-    return run
 
 
 async def add_orders(tenant: tenancy.TenantInfo, count: int, prefix: str) -> None:

@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from app.services.fleet import redact_dsn
-from app.settings import PROJECT_DIR
 from app.tables.control import Tenant
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cli(settings, runtime):
-    env = {
-        **os.environ,
-        "AUTOOFFICE_DATABASE_URL": settings.db.url or "",
-        "AUTOOFFICE_DB_PREFIX": settings.db.prefix,
-        "AUTOOFFICE_SECRET_KEY": settings.secret_key,
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=PROJECT_DIR,
-            timeout=120,
-        )
-
-    return run
 
 
 def test_tenant_create_then_list_shows_database_role_and_version(cli, settings) -> None:

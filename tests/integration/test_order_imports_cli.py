@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +10,6 @@ import pytest
 
 from app.services import analytics
 from app.services.imports import orders_apply
-from app.settings import PROJECT_DIR
 from app.tables.orders import Order
 from app.tenancy import runtime as tenancy
 from tests.conftest import make_store
@@ -21,28 +17,6 @@ from tests.conftest import make_store
 pytestmark = pytest.mark.integration
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "orders"
-
-
-@pytest.fixture
-def cli(settings, runtime):
-    env = {
-        **os.environ,
-        "AUTOOFFICE_DATABASE_URL": settings.db.url or "",
-        "AUTOOFFICE_DB_PREFIX": settings.db.prefix,
-        "AUTOOFFICE_SECRET_KEY": settings.secret_key,
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=PROJECT_DIR,
-            timeout=120,
-        )
-
-    return run
 
 
 async def test_cli_dry_run_changes_nothing_then_applies_and_refuses_mistakes_in_one_line(cli, runtime) -> None:
