@@ -20,7 +20,3 @@ def sort_key(column: str) -> str:
         expression = f"replace({expression}, '{letter}', '{place}')"
     return expression
 
-
-async def name_order(column: str) -> str:
-    """An ORDER BY term for ``column`` that sorts names as people read them."""
-    return sort_key(column)

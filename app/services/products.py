@@ -13,7 +13,7 @@ from app.errors import NotFound
 from app.forms import _fields, rules
 from app.i18n import gettext as _
 from app.services import receipts
-from app.services._collation import name_order
+from app.services._collation import sort_key
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.imports.values import ValueProblem, parse_money
 from app.tables.catalog import Category, Offer, Product
@@ -108,7 +108,7 @@ async def list_page(filters: Filters) -> Page:
         query = query.where(clause)
         count = count.where(clause)
     if filters.sort == "name":
-        query = query.order_by(OrderByRaw(await name_order("offer.name")), OrderByRaw("offer.id"))
+        query = query.order_by(OrderByRaw(sort_key("offer.name")), OrderByRaw("offer.id"))
     else:
         column, ascending = SORTS[filters.sort]
         query = query.order_by(column, ascending=ascending).order_by(Offer.id)

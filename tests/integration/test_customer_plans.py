@@ -11,7 +11,7 @@ import time
 import pytest
 
 from app.services import customers, segments
-from app.services._collation import name_order
+from app.services._collation import sort_key
 from app.services.customers._lists import LIST_COLUMNS, SEARCH_SORTS, SORTS, joined, where_clauses
 from app.tables.customers import Customer
 from app.tenancy import runtime as tenancy
@@ -82,7 +82,7 @@ async def test_list_queries_use_indexes_at_200k(big_store, label: str, query: di
     async with tenancy.bind_tenant(big_store.tenant):
         filters = customers.parse_filters(query)
         where, params = joined(where_clauses(filters, "RU"))
-        name = await name_order("(c.name || '')" if filters.q else "c.name")  # as list_page sorts
+        name = sort_key("(c.name || '')" if filters.q else "c.name")  # as list_page sorts
         order = (SEARCH_SORTS if filters.q else SORTS)[filters.sort].format(name=name)
         sql = f"SELECT {LIST_COLUMNS} FROM customer c WHERE {where} ORDER BY {order} LIMIT 50"
         nodes, ms = await explain(sql, params)

@@ -13,7 +13,7 @@ from app import clock
 from app.forms import rules
 from app.i18n import get_timezone
 from app.i18n import gettext as _
-from app.services._collation import name_order
+from app.services._collation import sort_key
 from app.services._paging import PAGE_SIZE, Page, offset, parse_page
 from app.services.customers import _scope
 from app.services.customers._identity import format_phone, normalize_phone
@@ -173,7 +173,7 @@ async def list_page(
     """
     where, params = joined(where_clauses(filters, country, extra))
     searching = search_clause(filters.q, country) is not None
-    name = await name_order("(c.name || '')" if searching else "c.name")
+    name = sort_key("(c.name || '')" if searching else "c.name")
     order = (SEARCH_SORTS if searching else SORTS)[filters.sort].format(name=name)
     skip = offset(filters.page)
     source, columns, first = "customer c", LIST_COLUMNS, []
